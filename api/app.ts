@@ -1,0 +1,58 @@
+/**
+ * The Fastify app, built from its dependencies (no globals): tests, `npm run api` and `npm start`
+ * all call buildApp with what they opened.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autoload from '@fastify/autoload';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { FanzhaConfig } from '../config/index.js';
+import type { Database, DatabaseHandle } from '../db/client.js';
+import { createUserStore, type UserStore } from '../db/users.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: FanzhaConfig;
+    database: DatabaseHandle;
+    db: Database;
+    users: UserStore;
+    temporal: Client;
+  }
+}
+
+export interface AppDeps {
+  config: FanzhaConfig;
+  database: DatabaseHandle;
+  temporal: Client;
+  logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export async function buildApp(deps: AppDeps) {
+  const loggerOption = deps.logger ?? { level: deps.config.logLevel };
+  const app = Fastify({
+    ...(typeof (loggerOption as FastifyBaseLogger).child === 'function'
+      ? { loggerInstance: loggerOption as FastifyBaseLogger }
+      : { logger: loggerOption as FastifyServerOptions['logger'] }),
+    bodyLimit: 256 * 1024,
+    trustProxy: false,
+    // Each bad field is reported, and unknown fields are refused rather than silently dropped.
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('config', deps.config);
+  app.decorate('database', deps.database);
+  app.decorate('db', deps.database.db);
+  app.decorate('users', createUserStore(deps.database.db));
+  app.decorate('temporal', deps.temporal);
+
+  await app.register(autoload, { dir: path.join(here, 'plugins/app'), encapsulate: false, forceESM: true });
+  await app.register(autoload, { dir: path.join(here, 'plugins/external'), encapsulate: false, forceESM: true });
+  await app.register(autoload, { dir: path.join(here, 'routes'), routeParams: true, forceESM: true, ignorePattern: /^.*(?:\.test|\.spec)\.ts$/ });
+  return app as unknown as FastifyInstance;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,102 @@
+/**
+ * Idempotency-Key on every POST that creates or decides (route option `config: { idempotent: true }`):
+ * the same key with the same request repeats the first answer and has no second effect. Workflow
+ * decisions also pass the key as the Update ID, so a request that died half-way (API killed after
+ * the Update) is safely re-run when its claim on the key goes stale.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq, isNull, lt } from 'drizzle-orm';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { idempotencyKeys } from '../../../db/schema.js';
+import { Problem } from '../../problem.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    idempotent?: boolean;
+  }
+  interface FastifyRequest {
+    idempotencyKey: string | null;
+  }
+}
+
+/** A claim older than this with no stored answer belongs to a request that died; a retry takes it over. */
+const STALE_CLAIM_MS = 30_000;
+const KEY = /^[\x21-\x7e]{1,128}$/;
+
+function fingerprint(request: FastifyRequest): string {
+  return createHash('sha256')
+    .update(JSON.stringify([request.method, request.routeOptions.url, request.params, request.body ?? null]))
+    .digest('hex');
+}
+
+export default fp(
+  async function idempotency(app: FastifyInstance) {
+    app.decorateRequest('idempotencyKey', null);
+
+    app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!request.routeOptions.config.idempotent) return;
+      const raw = request.headers['idempotency-key'];
+      if (raw === undefined) return;
+      if (typeof raw !== 'string' || !KEY.test(raw))
+        throw new Problem(400, 'validation_failed', 'Idempotency-Key must be 1-128 visible ASCII characters.', {
+          errors: [{ pointer: '/idempotency-key', in: 'headers', detail: 'must be 1-128 visible ASCII characters' }],
+        });
+      const userId = request.user.userId;
+      const requestHash = fingerprint(request);
+      const db = app.db;
+      const claimed = await db.insert(idempotencyKeys).values({ userId, key: raw, requestHash }).onConflictDoNothing().returning();
+      if (claimed.length === 0) {
+        const [existing] = await db
+          .select()
+          .from(idempotencyKeys)
+          .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, raw)));
+        if (existing && existing.requestHash !== requestHash)
+          throw new Problem(409, 'conflict', 'This Idempotency-Key was already used for a different request; use a new key for a new request.');
+        if (existing && existing.statusCode !== null) {
+          reply.header('idempotent-replayed', 'true');
+          const body = existing.response as { type?: string } | null;
+          if (existing.statusCode >= 400) reply.type('application/problem+json');
+          return reply.status(existing.statusCode).send(body ?? undefined);
+        }
+        const takenOver = await db
+          .update(idempotencyKeys)
+          .set({ createdAt: new Date() })
+          .where(
+            and(
+              eq(idempotencyKeys.userId, userId),
+              eq(idempotencyKeys.key, raw),
+              isNull(idempotencyKeys.statusCode),
+              lt(idempotencyKeys.createdAt, new Date(Date.now() - STALE_CLAIM_MS)),
+            ),
+          )
+          .returning();
+        if (takenOver.length === 0)
+          throw new Problem(409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry in a few seconds.');
+      }
+      request.idempotencyKey = raw;
+    });
+
+    app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      const key = request.idempotencyKey;
+      if (!key) return payload;
+      const where = and(eq(idempotencyKeys.userId, request.user.userId), eq(idempotencyKeys.key, key));
+      if (reply.statusCode >= 500) {
+        // Nothing was decided (or we cannot tell): free the key so the client's retry runs again.
+        await app.db.delete(idempotencyKeys).where(and(where, isNull(idempotencyKeys.statusCode)));
+        return payload;
+      }
+      let response: unknown = null;
+      if (typeof payload === 'string' && payload.length > 0) {
+        try {
+          response = JSON.parse(payload);
+        } catch {
+          response = null;
+        }
+      }
+      await app.db.update(idempotencyKeys).set({ statusCode: reply.statusCode, response }).where(where);
+      return payload;
+    });
+  },
+  { name: 'idempotency', dependencies: ['authentication'] },
+);

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ProblemSchema } from '../schemas/common.js';
+import { Problem } from '../problem.js';
+
+async function check(probe: () => Promise<unknown>): Promise<'ok' | 'unreachable'> {
+  try {
+    await probe();
+    return 'ok';
+  } catch {
+    return 'unreachable';
+  }
+}
+
+export default async function health(app: FastifyInstance) {
+  app.get(
+    '/healthz',
+    { config: { public: true }, schema: { tags: ['health'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        security: [],
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), temporal: Type.Literal('ok'), database: Type.Literal('ok') }),
+          503: ProblemSchema,
+        },
+      },
+    },
+    async () => {
+      const [temporal, database] = await Promise.all([
+        check(() =>
+          app.temporal.connection.withDeadline(Date.now() + 2_000, () =>
+            app.temporal.workflowService.getSystemInfo({}),
+          ),
+        ),
+        check(() => app.database.ping(2_000)),
+      ]);
+      if (temporal === 'ok' && database === 'ok') return { status: 'ready' as const, temporal, database };
+      const down = [temporal !== 'ok' && 'Temporal', database !== 'ok' && 'the database'].filter(Boolean).join(' and ');
+      throw new Problem(503, 'unavailable', `Not ready: ${down} unreachable.`, { temporal, database });
+    },
+  );
+}

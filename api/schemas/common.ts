@@ -1,0 +1,56 @@
+import { Type } from 'typebox';
+import { invalidField } from '../problem.js';
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ pointer: Type.String(), in: Type.String(), detail: Type.String() })),
+    ),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details', additionalProperties: true },
+);
+
+/** Client-given IDs, API.md conventions. */
+export const ClientId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: '1-64 letters, digits, _ or -' });
+export const Phone = Type.String({ pattern: '^1[3-9][0-9]{9}$', description: 'mainland mobile number' });
+export const AmountFen = Type.Integer({ minimum: 1, maximum: 10_000_000_000_000, description: 'integer fen (1 CNY = 100 fen)' });
+export const IsoTime = Type.String({ format: 'date-time', description: 'ISO-8601 with offset' });
+
+export const ListQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+};
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+});
+
+export const page = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+/** Error answers every authenticated route can give. */
+export const authProblems = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  403: ProblemSchema,
+  429: ProblemSchema,
+  503: ProblemSchema,
+};
+
+export const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** Cursors are opaque to clients; a tampered one is a 400 naming the parameter. */
+export function decodeCursor<T>(cursor: string | undefined, isValid: (v: unknown) => v is T): T | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (isValid(value)) return value;
+  } catch {
+    // reported below
+  }
+  throw invalidField('/cursor', 'is not a cursor this API returned; pass nextCursor from a previous page', 'querystring');
+}

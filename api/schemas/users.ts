@@ -1,0 +1,37 @@
+import { Type } from 'typebox';
+import { ROLES } from '../../domain/roles.js';
+import { ClientId } from './common.js';
+
+export const RoleSchema = Type.Enum([...ROLES]);
+
+export const UserSchema = Type.Object({
+  userId: Type.String(),
+  name: Type.String(),
+  roles: Type.Array(RoleSchema),
+  stationId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const NewUserSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    roles: Type.Array(RoleSchema, { minItems: 1, maxItems: ROLES.length, uniqueItems: true }),
+    stationId: Type.Optional(ClientId),
+  },
+  { additionalProperties: false },
+);
+
+export const NewTokenSchema = Type.Object(
+  { label: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+  { additionalProperties: false },
+);
+
+export const IssuedTokenSchema = Type.Object({
+  tokenId: Type.String(),
+  token: Type.String({ description: 'shown only in this answer; stored hashed' }),
+});
+
+export const UserIdParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) });
+export const TokenParams = Type.Object({
+  userId: Type.String({ minLength: 1, maxLength: 64 }),
+  tokenId: Type.String({ minLength: 1, maxLength: 64 }),
+});

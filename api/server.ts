@@ -1,0 +1,25 @@
+/** `npm run api`: one API process. Several can run side by side against one cluster and database. */
+import closeWithGrace from 'close-with-grace';
+import { loadConfigOrExit } from '../config/index.js';
+import { prepareDatabase } from '../db/prepare.js';
+import { buildApp } from './app.js';
+import { createTemporalClient } from './temporal.js';
+
+const config = loadConfigOrExit();
+if (!config.databaseUrl) {
+  console.error('Configuration error: DATABASE_URL is required to run the API on its own (the embedded PGlite serves one process: use `npm start`).');
+  process.exit(2);
+}
+const database = await prepareDatabase(config);
+const temporal = createTemporalClient(config);
+const app = await buildApp({ config, database, temporal });
+
+closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'shutting down after an error');
+  else app.log.info({ signal }, 'shutting down');
+  await app.close();
+  await temporal.connection.close();
+  await database.close();
+});
+
+await app.listen({ host: config.host, port: config.port });

@@ -1,0 +1,151 @@
+/**
+ * All configuration, read and validated once at start. A bad value stops the process with a message
+ * naming the variable and what it expects. Temporal's own variables (TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) are
+ * read through @temporalio/envconfig so an existing Temporal setup works unchanged.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { resolvePolicy, PolicyError, type Policy } from '../workflows/policy.js';
+
+export type Env = Record<string, string | undefined>;
+
+export interface FanzhaConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  /** null: the embedded PGlite database under dataDir. */
+  databaseUrl: string | null;
+  temporal: {
+    /** true when no TEMPORAL_ADDRESS is given: `npm start` runs its own dev server. */
+    embedded: boolean;
+    devServerPort: number;
+    devServerUiPort: number;
+    connect: ClientConnectConfig;
+    namespace: string;
+    taskQueue: string;
+  };
+  adminToken: string | null;
+  policy: Policy;
+  /** null: the bank simulator served by the API under /sim/bank (embedded default). */
+  bankGatewayUrl: string | null;
+  rateLimitPerMinute: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, expected: string, got: string | undefined) {
+    super(`${variable} ${expected} (got ${got === undefined ? 'nothing' : JSON.stringify(got)})`);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max)
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}`, raw);
+  return value;
+}
+
+function oneOf(env: Env, name: string, allowed: string[], fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!allowed.includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`, raw);
+  return raw;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL starting with ${protocols.join(' or ')}`, redactUrl(raw));
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must be a URL starting with ${protocols.join(' or ')}`, redactUrl(raw));
+  return raw.replace(/\/+$/, '');
+}
+
+/** Never echo a password back into a log. */
+function redactUrl(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function policy(env: Env): Policy {
+  const file = env.FANZHA_POLICY_FILE;
+  if (!file) return resolvePolicy();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('FANZHA_POLICY_FILE', `must name a readable JSON file (${(error as Error).message})`, file);
+  }
+  try {
+    return resolvePolicy(parsed);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new ConfigError('FANZHA_POLICY_FILE', `must hold a valid policy: ${error.problems.join('; ')}`, file);
+    throw error;
+  }
+}
+
+function temporalConnect(env: Env): ClientConnectConfig {
+  try {
+    const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    return loadClientConnectConfig({ overrideEnvVars });
+  } catch (error) {
+    throw new ConfigError('TEMPORAL_*', `must be a valid Temporal client configuration: ${(error as Error).message}`, undefined);
+  }
+}
+
+export function loadConfig(env: Env = process.env): FanzhaConfig {
+  const dataDir = path.resolve(env.FANZHA_DATA_DIR || './data');
+  const host = env.HOST || '127.0.0.1';
+  const adminToken = env.FANZHA_ADMIN_TOKEN || null;
+  if (adminToken !== null && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(adminToken))
+    throw new ConfigError('FANZHA_ADMIN_TOKEN', 'must be 16 to 256 characters of letters, digits or ._~+/=-', '<redacted>');
+  const taskQueue = env.FANZHA_TASK_QUEUE || 'fanzha';
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(taskQueue)) throw new ConfigError('FANZHA_TASK_QUEUE', 'must be 1-200 letters, digits or ._-', taskQueue);
+  const embedded = !env.TEMPORAL_ADDRESS && !env.TEMPORAL_PROFILE && !env.TEMPORAL_CONFIG_FILE;
+  const devServerPort = integer(env, 'FANZHA_TEMPORAL_PORT', 7233, 1, 65535);
+  const devServerUiPort = integer(env, 'FANZHA_TEMPORAL_UI_PORT', 8233, 1, 65535);
+  const connect = embedded
+    ? { connectionOptions: { address: `127.0.0.1:${devServerPort}` }, namespace: 'default' }
+    : temporalConnect(env);
+  return {
+    dataDir,
+    host,
+    port: integer(env, 'PORT', 3000, 1, 65535),
+    logLevel: oneOf(env, 'FANZHA_LOG_LEVEL', LOG_LEVELS, 'info'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    temporal: {
+      embedded,
+      devServerPort,
+      devServerUiPort,
+      connect,
+      namespace: connect.namespace ?? 'default',
+      taskQueue,
+    },
+    adminToken,
+    policy: policy(env),
+    bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
+    rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+  };
+}
+
+/** Runs `start` with the loaded configuration, or prints what is wrong and exits 2. */
+export function loadConfigOrExit(env: Env = process.env): FanzhaConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`Configuration error: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * PostgreSQL holds what Temporal should not: users and hashed tokens, the read model (written only
+ * by activities, idempotently), the notification outbox and the audit archive.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const fen = (name: string) => bigint(name, { mode: 'number' });
+
+export const users = pgTable('users', {
+  userId: text('user_id').primaryKey(),
+  name: text('name').notNull(),
+  roles: text('roles').array().notNull(),
+  stationId: text('station_id'),
+  createdAt: at('created_at').notNull().defaultNow(),
+});
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    tokenId: text('token_id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.userId, { onDelete: 'cascade' }),
+    label: text('label'),
+    /** SHA-256 of the token; the token itself is shown once and never stored. */
+    tokenHash: text('token_hash').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    revokedAt: at('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)],
+);
+
+/** One answer per (user, Idempotency-Key): a retried POST repeats it and has no second effect. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: text('user_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: smallint('status_code'),
+    response: jsonb('response'),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);
+
+/** Read model of alerts: one row per alert, always the state after the newest projected step. */
+export const alerts = pgTable(
+  'alerts',
+  {
+    alertId: text('alert_id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    state: text('state').notNull(),
+    outcome: text('outcome'),
+    riskLevel: text('risk_level').notNull(),
+    /** 0 = high, 1 = medium, 2 = low: sorts the queue. */
+    riskRank: smallint('risk_rank').notNull(),
+    fraudType: text('fraud_type').notNull(),
+    stationId: text('station_id').notNull(),
+    source: text('source').notNull(),
+    issuedAt: at('issued_at').notNull(),
+    receivedAt: at('received_at').notNull(),
+    victimPhone: text('victim_phone').notNull(),
+    victimName: text('victim_name'),
+    assigneeId: text('assignee_id'),
+    assigneeName: text('assignee_name'),
+    callAttempts: smallint('call_attempts').notNull().default(0),
+    escalationLevel: smallint('escalation_level').notNull().default(0),
+    overdue: boolean('overdue').notNull().default(false),
+    deadline: at('deadline'),
+    amountAtRiskFen: fen('amount_at_risk_fen'),
+    stopPaymentId: text('stop_payment_id'),
+    firstCallAt: at('first_call_at'),
+    closedAt: at('closed_at'),
+    /** Sequence number of the newest step projected: an older, retried projection never overwrites a newer one. */
+    seq: integer('seq').notNull(),
+    detail: jsonb('detail').notNull(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('alerts_queue_idx').on(t.state, t.deadline, t.riskRank, t.receivedAt),
+    index('alerts_station_idx').on(t.stationId, t.state),
+    index('alerts_received_idx').on(t.receivedAt),
+    index('alerts_closed_idx').on(t.closedAt),
+  ],
+);
+
+/** Read model of stop-payment cases. */
+export const stopPayments = pgTable(
+  'stop_payments',
+  {
+    stopPaymentId: text('stop_payment_id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    state: text('state').notNull(),
+    createdById: text('created_by_id').notNull(),
+    createdByName: text('created_by_name').notNull(),
+    approvedById: text('approved_by_id'),
+    approvedByName: text('approved_by_name'),
+    reportedAt: at('reported_at').notNull(),
+    createdAt: at('created_at').notNull(),
+    approvedAt: at('approved_at'),
+    rejectedAt: at('rejected_at'),
+    firstStopAt: at('first_stop_at'),
+    closedAt: at('closed_at'),
+    deadline: at('deadline'),
+    escalationLevel: smallint('escalation_level').notNull().default(0),
+    major: boolean('major').notNull().default(false),
+    requestedFen: fen('requested_fen').notNull().default(0),
+    stoppedFen: fen('stopped_fen').notNull().default(0),
+    frozenFen: fen('frozen_fen').notNull().default(0),
+    alertId: text('alert_id'),
+    caseRef: text('case_ref'),
+    victimPhone: text('victim_phone').notNull(),
+    victimName: text('victim_name'),
+    seq: integer('seq').notNull(),
+    detail: jsonb('detail').notNull(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('stop_payments_state_idx').on(t.state, t.deadline),
+    index('stop_payments_created_by_idx').on(t.createdById),
+    index('stop_payments_reported_idx').on(t.reportedAt),
+  ],
+);
+
+/** Read model of held accounts, one row per HoldWorkflow. */
+export const holds = pgTable(
+  'holds',
+  {
+    holdId: text('hold_id').primaryKey(),
+    stopPaymentId: text('stop_payment_id').notNull(),
+    level: smallint('level').notNull(),
+    parentHoldId: text('parent_hold_id'),
+    bank: text('bank').notNull(),
+    account: text('account').notNull(),
+    state: text('state').notNull(),
+    requestedFen: fen('requested_fen').notNull(),
+    stoppedFen: fen('stopped_fen').notNull().default(0),
+    frozenFen: fen('frozen_fen').notNull().default(0),
+    expiresAt: at('expires_at'),
+    legalDocRef: text('legal_doc_ref'),
+    stoppedAt: at('stopped_at'),
+    seq: integer('seq').notNull(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('holds_case_idx').on(t.stopPaymentId)],
+);
+
+/** What happened to a case, in order: one row per (workflow, step), so a replayed projection is a no-op. */
+export const caseEvents = pgTable(
+  'case_events',
+  {
+    workflowId: text('workflow_id').notNull(),
+    seq: integer('seq').notNull(),
+    caseType: text('case_type').notNull(),
+    caseId: text('case_id').notNull(),
+    at: at('at').notNull(),
+    kind: text('kind').notNull(),
+    actorUserId: text('actor_user_id'),
+    actorRole: text('actor_role'),
+    detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workflowId, t.seq] }),
+    index('case_events_case_idx').on(t.caseType, t.caseId, t.at),
+    index('case_events_kind_idx').on(t.kind, t.at),
+  ],
+);
+
+/** Notification outbox: written by workflow activities, delivered by the dispatcher exactly once. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** `<workflowId>:<seq>:<recipient>`: a retried activity writes the same row once. */
+    dedupeKey: text('dedupe_key').notNull(),
+    recipientRole: text('recipient_role').notNull(),
+    recipientUserId: text('recipient_user_id'),
+    kind: text('kind').notNull(),
+    caseType: text('case_type').notNull(),
+    caseId: text('case_id').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    message: text('message').notNull(),
+    payload: jsonb('payload').notNull().default(sql`'{}'::jsonb`),
+    createdAt: at('created_at').notNull().defaultNow(),
+    deliveredAt: at('delivered_at'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    uniqueIndex('notifications_dedupe_idx').on(t.dedupeKey),
+    index('notifications_pending_idx').on(t.deliveredAt, t.id),
+    index('notifications_case_idx').on(t.caseType, t.caseId),
+  ],
+);
+
+/** Closed histories, hash-chained: altering, deleting or reordering a record breaks verification. */
+export const auditArchive = pgTable(
+  'audit_archive',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    runId: text('run_id').notNull(),
+    workflowType: text('workflow_type').notNull(),
+    status: text('status').notNull(),
+    closedAt: at('closed_at').notNull(),
+    history: jsonb('history').notNull(),
+    sha256: text('sha256').notNull(),
+    prevSha256: text('prev_sha256'),
+    archivedAt: at('archived_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('audit_archive_run_idx').on(t.workflowId, t.runId), index('audit_archive_type_idx').on(t.workflowType)],
+);
+
+/** Who looked at which case through the audit endpoints, and when. */
+export const auditAccessLog = pgTable(
+  'audit_access_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: text('user_id').notNull(),
+    action: text('action').notNull(),
+    workflowId: text('workflow_id'),
+    at: at('at').notNull().defaultNow(),
+  },
+  (t) => [index('audit_access_log_at_idx').on(t.at)],
+);
