@@ -43,6 +43,8 @@ export async function buildApp(deps: AppDeps) {
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON only: anything else is a 415 that says so, not a confusing schema error.
+  app.removeContentTypeParser('text/plain');
   app.decorate('config', deps.config);
   app.decorate('database', deps.database);
   app.decorate('db', deps.database.db);

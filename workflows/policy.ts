@@ -2,10 +2,9 @@
  * Durations and limits of both processes (DESIGN.md §7). Pure: the policy is resolved when a
  * workflow starts and travels in its input, so a running workflow never changes rules under replay.
  */
+import type { RiskLevel } from '../domain/alert.js';
 import { parseDuration } from '../domain/duration.js';
 
-export type RiskLevel = 'high' | 'medium' | 'low';
-export const RISK_LEVELS: readonly RiskLevel[] = ['high', 'medium', 'low'];
 type PerRisk<T> = Record<RiskLevel, T>;
 
 export interface AlertPolicy {

@@ -1,0 +1,93 @@
+/**
+ * `npm start`: the whole system on embedded defaults, in one process tree. With no TEMPORAL_ADDRESS it
+ * runs a Temporal dev server (SQLite + Web UI under the data folder); with no DATABASE_URL it uses
+ * PGlite under the data folder. Then migrations, the worker and the API. SIGINT/SIGTERM stops all.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from '../api/app.js';
+import { createTemporalClient } from '../api/temporal.js';
+import { loadConfigOrExit } from '../config/index.js';
+import { prepareDatabase } from '../db/prepare.js';
+import { connectWorkerConnection, createFanzhaWorker } from '../worker/worker.js';
+import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
+import { startDevServer, type DevServer } from './temporal-dev-server.js';
+
+const config = loadConfigOrExit();
+mkdirSync(config.dataDir, { recursive: true });
+const say = (line: string) => console.error(`[fanzha] ${line}`);
+const stops: (() => Promise<unknown>)[] = [];
+let stopping = false;
+
+async function stopAll() {
+  stopping = true;
+  for (const stop of stops.reverse()) {
+    try {
+      await stop();
+    } catch (error) {
+      say(`while stopping: ${(error as Error).message}`);
+    }
+  }
+}
+
+closeWithGrace({ delay: 45_000 }, async ({ signal, err }) => {
+  if (err) say(`stopping after an error: ${err.stack ?? err.message}`);
+  else say(`stopping (${signal ?? 'exit'}): API, then worker, then Temporal`);
+  await stopAll();
+});
+
+let devServer: DevServer | null = null;
+if (config.temporal.embedded) {
+  let cliPath: string;
+  try {
+    cliPath = await findOrBuildTemporalCli(say);
+  } catch (error) {
+    say(error instanceof TemporalCliError ? error.message : String(error));
+    process.exit(1);
+  }
+  say(`starting the Temporal dev server (${cliPath}) on 127.0.0.1:${config.temporal.devServerPort}`);
+  devServer = await startDevServer({
+    cliPath,
+    dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+    port: config.temporal.devServerPort,
+    uiPort: config.temporal.devServerUiPort,
+    logFile: path.join(config.dataDir, 'temporal.log'),
+    pidFile: path.join(config.dataDir, 'temporal.pid'),
+    log: say,
+  });
+  stops.push(() => devServer!.stop());
+}
+
+const database = await prepareDatabase(config);
+stops.push(() => database.close());
+say(`database ready (${database.kind === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL'})`);
+
+const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
+stops.push(() => connection.close());
+const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
+const running = worker.run();
+running.catch((error) => {
+  if (!stopping) {
+    say(`worker failed: ${error}`);
+    process.kill(process.pid, 'SIGTERM');
+  }
+});
+stops.push(async () => {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running.catch(() => {});
+});
+
+const temporal = createTemporalClient(config);
+stops.push(() => temporal.connection.close());
+const app = await buildApp({ config, database, temporal });
+stops.push(() => app.close());
+await app.listen({ host: config.host, port: config.port });
+
+const base = `http://${config.host}:${config.port}`;
+say(`API            ${base}   (ready: ${base}/readyz)`);
+say(`API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
+if (devServer?.uiUrl) say(`Temporal Web UI ${devServer.uiUrl}`);
+say(`Temporal       ${config.temporal.connect.connectionOptions.address ?? ''} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`);
+say(`data folder    ${config.dataDir}`);
+if (!config.adminToken) say('no FANZHA_ADMIN_TOKEN set: set one to create the admin user, or use `npm run admin` to issue tokens');

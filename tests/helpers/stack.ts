@@ -1,0 +1,136 @@
+/**
+ * A complete system for one test file, all real: its own PostgreSQL database (cloned from the run's
+ * migrated template), the run's Temporal dev server, a worker on a private task queue, and the API.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../api/app.js';
+import { loadConfig, type FanzhaConfig } from '../../config/index.js';
+import { openDatabase, type DatabaseHandle } from '../../db/client.js';
+import { createUserStore, type User } from '../../db/users.js';
+import type { Role } from '../../domain/roles.js';
+import { resolvePolicy } from '../../workflows/policy.js';
+import { createFanzhaWorker, type FanzhaWorkerOptions } from '../../worker/worker.js';
+import { databaseUrl } from '../global-setup.js';
+
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this process
+  }
+}
+
+/** A fresh database cloned from the migrated template: fast, and isolated from other test files. */
+export async function createTestDatabase(): Promise<string> {
+  const name = `${inject('templateDatabase')}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(inject('adminDatabaseUrl'), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name} template ${inject('templateDatabase')}`);
+  } finally {
+    await admin.end();
+  }
+  return databaseUrl(inject('adminDatabaseUrl'), name);
+}
+
+export interface StackOptions {
+  /** Policy override (DESIGN.md §7 shape), usually short durations. */
+  policy?: unknown;
+  env?: Record<string, string>;
+  worker?: boolean;
+  activities?: FanzhaWorkerOptions['activities'];
+}
+
+export interface Caller {
+  user: User;
+  token: string;
+}
+
+export interface Stack {
+  config: FanzhaConfig;
+  database: DatabaseHandle;
+  app: FastifyInstance;
+  client: Client;
+  databaseUrl: string;
+  /** Starts a(nother) worker on the stack's task queue. */
+  startWorker(): Promise<Worker>;
+  stopWorker(): Promise<void>;
+  user(roles: Role[], options?: { name?: string; stationId?: string }): Promise<Caller>;
+  request(caller: Caller | null, options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  quietRuntime();
+  const url = await createTestDatabase();
+  const config = loadConfig({
+    DATABASE_URL: url,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: 'default',
+    FANZHA_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
+    FANZHA_LOG_LEVEL: 'silent',
+    FANZHA_DATA_DIR: '/tmp/fanzha-test-unused',
+    ...options.env,
+  });
+  config.policy = resolvePolicy(options.policy ?? {});
+  const database = await openDatabase({ url, dataDir: config.dataDir, poolSize: 5 });
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection, namespace: 'default' });
+  const app = await buildApp({ config, database, temporal: client, logger: false });
+  await app.ready();
+  const users = createUserStore(database.db);
+
+  let worker: { worker: Worker; running: Promise<void>; connection: NativeConnection } | null = null;
+  const stack: Stack = {
+    config,
+    database,
+    app,
+    client,
+    databaseUrl: url,
+    async startWorker() {
+      const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const created = await createFanzhaWorker({
+        config,
+        connection: workerConnection,
+        deps: { db: database.db },
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        activities: options.activities,
+      });
+      worker = { worker: created, running: created.run(), connection: workerConnection };
+      return created;
+    },
+    async stopWorker() {
+      if (!worker) return;
+      const current = worker;
+      worker = null;
+      if (current.worker.getState() === 'RUNNING') current.worker.shutdown();
+      await current.running;
+      await current.connection.close();
+    },
+    async user(roles, opts = {}) {
+      const user = await users.create({ name: opts.name ?? `${roles.join('+')} ${randomBytes(2).toString('hex')}`, roles, stationId: opts.stationId ?? null });
+      const { token } = await users.issueToken(user.userId, 'test');
+      return { user, token };
+    },
+    request(caller, injectOptions) {
+      const headers = { ...(injectOptions.headers ?? {}) } as Record<string, string>;
+      if (caller) headers.authorization = `Bearer ${caller.token}`;
+      return app.inject({ ...injectOptions, headers });
+    },
+    async close() {
+      await stack.stopWorker();
+      await app.close();
+      await connection.close();
+      await database.close();
+    },
+  };
+  if (options.worker !== false) await stack.startWorker();
+  return stack;
+}

@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../config/index.js';
+import { parseDuration } from '../../domain/duration.js';
+import { PolicyError, resolvePolicy } from '../../workflows/policy.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-config-'));
+const policyFile = (content: string) => {
+  const file = path.join(tmp, `${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, content);
+  return file;
+};
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['48h', 172_800_000],
+    ['180d', 15_552_000_000],
+    ['250ms', 250],
+    [1500, 1500],
+  ])('parses %j as %d ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
+
+  it.each([['5 minutes'], ['-5m'], ['0s'], [''], [0], [-1], [1.5], [null], ['5w']])('refuses %j', (input) =>
+    expect(() => parseDuration(input)).toThrow(/duration|milliseconds/),
+  );
+});
+
+describe('policy', () => {
+  it('has the defaults of DESIGN.md §7', () => {
+    const policy = resolvePolicy();
+    expect(policy.alert.claimSla).toEqual({ high: 120_000, medium: 300_000, low: 900_000 });
+    expect(policy.alert.visitOnUnreachable).toEqual({ high: true, medium: true, low: false });
+    expect(policy.stopPayment.stopValidity).toBe(48 * 3_600_000);
+    expect(policy.stopPayment.majorCaseThresholdFen).toBe(50_000_000);
+  });
+
+  it('overrides any subset and keeps the rest', () => {
+    const policy = resolvePolicy({ alert: { claimSla: { high: '2s' }, maxCallAttempts: 1 }, stopPayment: { freezeValidity: 5000 } });
+    expect(policy.alert.claimSla).toEqual({ high: 2000, medium: 300_000, low: 900_000 });
+    expect(policy.alert.maxCallAttempts).toBe(1);
+    expect(policy.stopPayment.freezeValidity).toBe(5000);
+    expect(policy.stopPayment.approvalSla).toBe(300_000);
+  });
+
+  it('names every bad setting, including unknown ones', () => {
+    try {
+      resolvePolicy({ alert: { claimSla: { high: 'soon' }, maxCallAtempts: 2, visitOnUnreachable: { low: 'no' } }, nonsense: {} });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PolicyError);
+      const problems = (error as PolicyError).problems.join('\n');
+      expect(problems).toContain('/alert/claimSla/high');
+      expect(problems).toContain('/alert/maxCallAtempts is not a policy setting');
+      expect(problems).toContain('/alert/visitOnUnreachable/low');
+      expect(problems).toContain('/nonsense is not a policy setting');
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('has embedded defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.databaseUrl).toBeNull();
+    expect(config.temporal.embedded).toBe(true);
+    expect(config.temporal.taskQueue).toBe('fanzha');
+    expect(config.dataDir).toBe(path.resolve('data'));
+  });
+
+  it('follows Temporal environment configuration in production mode', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_NAMESPACE: 'antifraud', DATABASE_URL: 'postgres://u:p@db/fanzha' });
+    expect(config.temporal.embedded).toBe(false);
+    expect(config.temporal.connect.connectionOptions.address).toBe('temporal.internal:7233');
+    expect(config.temporal.namespace).toBe('antifraud');
+    expect(config.databaseUrl).toBe('postgres://u:p@db/fanzha');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /^PORT must be a whole number from 1 to 65535/],
+    [{ PORT: '70000' }, /^PORT/],
+    [{ DATABASE_URL: 'mysql://root@db/x' }, /^DATABASE_URL must be a URL starting with postgres:/],
+    [{ BANK_GATEWAY_URL: 'not a url' }, /^BANK_GATEWAY_URL/],
+    [{ FANZHA_LOG_LEVEL: 'loud' }, /^FANZHA_LOG_LEVEL must be one of/],
+    [{ FANZHA_ADMIN_TOKEN: 'short' }, /^FANZHA_ADMIN_TOKEN must be 16/],
+    [{ FANZHA_POLICY_FILE: '/nonexistent/policy.json' }, /^FANZHA_POLICY_FILE must name a readable JSON file/],
+    [{ FANZHA_POLICY_FILE: policyFile('{"alert": {"callTimeout": "soon"}}') }, /^FANZHA_POLICY_FILE must hold a valid policy: \/alert\/callTimeout/],
+    [{ FANZHA_POLICY_FILE: policyFile('{not json') }, /^FANZHA_POLICY_FILE must name a readable JSON file/],
+  ])('refuses %j with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes a database password in an error', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).toThrow(/admin:\*\*\*@/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).not.toThrow(/s3cret/);
+  });
+
+  it('stops a process at start with exit code 2 and the reason', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+      env: { ...process.env, PORT: 'eighty', DATABASE_URL: 'postgres://127.0.0.1:1/none' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('PORT must be a whole number');
+  });
+});

@@ -1,0 +1,55 @@
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import { openDatabase } from '../../db/client.js';
+import { freePort } from '../global-setup.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ worker: false });
+});
+afterAll(() => stack?.close());
+
+describe('health and readiness', () => {
+  it('is healthy and ready when Temporal and PostgreSQL answer', async () => {
+    expect((await stack.request(null, { method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await stack.request(null, { method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', temporal: 'ok', database: 'ok' });
+  });
+
+  it('answers 503 naming the database when PostgreSQL is unreachable', async () => {
+    const url = new URL(stack.databaseUrl);
+    url.port = String(await freePort());
+    const database = await openDatabase({ url: url.toString(), dataDir: '/tmp', poolSize: 1 });
+    const app = await buildApp({ config: stack.config, database, temporal: stack.client, logger: false });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['content-type']).toMatch(/problem\+json/);
+      expect(response.json()).toMatchObject({ code: 'unavailable', database: 'unreachable', temporal: 'ok' });
+      expect(response.json().detail).toContain('database');
+      // Liveness does not depend on dependencies.
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await database.close();
+    }
+  });
+
+  it('answers 503 naming Temporal when the Temporal server is unreachable', async () => {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const temporal = new Client({ connection, namespace: 'default' });
+    const app = await buildApp({ config: stack.config, database: stack.database, temporal, logger: false });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ code: 'unavailable', temporal: 'unreachable', database: 'ok' });
+      expect(response.json().detail).toContain('Temporal');
+    } finally {
+      await app.close();
+      await connection.close();
+    }
+  });
+});

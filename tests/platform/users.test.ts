@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES } from '../../domain/roles.js';
+import { startStack, type Caller, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let admin: Caller;
+
+beforeAll(async () => {
+  stack = await startStack({ worker: false });
+  admin = await stack.user(['admin'], { name: 'Admin' });
+});
+afterAll(() => stack?.close());
+
+const problem = (response: { statusCode: number; headers: Record<string, unknown>; json(): any }) => {
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  return response.json();
+};
+
+describe('users and tokens', () => {
+  const userRoutes = [
+    { method: 'POST', url: '/v1/users', payload: { name: 'x', roles: ['operator'] } },
+    { method: 'GET', url: '/v1/users' },
+    { method: 'POST', url: '/v1/users/admin/tokens', payload: {} },
+    { method: 'DELETE', url: '/v1/users/admin/tokens/tok_x' },
+  ] as const;
+
+  it('answers 401 without a token or with an unknown one, on every users route', async () => {
+    for (const route of userRoutes) {
+      const none = await stack.request(null, route);
+      expect(none.statusCode, `${route.method} ${route.url}`).toBe(401);
+      expect(problem(none).code).toBe('unauthenticated');
+      const unknown = await stack.request({ user: admin.user, token: 'fz_not-a-real-token' }, route);
+      expect(unknown.statusCode).toBe(401);
+    }
+    const me = await stack.request(null, { method: 'GET', url: '/v1/me' });
+    expect(me.statusCode).toBe(401);
+  });
+
+  it('answers 403 forbidden to every role but admin on every users route', async () => {
+    for (const role of ROLES.filter((r) => r !== 'admin')) {
+      const caller = await stack.user([role], role === 'station' ? { stationId: 'st-1' } : {});
+      for (const route of userRoutes) {
+        const response = await stack.request(caller, route);
+        expect(response.statusCode, `${role} ${route.method} ${route.url}`).toBe(403);
+        expect(problem(response).code).toBe('forbidden');
+      }
+    }
+  });
+
+  it('lets an admin create a user, issue a token that works, and revoke it at once', async () => {
+    const created = await stack.request(admin, { method: 'POST', url: '/v1/users', payload: { name: '李警官', roles: ['station'], stationId: 'haibowan-01' } });
+    expect(created.statusCode).toBe(201);
+    const user = created.json();
+    expect(user).toMatchObject({ name: '李警官', roles: ['station'], stationId: 'haibowan-01' });
+
+    const issued = await stack.request(admin, { method: 'POST', url: `/v1/users/${user.userId}/tokens`, payload: { label: 'desk phone' } });
+    expect(issued.statusCode).toBe(201);
+    const { token, tokenId } = issued.json();
+    expect(token).toMatch(/^fz_/);
+
+    const officer = { user, token };
+    const me = await stack.request(officer, { method: 'GET', url: '/v1/me' });
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toEqual(user);
+
+    const revoked = await stack.request(admin, { method: 'DELETE', url: `/v1/users/${user.userId}/tokens/${tokenId}` });
+    expect(revoked.statusCode).toBe(204);
+    expect((await stack.request(officer, { method: 'GET', url: '/v1/me' })).statusCode).toBe(401);
+    // Revoking again is harmless; an unknown token is 404.
+    expect((await stack.request(admin, { method: 'DELETE', url: `/v1/users/${user.userId}/tokens/${tokenId}` })).statusCode).toBe(204);
+    const unknown = await stack.request(admin, { method: 'DELETE', url: `/v1/users/${user.userId}/tokens/tok_nope` });
+    expect(unknown.statusCode).toBe(404);
+    expect(problem(unknown).code).toBe('not_found');
+  });
+
+  it('stores tokens only as SHA-256 hashes', async () => {
+    const caller = await stack.user(['operator']);
+    const rows = await stack.database.db.query.apiTokens.findMany();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.tokenHash).not.toContain(caller.token);
+    }
+  });
+
+  it('lists users with cursor pagination', async () => {
+    for (let i = 0; i < 3; i++) await stack.user(['operator']);
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    do {
+      const page = await stack.request(admin, { method: 'GET', url: `/v1/users?limit=2${cursor ? `&cursor=${cursor}` : ''}` });
+      expect(page.statusCode).toBe(200);
+      const body = page.json();
+      expect(body.items.length).toBeLessThanOrEqual(2);
+      for (const item of body.items) {
+        expect(seen.has(item.userId)).toBe(false);
+        seen.add(item.userId);
+      }
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen.size).toBeGreaterThanOrEqual(5);
+  });
+
+  it('refuses bad bodies with validation_failed naming each field, and changes nothing', async () => {
+    const before = (await stack.database.db.query.users.findMany()).length;
+    const bad = await stack.request(admin, { method: 'POST', url: '/v1/users', payload: { roles: ['operator', 'wizard'], shoeSize: 43 } });
+    expect(bad.statusCode).toBe(400);
+    const body = problem(bad);
+    expect(body.code).toBe('validation_failed');
+    const pointers = body.errors.map((e: { pointer: string }) => e.pointer).sort();
+    expect(pointers).toEqual(['/name', '/roles/1', '/shoeSize']);
+
+    const stationless = await stack.request(admin, { method: 'POST', url: '/v1/users', payload: { name: 'x', roles: ['station'] } });
+    expect(stationless.statusCode).toBe(400);
+    expect(problem(stationless).errors[0].pointer).toBe('/stationId');
+
+    const malformed = await stack.request(admin, {
+      method: 'POST',
+      url: '/v1/users',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": "x", roles: ',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(problem(malformed).code).toBe('validation_failed');
+
+    const wrongType = await stack.request(admin, { method: 'POST', url: '/v1/users', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
+    expect(wrongType.statusCode).toBe(415);
+    expect(problem(wrongType).code).toBe('unsupported_media_type');
+
+    expect((await stack.database.db.query.users.findMany()).length).toBe(before);
+  });
+
+  it('repeats the first answer for a retried creation with the same Idempotency-Key', async () => {
+    const send = (name: string) =>
+      stack.request(admin, { method: 'POST', url: '/v1/users', headers: { 'idempotency-key': 'create-zhao' }, payload: { name, roles: ['operator'] } });
+    const first = await send('赵');
+    const second = await send('赵');
+    expect(first.statusCode).toBe(201);
+    expect(second.statusCode).toBe(201);
+    expect(second.json()).toEqual(first.json());
+    const named = (await stack.database.db.query.users.findMany()).filter((u) => u.name === '赵');
+    expect(named).toHaveLength(1);
+    const reused = await send('钱');
+    expect(reused.statusCode).toBe(409);
+    expect(problem(reused).code).toBe('conflict');
+  });
+
+  it('serves the OpenAPI document and Swagger UI without a token', async () => {
+    const doc = await stack.request(null, { method: 'GET', url: '/openapi.json' });
+    expect(doc.statusCode).toBe(200);
+    expect(Object.keys(doc.json().paths)).toEqual(expect.arrayContaining(['/v1/users', '/v1/me', '/healthz', '/readyz']));
+    expect((await stack.request(null, { method: 'GET', url: '/docs' })).statusCode).toBe(200);
+  });
+
+  it('sends security headers', async () => {
+    const response = await stack.request(null, { method: 'GET', url: '/healthz' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['strict-transport-security']).toBeDefined();
+  });
+});

@@ -1,0 +1,27 @@
+/** `npm run worker`: one worker process. Run several against one cluster to scale out. */
+import closeWithGrace from 'close-with-grace';
+import { loadConfigOrExit } from '../config/index.js';
+import { prepareDatabase } from '../db/prepare.js';
+import { connectWorkerConnection, createFanzhaWorker } from './worker.js';
+
+const config = loadConfigOrExit();
+if (!config.databaseUrl) {
+  console.error('Configuration error: DATABASE_URL is required to run a worker on its own (the embedded PGlite serves one process: use `npm start`).');
+  process.exit(2);
+}
+const database = await prepareDatabase(config);
+const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions);
+const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
+const running = worker.run();
+console.error(`worker polling task queue "${config.temporal.taskQueue}" in namespace "${config.temporal.namespace}"`);
+
+closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+  if (err) console.error('worker shutting down after an error', err);
+  else console.error(`worker draining (${signal ?? 'exit'})`);
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running.catch(() => {});
+  await connection.close();
+  await database.close();
+});
+
+await running;

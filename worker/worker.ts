@@ -1,0 +1,49 @@
+/** The worker: task queue `fanzha` (configurable), bundled workflows/, activities from their dependencies. */
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { FanzhaConfig } from '../config/index.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Connects to Temporal, waiting for it to come up rather than failing a fresh start. */
+export async function connectWorkerConnection(
+  options: NativeConnectionOptions,
+  log: (line: string) => void = console.error,
+  giveUpAfterMs = 120_000,
+): Promise<NativeConnection> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await NativeConnection.connect(options);
+    } catch (error) {
+      if (Date.now() - started > giveUpAfterMs) throw error;
+      if (attempt === 1 || attempt % 10 === 0) log(`Waiting for Temporal at ${options.address ?? 'the configured address'}: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5_000)));
+    }
+  }
+}
+
+export interface FanzhaWorkerOptions {
+  config: FanzhaConfig;
+  connection: NativeConnection;
+  deps: ActivityDeps;
+  /** A prebuilt bundle (tests build one per run); otherwise workflows/ is bundled now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Tests may replace activities; the engine and the database stay real. */
+  activities?: Partial<ReturnType<typeof createActivities>>;
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<Worker> {
+  const { config, connection, deps } = options;
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: { ...createActivities(deps), ...options.activities },
+    shutdownGraceTime: '10s',
+    ...options.workerOptions,
+  });
+}

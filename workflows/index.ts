@@ -1,0 +1,1 @@
+export { AlertWorkflow } from './alert.js';
