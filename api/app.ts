@@ -45,6 +45,10 @@ export async function buildApp(deps: AppDeps) {
 
   // JSON only: anything else is a 415 that says so, not a confusing schema error.
   app.removeContentTypeParser('text/plain');
+  // A POST without a body means "no fields": required ones are then reported by name.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method === 'POST') request.body = {};
+  });
   app.decorate('config', deps.config);
   app.decorate('database', deps.database);
   app.decorate('db', deps.database.db);

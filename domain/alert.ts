@@ -75,7 +75,7 @@ export interface AlertView {
   issuedAt: string;
   receivedAt: string;
   victim: { phone: string; name: string | null };
-  suspect: AlertInput['suspect'] | null;
+  suspect: NonNullable<AlertInput['suspect']> | null;
   note: string | null;
   assignee: { userId: string; name: string } | null;
   callAttempts: number;
