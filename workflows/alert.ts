@@ -159,6 +159,11 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
     });
   }
 
+  // The alert is queued before any handler exists: a decision delivered with the first workflow task
+  // (a claim right after the push) must see, and not be overwritten by, the initial state.
+  record('received', null, { source: alert.source, riskLevel: alert.riskLevel, issuedAt: alert.issuedAt });
+  enterQueue();
+
   // --- decisions ----------------------------------------------------------------------------
 
   const requireState = (...states: AlertView['state'][]) => {
@@ -306,9 +311,6 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
       await recordAlertEvents({ view: snapshot(), events: unrecorded.splice(0), notifications: notifications.splice(0) });
     }
   })();
-
-  record('received', null, { source: alert.source, riskLevel: alert.riskLevel, issuedAt: alert.issuedAt });
-  enterQueue();
 
   // --- timers: retries come back to the queue, missed deadlines escalate ---------------------
   const nextWake = (): number | null => {

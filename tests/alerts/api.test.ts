@@ -1,0 +1,225 @@
+/** What the alert API guarantees beyond the state machine: uniqueness, races, scoping, masking, idempotency, input. */
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alerts, caseEvents } from '../../db/schema.js';
+import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
+import { startStack, type Caller, type Stack } from '../helpers/stack.js';
+
+let stack: Stack;
+let api: ReturnType<typeof alertApi>;
+let platform: Caller, operator: Caller, operator2: Caller, officer: Caller, otherOfficer: Caller, supervisor: Caller, auditor: Caller;
+
+beforeAll(async () => {
+  stack = await startStack({ policy: { alert: { retryDelay: { high: '60s', medium: '60s', low: '60s' } } } });
+  api = alertApi(stack);
+  platform = await stack.user(['platform']);
+  operator = await stack.user(['operator']);
+  operator2 = await stack.user(['operator']);
+  officer = await stack.user(['station'], { stationId: 'haibowan-01' });
+  otherOfficer = await stack.user(['station'], { stationId: 'wuda-02' });
+  supervisor = await stack.user(['supervisor']);
+  auditor = await stack.user(['auditor']);
+});
+afterAll(async () => {
+  await expectReadModelMatchesWorkflows(stack);
+  await stack?.close();
+});
+
+describe('ingest', () => {
+  it('turns 10 concurrent identical pushes into one workflow and one read-model row', async () => {
+    const alert = newAlert();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => api.ingest(platform, alert)));
+    const codes = responses.map((r) => r.statusCode).sort();
+    expect(codes).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    for (const r of responses.filter((r) => r.statusCode === 200)) expect(r.json()).toMatchObject({ alertId: alert.alertId, duplicate: true });
+    await readModelRow(stack, alert.alertId);
+    const rows = await stack.database.db.select().from(alerts).where(eq(alerts.alertId, alert.alertId));
+    expect(rows).toHaveLength(1);
+    const runs = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = 'alert-${alert.alertId}'` })) runs.push(run);
+    expect(runs).toHaveLength(1);
+    const view = (await api.get(supervisor, alert.alertId)).json();
+    expect(view.timeline.filter((e: { kind: string }) => e.kind === 'received')).toHaveLength(1);
+    expect(view.timeline.filter((e: { kind: string }) => e.kind === 'platform_update')).toHaveLength(9);
+  });
+
+  it('lets a repeated push raise the risk (never lower it) and moves the alert up the queue', async () => {
+    const earlier = newAlert({ riskLevel: 'medium' });
+    const alert = newAlert({ riskLevel: 'low' });
+    await api.ingest(platform, earlier);
+    await api.ingest(platform, alert);
+    const before = (await api.get(supervisor, alert.alertId)).json();
+
+    const raised = await api.ingest(platform, { ...alert, riskLevel: 'high' });
+    expect(raised.statusCode).toBe(200);
+    expect(raised.json().duplicate).toBe(true);
+    const after = (await api.get(supervisor, alert.alertId)).json();
+    expect(after.riskLevel).toBe('high');
+    expect(Date.parse(after.deadline)).toBeLessThan(Date.parse(before.deadline));
+    expect(after.timeline.at(-1)).toMatchObject({ kind: 'platform_update', detail: { riskLevel: 'high', raisedFrom: 'low' } });
+
+    await api.ingest(platform, { ...alert, riskLevel: 'low' });
+    expect((await api.get(supervisor, alert.alertId)).json().riskLevel).toBe('high');
+
+    await readModelRow(stack, alert.alertId, (r) => r.riskLevel === 'high');
+    await readModelRow(stack, earlier.alertId);
+    const queue = (await api.list(supervisor, '?state=queued&limit=200')).json().items.map((a: { alertId: string }) => a.alertId);
+    expect(queue.indexOf(alert.alertId)).toBeLessThan(queue.indexOf(earlier.alertId));
+  });
+
+  it('answers a push for a closed alert as a duplicate without reopening it', async () => {
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    await api.cancel(platform, alert.alertId, { reason: 'withdrawn' });
+    await readModelRow(stack, alert.alertId, (r) => r.state === 'closed');
+    const again = await api.ingest(platform, alert);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ duplicate: true, state: 'closed' });
+    expect((await api.get(supervisor, alert.alertId)).json()).toMatchObject({ state: 'closed', outcome: 'cancelled' });
+  });
+
+  it('refuses bad input with 400 naming each field, and creates nothing', async () => {
+    const bad = { ...newAlert(), victim: { phone: '12345' }, riskLevel: 'extreme', issuedAt: 'yesterday', stationId: 'no spaces allowed', extra: true };
+    const response = await api.ingest(platform, bad as never);
+    expect(response.statusCode).toBe(400);
+    const pointers = response.json().errors.map((e: { pointer: string }) => e.pointer).sort();
+    expect(pointers).toEqual(['/extra', '/issuedAt', '/riskLevel', '/stationId', '/victim/phone']);
+    expect(await stack.database.db.select().from(alerts).where(eq(alerts.alertId, bad.alertId))).toHaveLength(0);
+    await expect(stack.client.workflow.getHandle(`alert-${bad.alertId}`).describe()).rejects.toThrow();
+
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    await api.claim(operator, alert.alertId);
+    const noOutcome = await api.callResult(operator, alert.alertId, { result: 'contacted' });
+    expect(noOutcome.statusCode).toBe(400);
+    expect(noOutcome.json().errors[0].pointer).toBe('/outcome');
+    const mixed = await api.callResult(operator, alert.alertId, { result: 'not_reached', outcome: 'dissuaded' });
+    expect(mixed.statusCode).toBe(400);
+    const badId = await api.get(supervisor, 'bad id!');
+    expect(badId.statusCode).toBe(400);
+    expect((await api.get(supervisor, alert.alertId)).json()).toMatchObject({ state: 'calling', callAttempts: 0 });
+  });
+});
+
+describe('roles', () => {
+  it('applies the role matrix of API.md', async () => {
+    const alert = newAlert();
+    expect((await api.ingest(operator, alert)).statusCode).toBe(403);
+    await api.ingest(platform, alert);
+    expect((await api.list(platform)).statusCode).toBe(403);
+    expect((await api.get(platform, alert.alertId)).statusCode).toBe(403);
+    expect((await api.claim(officer, alert.alertId)).statusCode).toBe(403);
+    expect((await api.claim(supervisor, alert.alertId)).statusCode).toBe(403);
+    expect((await api.next(supervisor)).statusCode).toBe(403);
+    expect((await api.cancel(operator, alert.alertId, { reason: 'x' })).statusCode).toBe(403);
+    expect((await api.visitResult(operator, alert.alertId, { outcome: 'dissuaded' })).statusCode).toBe(403);
+    for (const reader of [operator, supervisor, officer, auditor]) expect((await api.get(reader, alert.alertId)).statusCode).toBe(200);
+    expect((await stack.request(null, { method: 'GET', url: `/v1/alerts/${alert.alertId}` })).statusCode).toBe(401);
+  });
+});
+
+describe('decisions', () => {
+  it('lets exactly one of two operators claiming at once win', async () => {
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    const [a, b] = await Promise.all([api.claim(operator, alert.alertId), api.claim(operator2, alert.alertId)]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
+    const loser = a.statusCode === 409 ? a : b;
+    expect(loser.json().code).toBe('invalid_transition');
+  });
+
+  it('never loses a claim sent the instant an alert arrives', async () => {
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const alert = newAlert();
+        await api.ingest(platform, alert);
+        return api.claim(operator, alert.alertId);
+      }),
+    );
+    for (const claim of claims) {
+      expect(claim.statusCode).toBe(200);
+      const view = (await api.get(supervisor, claim.json().alertId)).json();
+      expect(view).toMatchObject({ state: 'calling', assignee: { userId: operator.user.userId } });
+    }
+  });
+
+  it('refuses a call result from someone other than the assignee with 409 not_assignee', async () => {
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    await api.claim(operator, alert.alertId);
+    const response = await api.callResult(operator2, alert.alertId, { result: 'contacted', outcome: 'dissuaded' });
+    expect(response.statusCode).toBe(409);
+    expect(response.json().code).toBe('not_assignee');
+    expect((await api.release(operator2, alert.alertId)).json().code).toBe('not_assignee');
+    expect((await api.get(supervisor, alert.alertId)).json()).toMatchObject({ state: 'calling', assignee: { userId: operator.user.userId } });
+  });
+
+  it('gives a retried decision with the same Idempotency-Key exactly one effect', async () => {
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    await api.claim(operator, alert.alertId);
+    const key = { 'idempotency-key': `call-${alert.alertId}` };
+    const first = await api.callResult(operator, alert.alertId, { result: 'not_reached', reason: 'busy' }, key);
+    const retried = await api.callResult(operator, alert.alertId, { result: 'not_reached', reason: 'busy' }, key);
+    expect(first.statusCode).toBe(200);
+    expect(retried.statusCode).toBe(200);
+    expect(retried.json()).toEqual(first.json());
+    const view = (await api.get(supervisor, alert.alertId)).json();
+    expect(view.callAttempts).toBe(1);
+    expect(view.timeline.filter((e: { kind: string }) => e.kind === 'call_result')).toHaveLength(1);
+  });
+
+  it('gives one effect even when the answer was lost and the key is sent again to the workflow', async () => {
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    await api.claim(operator, alert.alertId);
+    const key = { 'idempotency-key': `lost-${alert.alertId}` };
+    await api.callResult(operator, alert.alertId, { result: 'not_reached' }, key);
+    // As if the API had died before storing its answer: only the Update ID protects the retry now.
+    await stack.database.db.execute(`delete from idempotency_keys where key = 'lost-${alert.alertId}'` as never);
+    const retried = await api.callResult(operator, alert.alertId, { result: 'not_reached' }, key);
+    expect(retried.statusCode).toBe(200);
+    expect((await api.get(supervisor, alert.alertId)).json().callAttempts).toBe(1);
+  });
+});
+
+describe('personal data and station scoping', () => {
+  it('masks the victim phone for everyone but the assignee and the station officer', async () => {
+    const alert = newAlert({ victim: { phone: '13912345678', name: '李四' } });
+    await api.ingest(platform, alert);
+    await api.claim(operator, alert.alertId);
+    const seen = async (caller: Caller) => (await api.get(caller, alert.alertId)).json().victim.phone;
+    expect(await seen(operator)).toBe('13912345678');
+    expect(await seen(officer)).toBe('13912345678');
+    expect(await seen(operator2)).toBe('139****5678');
+    expect(await seen(supervisor)).toBe('139****5678');
+    expect(await seen(auditor)).toBe('139****5678');
+    await readModelRow(stack, alert.alertId, (r) => r.state === 'calling');
+    const listed = (await api.list(operator2, '?limit=200')).json().items.find((a: { alertId: string }) => a.alertId === alert.alertId);
+    expect(listed.victim.phone).toBe('139****5678');
+    const mine = (await api.list(operator, '?limit=200')).json().items.find((a: { alertId: string }) => a.alertId === alert.alertId);
+    expect(mine.victim.phone).toBe('13912345678');
+  });
+
+  it("shows a station officer only their own station's alerts; others are 404", async () => {
+    const alert = newAlert({ stationId: 'haibowan-01' });
+    await api.ingest(platform, alert);
+    await readModelRow(stack, alert.alertId);
+    expect((await api.get(otherOfficer, alert.alertId)).statusCode).toBe(404);
+    expect((await api.get(otherOfficer, alert.alertId)).json().code).toBe('not_found');
+    const theirs = (await api.list(otherOfficer, '?limit=200')).json().items;
+    expect(theirs.every((a: { stationId: string }) => a.stationId === 'wuda-02')).toBe(true);
+    const filtered = (await api.list(otherOfficer, '?stationId=haibowan-01')).json().items;
+    expect(filtered).toEqual([]);
+    expect((await api.list(officer, '?limit=200')).json().items.map((a: { alertId: string }) => a.alertId)).toContain(alert.alertId);
+    expect((await api.cancel(supervisor, alert.alertId, { reason: 'test' })).statusCode).toBe(200);
+    expect((await api.visitResult(otherOfficer, alert.alertId, { outcome: 'dissuaded' })).statusCode).toBe(404);
+  });
+
+  it('never writes an event twice for one step', async () => {
+    const rows = await stack.database.db.select({ workflowId: caseEvents.workflowId, seq: caseEvents.seq }).from(caseEvents);
+    const keys = rows.map((r) => `${r.workflowId}:${r.seq}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    await waitFor('some events', async () => rows.length > 0);
+  });
+});
