@@ -5,15 +5,12 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { alerts, caseEvents, notifications } from '../db/schema.js';
-import { RISK_RANK, type AlertView, type TimelineEvent } from '../domain/alert.js';
-import type { NotificationDraft } from '../domain/notification.js';
+import { alerts } from '../db/schema.js';
+import { RISK_RANK, type AlertView } from '../domain/alert.js';
+import type { RecordBatch } from '../workflows/recorder.js';
+import { writeCaseSteps } from './case-steps.js';
 
-export interface AlertRecordBatch {
-  view: AlertView;
-  events: { seq: number; event: TimelineEvent }[];
-  notifications: NotificationDraft[];
-}
+export type AlertRecordBatch = RecordBatch<AlertView>;
 
 const date = (value: string | null) => (value === null ? null : new Date(value));
 
@@ -51,48 +48,15 @@ export function alertRow(view: AlertView, seq: number): typeof alerts.$inferInse
 export function createAlertActivities({ db }: { db: Database }) {
   return {
     async recordAlertEvents(batch: AlertRecordBatch): Promise<void> {
-      const seq = Math.max(0, ...batch.events.map((e) => e.seq));
+      const { seq } = batch;
       const row = alertRow(batch.view, seq);
       await db.transaction(async (tx) => {
         const { alertId: _id, ...changes } = row;
         await tx
           .insert(alerts)
           .values(row)
-          .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} < ${seq}` });
-        if (batch.events.length > 0)
-          await tx
-            .insert(caseEvents)
-            .values(
-              batch.events.map(({ seq: eventSeq, event }) => ({
-                workflowId: batch.view.workflowId,
-                seq: eventSeq,
-                caseType: 'alert',
-                caseId: batch.view.alertId,
-                at: new Date(event.at),
-                kind: event.kind,
-                actorUserId: event.actor?.userId ?? null,
-                actorRole: event.actor?.role ?? null,
-                detail: event.detail,
-              })),
-            )
-            .onConflictDoNothing();
-        if (batch.notifications.length > 0)
-          await tx
-            .insert(notifications)
-            .values(
-              batch.notifications.map((n) => ({
-                dedupeKey: `${batch.view.workflowId}:${n.seq}:${n.recipientRole}`,
-                recipientRole: n.recipientRole,
-                recipientUserId: n.recipientUserId ?? null,
-                kind: n.kind,
-                caseType: 'alert',
-                caseId: batch.view.alertId,
-                workflowId: batch.view.workflowId,
-                message: n.message,
-                payload: n.payload,
-              })),
-            )
-            .onConflictDoNothing();
+          .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
+        await writeCaseSteps(tx, { workflowId: batch.view.workflowId, caseType: 'alert', caseId: batch.view.alertId }, batch);
       });
     },
   };

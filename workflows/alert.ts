@@ -17,9 +17,7 @@ import {
   type AlertOutcome,
   type AlertView,
   type DecisionActor,
-  type TimelineEvent,
 } from '../domain/alert.js';
-import type { NotificationDraft } from '../domain/notification.js';
 import {
   alertStateQuery,
   callResultUpdate,
@@ -33,6 +31,7 @@ import {
   visitResultUpdate,
 } from './messages.js';
 import type { AlertPolicy } from './policy.js';
+import { createRecorder } from './recorder.js';
 
 export interface AlertWorkflowInput {
   alert: AlertInput;
@@ -94,19 +93,10 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   /** The claim deadline, kept while an operator calls so that `release` puts it back unchanged. */
   let claimDeadline: Deadline | null = null;
   let retryAt: number | null = null;
-  let changes = 0;
-  let seq = 0;
-  const unrecorded: { seq: number; event: TimelineEvent }[] = [];
-  const notifications: NotificationDraft[] = [];
 
   const snapshot = (): AlertView => ({ ...view, assignee: view.assignee && { ...view.assignee }, timeline: [...view.timeline] });
-
-  function record(kind: string, actor: DecisionActor | null, detail: Record<string, unknown> = {}) {
-    const event: TimelineEvent = { at: iso(Date.now()), kind, actor: actor && { userId: actor.userId, role: actor.role }, detail };
-    view.timeline.push(event);
-    unrecorded.push({ seq: ++seq, event });
-    changes++;
-  }
+  const recorder = createRecorder({ timeline: view.timeline, snapshot, write: recordAlertEvents });
+  const record = recorder.record;
 
   function startDeadline(kind: DeadlineKind, span: number, from = Date.now()) {
     deadline = { kind, dueAt: from + span, span, level: 0 };
@@ -150,8 +140,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
     showDeadline();
     const recipientRole = ESCALATION_RECIPIENT[missed.level as 1 | 2];
     record('deadline_missed', null, { deadline: missed.kind, level: missed.level, dueAt: iso(missed.dueAt), notified: recipientRole });
-    notifications.push({
-      seq,
+    recorder.notify({
       recipientRole,
       kind: 'alert_overdue',
       message: `Alert ${view.alertId} (${view.riskLevel} risk, station ${view.stationId}): ${missed.kind} deadline ${iso(missed.dueAt)} missed, escalation level ${missed.level}.`,
@@ -302,16 +291,6 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
 
   setHandler(alertStateQuery, snapshot);
 
-  // --- the read model follows every step, in order, one batch at a time ------------------------
-  let finished = false;
-  const projector = (async () => {
-    for (;;) {
-      await condition(() => unrecorded.length > 0 || finished);
-      if (unrecorded.length === 0) return;
-      await recordAlertEvents({ view: snapshot(), events: unrecorded.splice(0), notifications: notifications.splice(0) });
-    }
-  })();
-
   // --- timers: retries come back to the queue, missed deadlines escalate ---------------------
   const nextWake = (): number | null => {
     if (view.state === 'retry_wait') return retryAt;
@@ -319,10 +298,12 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
     return null;
   };
   while (view.state !== 'closed') {
-    const seen = changes;
+    const seen = recorder.changes;
     const wakeAt = nextWake();
     const changed =
-      wakeAt === null ? await condition(() => changes !== seen).then(() => true) : await condition(() => changes !== seen, Math.max(wakeAt - Date.now(), 1));
+      wakeAt === null
+        ? await condition(() => recorder.changes !== seen).then(() => true)
+        : await condition(() => recorder.changes !== seen, Math.max(wakeAt - Date.now(), 1));
     if (changed) continue;
     if (view.state === 'retry_wait') {
       enterQueue();
@@ -333,7 +314,6 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   }
 
   await condition(allHandlersFinished);
-  finished = true;
-  await projector;
+  await recorder.flush();
   return snapshot();
 }

@@ -1,0 +1,244 @@
+/**
+ * The bank gateway simulator (API.md "Bank gateway and its simulator"): the gateway routes the worker
+ * calls, plus control routes to seed accounts, inject faults and read what was received. State lives in
+ * the plugin instance (or a state passed in), never in module globals, so each app or test has its own.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+// Type-only: brings the `config.rateLimit` route option into scope.
+import type {} from '@fastify/rate-limit';
+import { Type, type Static } from 'typebox';
+import { Problem, invalidField } from '../api/problem.js';
+import { ProblemSchema } from '../api/schemas/common.js';
+import type { BankAction, BankActionAnswer, BankInstruction, OnwardTransfer, StopAnswer } from '../domain/bank.js';
+
+const Bank = Type.String({ minLength: 1, maxLength: 64 });
+const Account = Type.String({ pattern: '^[0-9]{6,32}$', description: '6-32 digits' });
+const Fen = Type.Integer({ minimum: 1, maximum: 10_000_000_000_000, description: 'integer fen' });
+
+const InstructionSchema = Type.Object(
+  {
+    instructionId: Type.String({ minLength: 1, maxLength: 200 }),
+    bank: Bank,
+    account: Account,
+    amountFen: Type.Optional(Fen),
+    legalDocRef: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+const OnwardSchema = Type.Object({ bank: Bank, account: Account, amountFen: Fen }, { additionalProperties: false });
+
+const StopAnswerSchema = Type.Object({
+  status: Type.Enum(['stopped', 'partial', 'empty', 'not_found']),
+  stoppedFen: Type.Integer({ minimum: 0 }),
+  onward: Type.Array(OnwardSchema),
+});
+
+const ActionAnswerSchema = Type.Object({
+  status: Type.Enum(['frozen', 'renewed', 'released', 'not_found']),
+  amountFen: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+const SeedSchema = Type.Object(
+  {
+    bank: Bank,
+    account: Account,
+    balanceFen: Type.Integer({ minimum: 0, maximum: 10_000_000_000_000 }),
+    onward: Type.Optional(Type.Array(OnwardSchema, { maxItems: 1000 })),
+    exists: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const AccountSchema = Type.Object({
+  bank: Type.String(),
+  account: Type.String(),
+  balanceFen: Type.Integer(),
+  onward: Type.Array(OnwardSchema),
+  exists: Type.Boolean(),
+});
+
+const FaultsSchema = Type.Object(
+  {
+    failNext: Type.Integer({ minimum: 0, maximum: 10_000 }),
+    latencyMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+const LedgerEntrySchema = Type.Object({
+  seq: Type.Integer(),
+  at: Type.String(),
+  action: Type.Enum(['stop-payments', 'freezes', 'renewals', 'releases']),
+  instructionId: Type.String(),
+  bank: Type.String(),
+  account: Type.String(),
+  amountFen: Type.Optional(Type.Integer()),
+  legalDocRef: Type.Optional(Type.String()),
+  outcome: Type.Enum(['applied', 'replayed', 'failed', 'conflict']),
+  answer: Type.Optional(Type.Union([StopAnswerSchema, ActionAnswerSchema])),
+});
+
+export interface SimAccount {
+  bank: string;
+  account: string;
+  balanceFen: number;
+  onward: OnwardTransfer[];
+  exists: boolean;
+}
+
+export type BankAnswer = StopAnswer | BankActionAnswer;
+
+export interface LedgerEntry extends BankInstruction {
+  seq: number;
+  at: string;
+  action: BankAction;
+  /**
+   * applied: first time, had its effect; replayed: same instruction ID and body, first answer returned;
+   * failed: an injected fault (503, no effect); conflict: same instruction ID with another body (409).
+   */
+  outcome: 'applied' | 'replayed' | 'failed' | 'conflict';
+  answer?: BankAnswer;
+}
+
+export interface BankSimulatorState {
+  accounts: Map<string, SimAccount>;
+  /** First answer per instruction ID, with what was asked, so a retry gets the same answer and no second effect. */
+  answers: Map<string, { action: BankAction; instruction: BankInstruction; answer: BankAnswer }>;
+  ledger: LedgerEntry[];
+  faults: { failNext: number; latencyMs: number };
+}
+
+export function createBankSimulatorState(): BankSimulatorState {
+  return { accounts: new Map(), answers: new Map(), ledger: [], faults: { failNext: 0, latencyMs: 0 } };
+}
+
+export interface BankSimulatorOptions {
+  /** Share state with the caller (e.g. to inspect it); a fresh one per registration otherwise. */
+  state?: BankSimulatorState;
+}
+
+const accountKey = (bank: string, account: string) => `${bank}\u0000${account}`;
+
+const sameInstruction = (a: BankInstruction, b: BankInstruction) =>
+  a.bank === b.bank && a.account === b.account && a.amountFen === b.amountFen && a.legalDocRef === b.legalDocRef;
+
+const ACTION_STATUS = { freezes: 'frozen', renewals: 'renewed', releases: 'released' } as const;
+
+/** The effect of a first-time instruction: only stop-payments move money in the simulator. */
+function apply(state: BankSimulatorState, action: BankAction, instr: BankInstruction): BankAnswer {
+  const account = state.accounts.get(accountKey(instr.bank, instr.account));
+  if (action === 'stop-payments') {
+    const asked = instr.amountFen!;
+    if (!account) return { status: 'stopped', stoppedFen: asked, onward: [] };
+    if (!account.exists) return { status: 'not_found', stoppedFen: 0, onward: [] };
+    const held = Math.min(account.balanceFen, asked);
+    account.balanceFen -= held;
+    const status = held >= asked ? 'stopped' : held > 0 ? 'partial' : 'empty';
+    return { status, stoppedFen: held, onward: account.onward.map((o) => ({ ...o })) };
+  }
+  if (account && !account.exists) return { status: 'not_found' };
+  return instr.amountFen === undefined ? { status: ACTION_STATUS[action] } : { status: ACTION_STATUS[action], amountFen: instr.amountFen };
+}
+
+const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (app, options) => {
+  const state = options.state ?? createBankSimulatorState();
+  // Public by design (served only when no real gateway is configured); never throttled, since the
+  // worker's retries against it come from one address.
+  const config = { public: true, rateLimit: false as const };
+  const tags = ['bank simulator'];
+
+  function record(action: BankAction, instr: BankInstruction, outcome: LedgerEntry['outcome'], answer?: BankAnswer) {
+    const entry: LedgerEntry = { seq: state.ledger.length + 1, at: new Date().toISOString(), action, ...instr, outcome };
+    if (answer) entry.answer = answer;
+    state.ledger.push(entry);
+  }
+
+  async function handle(action: BankAction, body: Static<typeof InstructionSchema>): Promise<BankAnswer> {
+    const instr: BankInstruction = { instructionId: body.instructionId, bank: body.bank, account: body.account };
+    if (body.amountFen !== undefined) instr.amountFen = body.amountFen;
+    if (body.legalDocRef !== undefined) instr.legalDocRef = body.legalDocRef;
+    // A stop-payment without an amount has no defined meaning in the contract: refuse it rather than guess.
+    if (action === 'stop-payments' && instr.amountFen === undefined) throw invalidField('/amountFen', 'is required for a stop-payment');
+
+    if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
+    // Everything below is synchronous, so concurrent calls with one instruction ID cannot both apply.
+    if (state.faults.failNext > 0) {
+      state.faults.failNext -= 1;
+      record(action, instr, 'failed');
+      throw new Problem(503, 'unavailable', 'The bank gateway is unavailable (injected fault); nothing was applied, retry later.');
+    }
+    const previous = state.answers.get(instr.instructionId);
+    if (previous) {
+      if (previous.action !== action || !sameInstruction(previous.instruction, instr)) {
+        record(action, instr, 'conflict');
+        throw new Problem(409, 'conflict', `Instruction ${instr.instructionId} was already received with a different action or body; instruction IDs are single-use.`);
+      }
+      record(action, instr, 'replayed', previous.answer);
+      return previous.answer;
+    }
+    const answer = apply(state, action, instr);
+    state.answers.set(instr.instructionId, { action, instruction: instr, answer });
+    record(action, instr, 'applied', answer);
+    return answer;
+  }
+
+  const gatewayErrors = { 400: ProblemSchema, 409: ProblemSchema, 503: ProblemSchema };
+
+  app.post(
+    '/gateway/stop-payments',
+    { config, schema: { tags, body: InstructionSchema, response: { 200: StopAnswerSchema, ...gatewayErrors } } },
+    async (request) => (await handle('stop-payments', request.body)) as StopAnswer,
+  );
+  for (const action of ['freezes', 'renewals', 'releases'] as const) {
+    app.post(
+      `/gateway/${action}`,
+      { config, schema: { tags, body: InstructionSchema, response: { 200: ActionAnswerSchema, ...gatewayErrors } } },
+      async (request) => (await handle(action, request.body)) as BankActionAnswer,
+    );
+  }
+
+  app.post(
+    '/accounts',
+    { config, schema: { tags, body: SeedSchema, response: { 201: AccountSchema, 400: ProblemSchema } } },
+    async (request, reply) => {
+      const { bank, account, balanceFen, onward = [], exists = true } = request.body;
+      const seeded: SimAccount = { bank, account, balanceFen, onward: onward.map((o) => ({ ...o })), exists };
+      state.accounts.set(accountKey(bank, account), seeded);
+      return reply.status(201).send(seeded);
+    },
+  );
+
+  // Lets a test (or a person) check a balance after stops, e.g. that a retried stop held money once.
+  app.get(
+    '/accounts/:bank/:account',
+    {
+      config,
+      schema: { tags, params: Type.Object({ bank: Bank, account: Account }), response: { 200: AccountSchema, 400: ProblemSchema, 404: ProblemSchema } },
+    },
+    async (request) => {
+      const found = state.accounts.get(accountKey(request.params.bank, request.params.account));
+      if (!found) throw new Problem(404, 'not_found', 'This account was never seeded; the simulated bank holds whatever is asked of it.');
+      return found;
+    },
+  );
+
+  app.post(
+    '/faults',
+    { config, schema: { tags, body: FaultsSchema, response: { 200: FaultsSchema, 400: ProblemSchema } } },
+    async (request) => {
+      // Each call replaces both settings: omitting latencyMs resets it to none.
+      state.faults = { failNext: request.body.failNext, latencyMs: request.body.latencyMs ?? 0 };
+      return { ...state.faults };
+    },
+  );
+
+  app.get(
+    '/ledger',
+    { config, schema: { tags, response: { 200: Type.Object({ items: Type.Array(LedgerEntrySchema) }) } } },
+    async () => ({ items: state.ledger }),
+  );
+};
+
+export default bankSimulator;
