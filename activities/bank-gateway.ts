@@ -58,7 +58,8 @@ function parseStopAnswer(body: unknown): StopAnswer {
 
 function parseActionAnswer(action: keyof typeof ACTION_STATUSES, body: unknown): BankActionAnswer {
   if (!isRecord(body)) throw badAnswer(action, 'not a JSON object');
-  const { status, amountFen } = body;
+  const { amountFen } = body;
+  const status = body.status as BankActionAnswer['status'];
   // Only the status this action can produce: a "released" answer to a freeze is not a freeze.
   if (status !== ACTION_STATUSES[action] && status !== 'not_found') throw badAnswer(action, `status ${JSON.stringify(status)}`);
   if (amountFen !== undefined && !isFen(amountFen)) throw badAnswer(action, `amountFen ${JSON.stringify(amountFen)}`);

@@ -11,6 +11,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import type { FanzhaConfig } from '../config/index.js';
 import type { Database, DatabaseHandle } from '../db/client.js';
 import { createUserStore, type UserStore } from '../db/users.js';
+import bankSimulator from '../simulators/bank.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,6 +58,8 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(autoload, { dir: path.join(here, 'plugins/app'), encapsulate: false, forceESM: true });
   await app.register(autoload, { dir: path.join(here, 'plugins/external'), encapsulate: false, forceESM: true });
+  // The embedded default serves the bank simulator; with a real gateway configured it is not served at all.
+  if (!deps.config.bankGatewayUrl) await app.register(bankSimulator, { prefix: '/sim/bank' });
   await app.register(autoload, { dir: path.join(here, 'routes'), routeParams: true, forceESM: true, ignorePattern: /^.*(?:\.test|\.spec)\.ts$/ });
   return app as unknown as FastifyInstance;
 }

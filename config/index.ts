@@ -137,6 +137,13 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
   };
 }
 
+/** Where workers send bank instructions: BANK_GATEWAY_URL, else the simulator the API serves. */
+export function bankGatewayUrl(config: FanzhaConfig): string {
+  if (config.bankGatewayUrl) return config.bankGatewayUrl;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/sim/bank`;
+}
+
 /** Runs `start` with the loaded configuration, or prints what is wrong and exits 2. */
 export function loadConfigOrExit(env: Env = process.env): FanzhaConfig {
   try {

@@ -148,6 +148,8 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
   // worker's retries against it come from one address.
   const config = { public: true, rateLimit: false as const };
   const tags = ['bank simulator'];
+  // No bearer token in the OpenAPI document either.
+  const security: never[] = [];
 
   function record(action: BankAction, instr: BankInstruction, outcome: LedgerEntry['outcome'], answer?: BankAnswer) {
     const entry: LedgerEntry = { seq: state.ledger.length + 1, at: new Date().toISOString(), action, ...instr, outcome };
@@ -188,20 +190,20 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
 
   app.post(
     '/gateway/stop-payments',
-    { config, schema: { tags, body: InstructionSchema, response: { 200: StopAnswerSchema, ...gatewayErrors } } },
+    { config, schema: { tags, security, body: InstructionSchema, response: { 200: StopAnswerSchema, ...gatewayErrors } } },
     async (request) => (await handle('stop-payments', request.body)) as StopAnswer,
   );
   for (const action of ['freezes', 'renewals', 'releases'] as const) {
     app.post(
       `/gateway/${action}`,
-      { config, schema: { tags, body: InstructionSchema, response: { 200: ActionAnswerSchema, ...gatewayErrors } } },
+      { config, schema: { tags, security, body: InstructionSchema, response: { 200: ActionAnswerSchema, ...gatewayErrors } } },
       async (request) => (await handle(action, request.body)) as BankActionAnswer,
     );
   }
 
   app.post(
     '/accounts',
-    { config, schema: { tags, body: SeedSchema, response: { 201: AccountSchema, 400: ProblemSchema } } },
+    { config, schema: { tags, security, body: SeedSchema, response: { 201: AccountSchema, 400: ProblemSchema } } },
     async (request, reply) => {
       const { bank, account, balanceFen, onward = [], exists = true } = request.body;
       const seeded: SimAccount = { bank, account, balanceFen, onward: onward.map((o) => ({ ...o })), exists };
@@ -215,7 +217,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     '/accounts/:bank/:account',
     {
       config,
-      schema: { tags, params: Type.Object({ bank: Bank, account: Account }), response: { 200: AccountSchema, 400: ProblemSchema, 404: ProblemSchema } },
+      schema: { tags, security, params: Type.Object({ bank: Bank, account: Account }), response: { 200: AccountSchema, 400: ProblemSchema, 404: ProblemSchema } },
     },
     async (request) => {
       const found = state.accounts.get(accountKey(request.params.bank, request.params.account));
@@ -226,7 +228,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
 
   app.post(
     '/faults',
-    { config, schema: { tags, body: FaultsSchema, response: { 200: FaultsSchema, 400: ProblemSchema } } },
+    { config, schema: { tags, security, body: FaultsSchema, response: { 200: FaultsSchema, 400: ProblemSchema } } },
     async (request) => {
       // Each call replaces both settings: omitting latencyMs resets it to none.
       state.faults = { failNext: request.body.failNext, latencyMs: request.body.latencyMs ?? 0 };
@@ -236,7 +238,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
 
   app.get(
     '/ledger',
-    { config, schema: { tags, response: { 200: Type.Object({ items: Type.Array(LedgerEntrySchema) }) } } },
+    { config, schema: { tags, security, response: { 200: Type.Object({ items: Type.Array(LedgerEntrySchema) }) } } },
     async () => ({ items: state.ledger }),
   );
 };

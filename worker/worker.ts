@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import type { FanzhaConfig } from '../config/index.js';
+import { createBankGateway } from '../activities/bank-gateway.js';
+import { bankGatewayUrl, type FanzhaConfig } from '../config/index.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -27,7 +28,7 @@ export async function connectWorkerConnection(
 export interface FanzhaWorkerOptions {
   config: FanzhaConfig;
   connection: NativeConnection;
-  deps: ActivityDeps;
+  deps: Pick<ActivityDeps, 'db'> & Partial<ActivityDeps>;
   /** A prebuilt bundle (tests build one per run); otherwise workflows/ is bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Tests may replace activities; the engine and the database stay real. */
@@ -42,7 +43,10 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...createActivities(deps), ...options.activities },
+    activities: {
+      ...createActivities({ bankGateway: createBankGateway({ baseUrl: bankGatewayUrl(config) }), ...deps }),
+      ...options.activities,
+    },
     shutdownGraceTime: '10s',
     ...options.workerOptions,
   });

@@ -31,6 +31,7 @@ import {
   visitResultUpdate,
 } from './messages.js';
 import type { AlertPolicy } from './policy.js';
+import { escalationRecipient, nextEscalationAt, startDeadline, type Deadline as EscalatingDeadline } from './escalation.js';
 import { createRecorder } from './recorder.js';
 
 export interface AlertWorkflowInput {
@@ -47,16 +48,7 @@ const { recordAlertEvents } = proxyActivities<AlertActivities>({
 });
 
 type DeadlineKind = 'claim' | 'call' | 'visit';
-/** The deadline the alert is waiting on now; `level` counts the escalations it has caused. */
-interface Deadline {
-  kind: DeadlineKind;
-  dueAt: number;
-  span: number;
-  level: number;
-}
-
-const MAX_ESCALATION = 2;
-const ESCALATION_RECIPIENT = { 1: 'supervisor', 2: 'center_head' } as const;
+type Deadline = EscalatingDeadline<DeadlineKind>;
 
 const refuse = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -98,8 +90,8 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   const recorder = createRecorder({ timeline: view.timeline, snapshot, write: recordAlertEvents });
   const record = recorder.record;
 
-  function startDeadline(kind: DeadlineKind, span: number, from = Date.now()) {
-    deadline = { kind, dueAt: from + span, span, level: 0 };
+  function setDeadline(kind: DeadlineKind, span: number, from = Date.now()) {
+    deadline = startDeadline(kind, span, from);
     showDeadline();
   }
 
@@ -113,14 +105,14 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
     view.state = 'queued';
     view.assignee = null;
     retryAt = null;
-    startDeadline('claim', policy.claimSla[view.riskLevel]);
+    setDeadline('claim', policy.claimSla[view.riskLevel]);
   }
 
   function enterVisit(why: string) {
     view.state = 'visit_pending';
     view.assignee = null;
     retryAt = null;
-    startDeadline('visit', policy.visitSla[view.riskLevel]);
+    setDeadline('visit', policy.visitSla[view.riskLevel]);
     record('visit_requested', null, { reason: why, stationId: view.stationId, deadline: view.deadline });
   }
 
@@ -138,7 +130,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   function escalate(missed: Deadline) {
     missed.level += 1;
     showDeadline();
-    const recipientRole = ESCALATION_RECIPIENT[missed.level as 1 | 2];
+    const recipientRole = escalationRecipient(missed.level);
     record('deadline_missed', null, { deadline: missed.kind, level: missed.level, dueAt: iso(missed.dueAt), notified: recipientRole });
     recorder.notify({
       recipientRole,
@@ -171,7 +163,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
       view.assignee = { userId: actor.userId, name: actor.name };
       view.firstCallAt ??= iso(Date.now());
       claimDeadline = deadline;
-      startDeadline('call', policy.callTimeout);
+      setDeadline('call', policy.callTimeout);
       record('claimed', actor, { attempt: view.callAttempts + 1 });
       return snapshot();
     },
@@ -248,7 +240,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
     ({ actor, stationId, reason }) => {
       const from = view.stationId;
       view.stationId = stationId;
-      startDeadline('visit', policy.visitSla[view.riskLevel]);
+      setDeadline('visit', policy.visitSla[view.riskLevel]);
       record('transferred', actor, { from, to: stationId, reason, deadline: view.deadline });
       return snapshot();
     },
@@ -278,7 +270,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
       // A higher risk may only bring the claim deadline forward, never push it back.
       if (view.state === 'queued' && deadline) {
         const dueAt = Math.min(deadline.dueAt, Date.parse(receivedAt) + policy.claimSla[riskLevel]);
-        if (dueAt < deadline.dueAt) startDeadline('claim', policy.claimSla[riskLevel], dueAt - policy.claimSla[riskLevel]);
+        if (dueAt < deadline.dueAt) setDeadline('claim', policy.claimSla[riskLevel], dueAt - policy.claimSla[riskLevel]);
       }
     }
     record('platform_update', null, { riskLevel, raisedFrom: raised ? from : null, receivedAt, note: note ?? null });
@@ -294,8 +286,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   // --- timers: retries come back to the queue, missed deadlines escalate ---------------------
   const nextWake = (): number | null => {
     if (view.state === 'retry_wait') return retryAt;
-    if (deadline && deadline.level < MAX_ESCALATION) return deadline.dueAt + deadline.level * deadline.span;
-    return null;
+    return nextEscalationAt(deadline);
   };
   while (view.state !== 'closed') {
     const seen = recorder.changes;

@@ -1,1 +1,3 @@
 export { AlertWorkflow } from './alert.js';
+export { HoldWorkflow } from './hold.js';
+export { StopPaymentWorkflow } from './stop-payment.js';

@@ -11,6 +11,8 @@ import type {
   RiskLevel,
   VisitOutcome,
 } from '../domain/alert.js';
+import type { OnwardTransfer } from '../domain/bank.js';
+import type { HoldView, StopPaymentView } from '../domain/stop-payment.js';
 
 /** Error types a validator refuses a decision with; the API maps them to 409/403 codes. */
 export const REFUSAL = {
@@ -61,3 +63,52 @@ export const cancelAlertUpdate = defineUpdate<AlertView, [CancelDecision]>('canc
 export const platformUpdateSignal = defineSignal<[PlatformUpdate]>('platformUpdate');
 export const linkStopPaymentSignal = defineSignal<[{ stopPaymentId: string }]>('linkStopPayment');
 export const alertStateQuery = defineQuery<AlertView>('state');
+
+// --- Stop-payment case -----------------------------------------------------------------------
+
+export interface ApproveDecision {
+  actor: DecisionActor;
+  note?: string;
+}
+export interface RejectDecision {
+  actor: DecisionActor;
+  reason: string;
+}
+export interface ReleaseCaseDecision {
+  actor: DecisionActor;
+  reason: string;
+  /** Only these holds; all open holds when absent. */
+  holdIds?: string[];
+}
+
+export const approveUpdate = defineUpdate<StopPaymentView, [ApproveDecision]>('approve');
+export const rejectUpdate = defineUpdate<StopPaymentView, [RejectDecision]>('reject');
+export const releaseCaseUpdate = defineUpdate<StopPaymentView, [ReleaseCaseDecision]>('release');
+export const stopPaymentStateQuery = defineQuery<StopPaymentView>('state');
+/** A hold tells its case what it is now. */
+export const holdChangedSignal = defineSignal<[HoldView]>('holdChanged');
+/** A hold tells its case which accounts the money moved on to. */
+export const onwardFoundSignal = defineSignal<[{ parentHoldId: string; level: number; transfers: OnwardTransfer[] }]>('onwardFound');
+
+// --- Hold (one held account) -----------------------------------------------------------------
+
+export interface RestopDecision {
+  actor: DecisionActor;
+  note?: string;
+}
+export interface FreezeDecision {
+  actor: DecisionActor;
+  legalDocRef: string;
+  note?: string;
+}
+export interface ReleaseHoldOrder {
+  actor: DecisionActor;
+  reason: string;
+}
+
+export const restopUpdate = defineUpdate<HoldView, [RestopDecision]>('restop');
+export const freezeUpdate = defineUpdate<HoldView, [FreezeDecision]>('freeze');
+export const renewUpdate = defineUpdate<HoldView, [FreezeDecision]>('renew');
+/** Sent by the case when a senior approver releases it (or this hold). */
+export const releaseHoldSignal = defineSignal<[ReleaseHoldOrder]>('releaseHold');
+export const holdStateQuery = defineQuery<HoldView>('state');

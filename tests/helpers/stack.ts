@@ -59,6 +59,8 @@ export interface Stack {
   app: FastifyInstance;
   client: Client;
   databaseUrl: string;
+  /** http://127.0.0.1:<port> of the listening API. */
+  baseUrl: string;
   /** Starts a(nother) worker on the stack's task queue. */
   startWorker(): Promise<Worker>;
   stopWorker(): Promise<void>;
@@ -84,7 +86,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection, namespace: 'default' });
   const app = await buildApp({ config, database, temporal: client, logger: false });
-  await app.ready();
+  // Listening for real: the worker reaches the bank simulator over HTTP, as in the embedded default.
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  config.port = (app.server.address() as { port: number }).port;
   const users = createUserStore(database.db);
 
   let worker: { worker: Worker; running: Promise<void>; connection: NativeConnection } | null = null;
@@ -94,6 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     app,
     client,
     databaseUrl: url,
+    baseUrl: `http://127.0.0.1:${config.port}`,
     async startWorker() {
       const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
       const created = await createFanzhaWorker({

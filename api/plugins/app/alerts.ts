@@ -2,9 +2,8 @@
  * Alerts as the API sees them: starting workflows, sending decisions as Updates, reading state from
  * the workflow while it runs and from the read model after, and who may see which alert and phone.
  */
-import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -13,9 +12,9 @@ import type { Database } from '../../../db/client.js';
 import { alerts } from '../../../db/schema.js';
 import type { User } from '../../../db/users.js';
 import { alertWorkflowId, maskPhone, type AlertInput, type AlertState, type AlertView, type DecisionActor, type RiskLevel } from '../../../domain/alert.js';
-import type { Role } from '../../../domain/roles.js';
 import type { AlertWorkflow } from '../../../workflows/alert.js';
-import { alertStateQuery, claimUpdate, platformUpdateSignal, REFUSAL } from '../../../workflows/messages.js';
+import { alertStateQuery, claimUpdate, platformUpdateSignal } from '../../../workflows/messages.js';
+import { actorFor, sendDecision, updateIdFor } from '../../decisions.js';
 import { notFound, Problem } from '../../problem.js';
 import { decodeCursor, encodeCursor } from '../../schemas/common.js';
 
@@ -44,12 +43,6 @@ const isCursor = (v: unknown): v is Cursor =>
 const stationScope = (user: User): string | null =>
   user.roles.includes('station') && !user.roles.some((r) => r === 'supervisor' || r === 'operator' || r === 'auditor') ? user.stationId : null;
 
-export const actorFor = (user: User, allowed: readonly Role[]): DecisionActor => ({
-  userId: user.userId,
-  name: user.name,
-  role: allowed.find((role) => user.roles.includes(role)) ?? user.roles[0]!,
-});
-
 /** Phones are shown whole only to the assignee and to the officer of the alert's station. */
 export function presentAlert<T extends Pick<AlertView, 'victim' | 'assignee' | 'stationId'>>(view: T, user: User): T {
   const mayShow =
@@ -72,18 +65,6 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       if (error instanceof WorkflowNotFoundError) return (row?.detail as AlertView | undefined) ?? null;
       throw error;
     }
-  }
-
-  function refusalToProblem(error: unknown, alertId: string): never {
-    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-      const type = error.cause.type;
-      if (type === REFUSAL.notAssignee) throw new Problem(409, 'not_assignee', error.cause.message);
-      if (type === REFUSAL.invalidTransition) throw new Problem(409, 'invalid_transition', error.cause.message);
-    }
-    if (error instanceof WorkflowNotFoundError) {
-      throw new Problem(409, 'invalid_transition', `Alert ${alertId} is closed; it takes no more decisions.`);
-    }
-    throw error;
   }
 
   return {
@@ -170,15 +151,12 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       idempotencyKey: string | null,
     ): Promise<AlertView> {
       if (stationScope(user) !== null) await this.visible(alertId, user);
-      const updateId = idempotencyKey ? `${user.userId}:${idempotencyKey}` : randomUUID();
       try {
-        return await handle(alertId).executeUpdate(update, { args: [decision] as unknown as Args, updateId });
+        return await sendDecision(handle(alertId), update, [decision] as unknown as Args, updateIdFor(user, idempotencyKey), `Alert ${alertId} is closed; it takes no more decisions.`);
       } catch (error) {
-        if (error instanceof WorkflowNotFoundError) {
-          const known = await view(alertId);
-          if (!known || (stationScope(user) !== null && known.stationId !== stationScope(user))) throw notFound(`Alert ${alertId}`);
-        }
-        return refusalToProblem(error, alertId);
+        // An unknown alert is 404, not "closed".
+        if (error instanceof Problem && error.code === 'invalid_transition' && !(await view(alertId))) throw notFound(`Alert ${alertId}`);
+        throw error;
       }
     },
 

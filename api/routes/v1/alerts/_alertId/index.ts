@@ -10,7 +10,8 @@ import {
   transferUpdate,
   visitResultUpdate,
 } from '../../../../../workflows/messages.js';
-import { actorFor, presentAlert } from '../../../../plugins/app/alerts.js';
+import { actorFor } from '../../../../decisions.js';
+import { presentAlert } from '../../../../plugins/app/alerts.js';
 import { invalidField } from '../../../../problem.js';
 import {
   AlertDetailSchema,

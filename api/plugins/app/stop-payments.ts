@@ -1,0 +1,169 @@
+/**
+ * Stop-payment cases as the API sees them: filing starts the case workflow, decisions are Updates to
+ * the case or to one of its holds, reads come from the workflow while it runs and the read model after.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { FanzhaConfig } from '../../../config/index.js';
+import type { Database } from '../../../db/client.js';
+import { stopPayments } from '../../../db/schema.js';
+import type { User } from '../../../db/users.js';
+import { maskPhone, type DecisionActor } from '../../../domain/alert.js';
+import {
+  holdWorkflowId,
+  stopPaymentWorkflowId,
+  type HoldView,
+  type StopPaymentInput,
+  type StopPaymentState,
+  type StopPaymentView,
+} from '../../../domain/stop-payment.js';
+import type { StopPaymentWorkflow } from '../../../workflows/stop-payment.js';
+import { stopPaymentStateQuery } from '../../../workflows/messages.js';
+import { actorFor, sendDecision, updateIdFor } from '../../decisions.js';
+import { notFound } from '../../problem.js';
+import { decodeCursor, encodeCursor } from '../../schemas/common.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    stopPayments: StopPaymentService;
+  }
+}
+
+/** Roles that see every case; a call-taker sees the cases they filed. */
+const CASE_READERS = ['approver', 'senior_approver', 'supervisor', 'auditor'] as const;
+const seesAllCases = (user: User) => user.roles.some((r) => (CASE_READERS as readonly string[]).includes(r));
+
+/** The victim's phone is shown whole only to the call-taker who filed the case. */
+export function presentCase<T extends Pick<StopPaymentView, 'victim' | 'createdBy'>>(view: T, user: User): T {
+  return view.createdBy.userId === user.userId ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
+}
+
+type Cursor = [number, string, number, string];
+const isCursor = (v: unknown): v is Cursor =>
+  Array.isArray(v) && v.length === 4 && typeof v[0] === 'number' && typeof v[1] === 'string' && typeof v[2] === 'number' && typeof v[3] === 'string';
+
+export function createStopPaymentService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
+  const { db, temporal, config } = deps;
+  const caseHandle = (id: string) => temporal.workflow.getHandle<typeof StopPaymentWorkflow>(stopPaymentWorkflowId(id));
+
+  async function view(id: string): Promise<StopPaymentView | null> {
+    const [row] = await db.select({ state: stopPayments.state, detail: stopPayments.detail }).from(stopPayments).where(eq(stopPayments.stopPaymentId, id));
+    if (row?.state === 'closed' || row?.state === 'rejected') return row.detail as StopPaymentView;
+    try {
+      return await caseHandle(id).query(stopPaymentStateQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return (row?.detail as StopPaymentView | undefined) ?? null;
+      throw error;
+    }
+  }
+
+  async function visible(id: string, user: User): Promise<StopPaymentView> {
+    const found = await view(id);
+    if (!found || (!seesAllCases(user) && found.createdBy.userId !== user.userId)) throw notFound(`Stop-payment ${id}`);
+    return found;
+  }
+
+  return {
+    visible,
+
+    /**
+     * With an Idempotency-Key the case ID is derived from (user, key), so even a retry whose first
+     * answer was lost finds the same workflow instead of filing the case twice.
+     */
+    async file(input: StopPaymentInput, user: User, idempotencyKey: string | null) {
+      const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+      const suffix = idempotencyKey
+        ? createHash('sha256').update(`${user.userId}\u0000${idempotencyKey}`).digest('base64url').slice(0, 12)
+        : randomBytes(9).toString('base64url');
+      const stopPaymentId = `SP-${day}-${suffix}`.replace(/[^A-Za-z0-9_-]/g, '_');
+      try {
+        await temporal.workflow.start<typeof StopPaymentWorkflow>('StopPaymentWorkflow', {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: stopPaymentWorkflowId(stopPaymentId),
+          args: [{ stopPaymentId, filing: input, createdBy: actorFor(user, ['calltaker']), createdAt: new Date().toISOString(), policy: config.policy.stopPayment }],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      return { stopPaymentId, workflowId: stopPaymentWorkflowId(stopPaymentId), state: 'pending_approval' as const };
+    },
+
+    async list(user: User, filters: { state?: StopPaymentState; limit: number; cursor?: string }) {
+      // Pending approvals first, most urgent deadline first; then the newest cases.
+      const rank = sql<number>`(case when ${stopPayments.state} = 'pending_approval' then 0 else 1 end)`;
+      const due = sql`coalesce(${stopPayments.deadline}, 'infinity'::timestamptz)`;
+      const age = sql<number>`(-extract(epoch from ${stopPayments.createdAt}) * 1000)`;
+      const conditions: (SQL | undefined)[] = [
+        filters.state ? eq(stopPayments.state, filters.state) : undefined,
+        seesAllCases(user) ? undefined : eq(stopPayments.createdById, user.userId),
+      ];
+      const after = decodeCursor(filters.cursor, isCursor);
+      if (after) conditions.push(sql`(${rank}, ${due}, ${age}, ${stopPayments.stopPaymentId}) > (${after[0]}, ${after[1]}::timestamptz, ${after[2]}, ${after[3]})`);
+      const rows = await db
+        .select({ detail: stopPayments.detail, rank, deadline: stopPayments.deadline, createdAt: stopPayments.createdAt, id: stopPayments.stopPaymentId })
+        .from(stopPayments)
+        .where(and(...conditions))
+        .orderBy(asc(rank), asc(due), desc(stopPayments.createdAt), asc(stopPayments.stopPaymentId))
+        .limit(filters.limit + 1);
+      const page = rows.slice(0, filters.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((row) => {
+          const { holds: _h, timeline: _t, transfers: _tr, ...summary } = row.detail as StopPaymentView;
+          return presentCase(summary, user);
+        }),
+        nextCursor:
+          rows.length > filters.limit && last
+            ? encodeCursor([Number(last.rank), last.deadline ? last.deadline.toISOString() : 'infinity', -last.createdAt.getTime(), last.id])
+            : null,
+      };
+    },
+
+    async decideCase<Args extends [{ actor: DecisionActor }]>(
+      id: string,
+      user: User,
+      update: UpdateDefinition<StopPaymentView, Args>,
+      decision: Args[0],
+      idempotencyKey: string | null,
+    ): Promise<StopPaymentView> {
+      await visible(id, user);
+      return sendDecision(caseHandle(id), update, [decision] as unknown as Args, updateIdFor(user, idempotencyKey), `Stop-payment ${id} has ended; it takes no more decisions.`);
+    },
+
+    /** A decision on one hold: sent to the hold's own workflow; the answer is the case with that hold as it is now. */
+    async decideHold<Args extends [{ actor: DecisionActor }]>(
+      id: string,
+      holdId: string,
+      user: User,
+      update: UpdateDefinition<HoldView, Args>,
+      decision: Args[0],
+      idempotencyKey: string | null,
+    ): Promise<StopPaymentView> {
+      const found = await visible(id, user);
+      if (!found.holds.some((h) => h.holdId === holdId)) throw notFound(`Hold ${holdId} of stop-payment ${id}`);
+      const hold = await sendDecision(
+        temporal.workflow.getHandle(holdWorkflowId(holdId)),
+        update,
+        [decision] as unknown as Args,
+        updateIdFor(user, idempotencyKey),
+        `Hold ${holdId} has ended; it takes no more decisions.`,
+      );
+      const current = (await view(id)) ?? found;
+      return { ...current, holds: current.holds.map((h) => (h.holdId === hold.holdId ? hold : h)) };
+    },
+  };
+}
+
+export type StopPaymentService = ReturnType<typeof createStopPaymentService>;
+
+export default fp(
+  async function stopPaymentService(app: FastifyInstance) {
+    app.decorate('stopPayments', createStopPaymentService({ db: app.db, temporal: app.temporal, config: app.config }));
+  },
+  { name: 'stop-payments' },
+);

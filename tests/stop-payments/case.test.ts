@@ -1,0 +1,261 @@
+/** A stop-payment case from the 110 desk to money held at the banks, following the money onward. */
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifications } from '../../db/schema.js';
+import { waitFor } from '../helpers/alerts.js';
+import { startStack, type Caller, type Stack } from '../helpers/stack.js';
+import {
+  account,
+  bankSimulator,
+  caseWhen,
+  expectCaseReadModelMatches,
+  expectTotalsConsistent,
+  newFiling,
+  stopPaymentApi,
+} from '../helpers/stop-payments.js';
+
+let stack: Stack;
+let api: ReturnType<typeof stopPaymentApi>;
+let bank: ReturnType<typeof bankSimulator>;
+let calltaker: Caller, approver: Caller, approver2: Caller, senior: Caller, supervisor: Caller, platform: Caller;
+
+beforeAll(async () => {
+  stack = await startStack({
+    policy: { stopPayment: { approvalSla: '1s', stopValidity: '10m', majorCaseThresholdFen: 50_000_000, maxOnwardLevels: 3 } },
+  });
+  api = stopPaymentApi(stack);
+  bank = bankSimulator(stack);
+  calltaker = await stack.user(['calltaker'], { name: '110接警员' });
+  approver = await stack.user(['approver'], { name: '审批员甲' });
+  approver2 = await stack.user(['approver', 'calltaker'], { name: '审批员乙' });
+  senior = await stack.user(['senior_approver']);
+  supervisor = await stack.user(['supervisor']);
+  platform = await stack.user(['platform']);
+});
+afterAll(async () => {
+  await expectCaseReadModelMatches(stack);
+  await stack?.close();
+});
+
+async function filed(filing = newFiling(), by = calltaker) {
+  const response = await api.file(by, filing);
+  expect(response.statusCode).toBe(201);
+  expect(response.json().state).toBe('pending_approval');
+  return response.json().stopPaymentId as string;
+}
+
+describe('filing and approval', () => {
+  it('approves, stops every receiving account with the amounts the bank holds, and keeps totals equal to the holds', async () => {
+    const [a, b] = [account(), account()];
+    await bank.seed({ bank: 'ICBC', account: a, balanceFen: 10_000_000 });
+    await bank.seed({ bank: 'CCB', account: b, balanceFen: 1_000_000 });
+    const id = await filed(newFiling([{ bank: 'ICBC', account: a, amountFen: 3_000_000 }, { bank: 'CCB', account: b, amountFen: 2_500_000 }]));
+
+    const approved = await api.approve(approver, id, { note: '情况属实' });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json()).toMatchObject({ state: 'active', approvedBy: { userId: approver.user.userId, name: '审批员甲' }, deadline: null });
+    expect(approved.json().holds).toHaveLength(2);
+
+    const view = await caseWhen(stack, id, (v) => v.holds.every((h) => h.state !== 'submitting'));
+    const byAccount = Object.fromEntries(view.holds.map((h) => [h.account, h]));
+    expect(byAccount[a]).toMatchObject({ state: 'stopped', requestedFen: 3_000_000, stoppedFen: 3_000_000, level: 1 });
+    expect(byAccount[b]).toMatchObject({ state: 'stopped', requestedFen: 2_500_000, stoppedFen: 1_000_000 });
+    expect(byAccount[a]!.expiresAt).not.toBeNull();
+    expect(view).toMatchObject({ requestedFen: 5_500_000, stoppedFen: 4_000_000, frozenFen: 0 });
+    expect(view.firstStopAt).not.toBeNull();
+    expectTotalsConsistent(view);
+
+    const detail = (await api.get(supervisor, id)).json();
+    expect(detail.timeline.map((e: { kind: string }) => e.kind).slice(0, 3)).toEqual(['filed', 'approved', 'holds_started']);
+    expect(detail.timeline[0].actor).toEqual({ userId: calltaker.user.userId, role: 'calltaker' });
+    expect(detail.timeline[1].actor).toEqual({ userId: approver.user.userId, role: 'approver' });
+  });
+
+  it('follows the money through a two-level onward chain, under the original approval', async () => {
+    const [first, second, third] = [account(), account(), account()];
+    await bank.seed({ bank: 'ICBC', account: first, balanceFen: 1_000_000, onward: [{ bank: 'ABC', account: second, amountFen: 2_000_000 }] });
+    await bank.seed({ bank: 'ABC', account: second, balanceFen: 500_000, onward: [{ bank: 'BOC', account: third, amountFen: 1_500_000 }] });
+    await bank.seed({ bank: 'BOC', account: third, balanceFen: 1_500_000 });
+    const id = await filed(newFiling([{ bank: 'ICBC', account: first, amountFen: 3_000_000 }]));
+    await api.approve(approver, id);
+
+    const view = await caseWhen(stack, id, (v) => v.holds.length === 3 && v.holds.every((h) => h.state !== 'submitting'), 'three holds');
+    const levels = view.holds.map((h) => [h.level, h.bank, h.account, h.state, h.stoppedFen, h.parentHoldId]);
+    expect(levels).toEqual([
+      [1, 'ICBC', first, 'stopped', 1_000_000, null],
+      [2, 'ABC', second, 'stopped', 500_000, view.holds[0]!.holdId],
+      [3, 'BOC', third, 'stopped', 1_500_000, view.holds[1]!.holdId],
+    ]);
+    expectTotalsConsistent(view);
+    expect(view.timeline.filter((e) => e.kind === 'onward_found')).toHaveLength(2);
+    expect(view.approvedBy?.userId).toBe(approver.user.userId);
+  });
+
+  it('records partial, empty and not-found accounts; an empty account still leads onward', async () => {
+    const [partial, empty, missing, onward] = [account(), account(), account(), account()];
+    await bank.seed({ bank: 'ICBC', account: partial, balanceFen: 100_000 });
+    await bank.seed({ bank: 'ICBC', account: empty, balanceFen: 0, onward: [{ bank: 'CMB', account: onward, amountFen: 700_000 }] });
+    await bank.seed({ bank: 'ICBC', account: missing, balanceFen: 0, exists: false });
+    const id = await filed(
+      newFiling([
+        { account: partial, amountFen: 900_000 },
+        { account: empty, amountFen: 700_000 },
+        { account: missing, amountFen: 100_000 },
+      ]),
+    );
+    await api.approve(approver, id);
+    const view = await caseWhen(stack, id, (v) => v.holds.length === 4 && v.holds.every((h) => h.state !== 'submitting'));
+    const state = Object.fromEntries(view.holds.map((h) => [h.account, [h.state, h.stoppedFen]]));
+    expect(state[partial]).toEqual(['stopped', 100_000]);
+    expect(state[empty]).toEqual(['empty', 0]);
+    expect(state[missing]).toEqual(['failed', 0]);
+    expect(state[onward]).toEqual(['stopped', 700_000]);
+    expectTotalsConsistent(view);
+  });
+
+  it('rides out a failing gateway: holds end stopped and the bank sees one effect per instruction', async () => {
+    const accounts = [account(), account()];
+    for (const a of accounts) await bank.seed({ bank: 'ICBC', account: a, balanceFen: 5_000_000 });
+    const id = await filed(newFiling(accounts.map((a) => ({ account: a, amountFen: 1_000_000 }))));
+    expect((await bank.faults({ failNext: 3 })).statusCode).toBeLessThan(300);
+    await api.approve(approver, id);
+    const view = await caseWhen(stack, id, (v) => v.holds.every((h) => h.state === 'stopped'), 'holds stopped after the outage', 60_000);
+    expect(view.holds.map((h) => h.stoppedFen)).toEqual([1_000_000, 1_000_000]);
+    const ledger = (await bank.ledger()).filter((e) => accounts.includes(e.account));
+    expect(ledger.filter((e) => e.outcome === 'failed').length).toBeGreaterThan(0);
+    const applied = ledger.filter((e) => e.outcome === 'applied');
+    expect(applied).toHaveLength(2);
+    expect(new Set(applied.map((e) => e.instructionId)).size).toBe(2);
+  });
+
+  it('refuses approval by the call-taker who filed the case (separation of duties)', async () => {
+    const id = await filed(newFiling(), approver2);
+    const own = await api.approve(approver2, id);
+    expect(own.statusCode).toBe(403);
+    expect(own.json().code).toBe('separation_of_duties');
+    expect((await api.get(supervisor, id)).json().state).toBe('pending_approval');
+    expect((await api.approve(approver, id)).statusCode).toBe(200);
+    const twice = await api.approve(approver, id);
+    expect(twice.statusCode).toBe(409);
+    expect(twice.json().code).toBe('invalid_transition');
+  });
+
+  it('rejects only with a reason, and a rejected case takes no approval', async () => {
+    const id = await filed();
+    const noReason = await api.reject(approver, id, {});
+    expect(noReason.statusCode).toBe(400);
+    expect(noReason.json().errors[0].pointer).toBe('/reason');
+    const blank = await api.reject(approver, id, { reason: '   ' });
+    expect(blank.statusCode).toBe(400);
+    const rejected = await api.reject(approver, id, { reason: '报案信息不实' });
+    expect(rejected.statusCode).toBe(200);
+    expect(rejected.json()).toMatchObject({ state: 'rejected', holds: [] });
+    expect((await api.approve(approver, id)).statusCode).toBe(409);
+    await waitFor('the rejected case in the read model', async () => (await api.get(supervisor, id)).json().state === 'rejected');
+  });
+
+  it('escalates a late approval twice and never approves on its own', async () => {
+    const id = await filed();
+    const view = await caseWhen(stack, id, (v) => v.escalationLevel === 2, 'approval escalation level 2');
+    expect(view.state).toBe('pending_approval');
+    expect(view.timeline.filter((e) => e.kind === 'deadline_missed').map((e) => [e.detail.level, e.detail.notified])).toEqual([
+      [1, 'supervisor'],
+      [2, 'center_head'],
+    ]);
+    const rows = await waitFor('outbox rows', async () => {
+      const r = await stack.database.db.select().from(notifications).where(eq(notifications.caseId, id)).orderBy(notifications.id);
+      return r.length >= 2 ? r : undefined;
+    });
+    expect(rows.map((r) => [r.recipientRole, r.kind])).toEqual([
+      ['supervisor', 'approval_overdue'],
+      ['center_head', 'approval_overdue'],
+    ]);
+    expect((await api.approve(approver, id)).json().state).toBe('active');
+  });
+
+  it('flags a major case and tells the criminal squad', async () => {
+    const id = await filed(newFiling([{ amountFen: 30_000_000 }, { amountFen: 20_000_000 }]));
+    const view = (await api.get(supervisor, id)).json();
+    expect(view.major).toBe(true);
+    const rows = await waitFor('criminal squad notified', async () => {
+      const r = await stack.database.db.select().from(notifications).where(eq(notifications.caseId, id));
+      return r.some((n) => n.recipientRole === 'criminal_squad') ? r : undefined;
+    });
+    expect(rows.find((n) => n.kind === 'major_case')?.message).toContain(id);
+    const small = await filed(newFiling([{ amountFen: 49_999_999 }]));
+    expect((await api.get(supervisor, small)).json().major).toBe(false);
+  });
+
+  it('closes the case only when every hold is final: releasing one hold leaves it active, releasing the rest closes it', async () => {
+    const accounts = [account(), account()];
+    const id = await filed(newFiling(accounts.map((a) => ({ account: a, amountFen: 200_000 }))));
+    await api.approve(approver, id);
+    const active = await caseWhen(stack, id, (v) => v.holds.every((h) => h.state === 'stopped'));
+    const [first, second] = active.holds;
+
+    const one = await api.release(senior, id, { reason: '被害人撤案', holdIds: [first!.holdId] });
+    expect(one.statusCode).toBe(200);
+    expect(one.json().state).toBe('active');
+    expect(one.json().holds.find((h: { holdId: string }) => h.holdId === first!.holdId).state).toBe('released');
+
+    const again = await api.release(senior, id, { reason: 'again', holdIds: [first!.holdId] });
+    expect(again.statusCode).toBe(409);
+
+    const rest = await api.release(senior, id, { reason: '资金已返还' });
+    expect(rest.statusCode).toBe(200);
+    const closed = await caseWhen(stack, id, (v) => v.state === 'closed', 'the case to close');
+    expect(closed.holds.map((h) => h.state)).toEqual(['released', 'released']);
+    expect(closed.holds.find((h) => h.holdId === second!.holdId)?.state).toBe('released');
+    expectTotalsConsistent(closed);
+    const ledger = (await bank.ledger()).filter((e) => accounts.includes(e.account) && e.action === 'releases' && e.outcome === 'applied');
+    expect(ledger).toHaveLength(2);
+  });
+});
+
+describe('access', () => {
+  it('applies the roles of API.md, scopes call-takers to their own cases and masks the phone except for the filer', async () => {
+    const id = await filed();
+    expect((await api.file(approver, newFiling())).statusCode).toBe(403);
+    expect((await api.approve(senior, id)).statusCode).toBe(403);
+    expect((await api.approve(calltaker, id)).statusCode).toBe(403);
+    expect((await api.get(platform, id)).statusCode).toBe(403);
+    const other = await stack.user(['calltaker']);
+    expect((await api.get(other, id)).statusCode).toBe(404);
+    expect((await api.get(calltaker, id)).json().victim.phone).toBe('13812345678');
+    for (const reader of [approver, senior, supervisor]) expect((await api.get(reader, id)).json().victim.phone).toBe('138****5678');
+    await waitFor('listed', async () => (await api.list(calltaker)).json().items.some((c: { stopPaymentId: string }) => c.stopPaymentId === id));
+    const mine = (await api.list(calltaker, '?limit=200')).json().items;
+    expect(mine.every((c: { createdBy: { userId: string } }) => c.createdBy.userId === calltaker.user.userId)).toBe(true);
+    expect((await api.list(other)).json().items).toEqual([]);
+    const pending = (await api.list(supervisor, '?limit=200')).json().items;
+    const firstNonPending = pending.findIndex((c: { state: string }) => c.state !== 'pending_approval');
+    expect(pending.slice(firstNonPending).every((c: { state: string }) => c.state !== 'pending_approval')).toBe(true);
+  });
+
+  it('validates filings: 1-50 transfers, account digits, amounts, and says which field', async () => {
+    const cases: [unknown, string][] = [
+      [{ ...newFiling(), transfers: [] }, '/transfers'],
+      [{ ...newFiling(), transfers: Array.from({ length: 51 }, () => newFiling().transfers[0]) }, '/transfers'],
+      [newFiling([{ account: '12ab5678' }]), '/transfers/0/account'],
+      [newFiling([{ amountFen: 0 }]), '/transfers/0/amountFen'],
+      [newFiling([{ amountFen: 10_000_000_000_001 }]), '/transfers/0/amountFen'],
+      [newFiling([{ amountFen: 1.5 }]), '/transfers/0/amountFen'],
+      [{ ...newFiling(), victim: { name: '张三', phone: '02012345678' } }, '/victim/phone'],
+    ];
+    for (const [body, pointer] of cases) {
+      const response = await api.file(calltaker, body as never);
+      expect(response.statusCode, pointer).toBe(400);
+      expect(response.json().errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
+    }
+  });
+
+  it('files a case once for a retried request with the same Idempotency-Key, even if the first answer was lost', async () => {
+    const filing = newFiling();
+    const key = { 'idempotency-key': `file-${filing.transfers[0]!.account}` };
+    const first = await api.file(calltaker, filing, key);
+    await stack.database.db.execute(`delete from idempotency_keys where key = '${key['idempotency-key']}'` as never);
+    const second = await api.file(calltaker, filing, key);
+    expect(second.statusCode).toBe(201);
+    expect(second.json().stopPaymentId).toBe(first.json().stopPaymentId);
+  });
+});
