@@ -2,7 +2,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../db/schema.js';
-import { waitFor } from '../helpers/alerts.js';
+import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import {
   account,
@@ -209,6 +209,25 @@ describe('filing and approval', () => {
     expectTotalsConsistent(closed);
     const ledger = (await bank.ledger()).filter((e) => accounts.includes(e.account) && e.action === 'releases' && e.outcome === 'applied');
     expect(ledger).toHaveLength(2);
+  });
+});
+
+describe('linked alerts', () => {
+  it('links the alert a case came from, whether the alert is still open or already closed', async () => {
+    const operator = await stack.user(['operator']);
+    const alerts = alertApi(stack);
+    const open = newAlert();
+    const closed = newAlert();
+    for (const alert of [open, closed]) await alerts.ingest(platform, alert);
+    await alerts.claim(operator, closed.alertId);
+    await alerts.callResult(operator, closed.alertId, { result: 'contacted', outcome: 'already_defrauded', amountAtRiskFen: 3_000_000 });
+    await readModelRow(stack, closed.alertId, (r) => r.state === 'closed');
+
+    const forOpen = await filed(newFiling([{}], { alertId: open.alertId }));
+    const forClosed = await filed(newFiling([{}], { alertId: closed.alertId }));
+    await waitFor('open alert linked', async () => (await alerts.get(supervisor, open.alertId)).json().stopPaymentId === forOpen);
+    await waitFor('closed alert linked', async () => (await alerts.get(supervisor, closed.alertId)).json().stopPaymentId === forClosed);
+    expect((await api.get(supervisor, forClosed)).json().alertId).toBe(closed.alertId);
   });
 });
 
