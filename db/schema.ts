@@ -135,6 +135,8 @@ export const stopPayments = pgTable(
     index('stop_payments_state_idx').on(t.state, t.deadline),
     index('stop_payments_created_by_idx').on(t.createdById),
     index('stop_payments_reported_idx').on(t.reportedAt),
+    index('stop_payments_created_idx').on(t.createdAt),
+    index('stop_payments_approved_idx').on(t.approvedAt),
   ],
 );
 
@@ -199,12 +201,17 @@ export const notifications = pgTable(
     payload: jsonb('payload').notNull().default(sql`'{}'::jsonb`),
     createdAt: at('created_at').notNull().defaultNow(),
     deliveredAt: at('delivered_at'),
+    /** Which channel delivered it: `webhook` or `log`. */
+    deliveredVia: text('delivered_via'),
     attempts: integer('attempts').notNull().default(0),
+    /** A failed delivery is retried with backoff, not before this. */
+    nextAttemptAt: at('next_attempt_at'),
     lastError: text('last_error'),
   },
   (t) => [
     uniqueIndex('notifications_dedupe_idx').on(t.dedupeKey),
-    index('notifications_pending_idx').on(t.deliveredAt, t.id),
+    index('notifications_pending_idx').on(t.id).where(sql`${t.deliveredAt} is null`),
+    index('notifications_recipient_idx').on(t.recipientRole, t.createdAt),
     index('notifications_case_idx').on(t.caseType, t.caseId),
   ],
 );
