@@ -32,7 +32,17 @@ export interface FanzhaConfig {
   /** null: the bank simulator served by the API under /sim/bank (embedded default). */
   bankGatewayUrl: string | null;
   rateLimitPerMinute: number;
+  notifications: {
+    /** Webhook per recipient role (FANZHA_WEBHOOK_URL_<ROLE>); roles without one are delivered to the log. */
+    webhooks: Partial<Record<NotificationRecipient, string>>;
+    /** HMAC-SHA256 key that signs every webhook body. */
+    webhookSecret: string | null;
+    pollIntervalMs: number;
+  };
 }
+
+export const NOTIFICATION_RECIPIENTS = ['supervisor', 'center_head', 'criminal_squad', 'senior_approver', 'approver'] as const;
+export type NotificationRecipient = (typeof NOTIFICATION_RECIPIENTS)[number];
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, expected: string, got: string | undefined) {
@@ -102,6 +112,18 @@ function temporalConnect(env: Env): ClientConnectConfig {
   }
 }
 
+function notificationConfig(env: Env): FanzhaConfig['notifications'] {
+  const webhooks: FanzhaConfig['notifications']['webhooks'] = {};
+  for (const role of NOTIFICATION_RECIPIENTS) {
+    const hook = url(env, `FANZHA_WEBHOOK_URL_${role.toUpperCase()}`, ['http:', 'https:']);
+    if (hook) webhooks[role] = hook;
+  }
+  const webhookSecret = env.FANZHA_WEBHOOK_SECRET || null;
+  if (Object.keys(webhooks).length > 0 && (!webhookSecret || webhookSecret.length < 16))
+    throw new ConfigError('FANZHA_WEBHOOK_SECRET', 'must be at least 16 characters when a FANZHA_WEBHOOK_URL_<ROLE> is set (it signs every webhook)', webhookSecret ? '<redacted>' : undefined);
+  return { webhooks, webhookSecret, pollIntervalMs: integer(env, 'FANZHA_NOTIFY_POLL_MS', 1000, 10, 600_000) };
+}
+
 export function loadConfig(env: Env = process.env): FanzhaConfig {
   const dataDir = path.resolve(env.FANZHA_DATA_DIR || './data');
   const host = env.HOST || '127.0.0.1';
@@ -134,6 +156,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     policy: policy(env),
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    notifications: notificationConfig(env),
   };
 }
 

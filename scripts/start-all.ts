@@ -10,6 +10,7 @@ import { buildApp } from '../api/app.js';
 import { createTemporalClient } from '../api/temporal.js';
 import { loadConfigOrExit } from '../config/index.js';
 import { prepareDatabase } from '../db/prepare.js';
+import { channelsFromConfig, createDispatcher } from '../worker/notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker } from '../worker/worker.js';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 import { startDevServer, type DevServer } from './temporal-dev-server.js';
@@ -77,6 +78,15 @@ stops.push(async () => {
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running.catch(() => {});
 });
+
+const dispatcher = createDispatcher({
+  db: database.db,
+  channelFor: channelsFromConfig(config, (line, fields) => say(`${line} ${JSON.stringify(fields)}`)),
+  pollIntervalMs: config.notifications.pollIntervalMs,
+  onError: (error) => say(`notification dispatch failed: ${(error as Error).message}`),
+});
+dispatcher.start();
+stops.push(() => dispatcher.stop());
 
 const temporal = createTemporalClient(config);
 stops.push(() => temporal.connection.close());

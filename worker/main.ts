@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace';
 import { loadConfigOrExit } from '../config/index.js';
 import { prepareDatabase } from '../db/prepare.js';
+import { channelsFromConfig, createDispatcher } from './notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker } from './worker.js';
 
 const config = loadConfigOrExit();
@@ -13,13 +14,20 @@ const database = await prepareDatabase(config);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions);
 const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
 const running = worker.run();
+const dispatcher = createDispatcher({
+  db: database.db,
+  channelFor: channelsFromConfig(config, (line, fields) => console.log(JSON.stringify({ level: 'info', msg: line, ...fields }))),
+  pollIntervalMs: config.notifications.pollIntervalMs,
+  onError: (error) => console.error(`notification dispatch failed: ${(error as Error).message}`),
+});
+dispatcher.start();
 console.error(`worker polling task queue "${config.temporal.taskQueue}" in namespace "${config.temporal.namespace}"`);
 
 closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
   if (err) console.error('worker shutting down after an error', err);
   else console.error(`worker draining (${signal ?? 'exit'})`);
   if (worker.getState() === 'RUNNING') worker.shutdown();
-  await running.catch(() => {});
+  await Promise.all([running.catch(() => {}), dispatcher.stop()]);
   await connection.close();
   await database.close();
 });

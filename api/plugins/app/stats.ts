@@ -1,0 +1,143 @@
+/**
+ * Statistics of the center, computed in SQL on the read model for any period [from, to).
+ * Alerts count by when they were received, outcomes by when they closed; stop-payments by when they
+ * were filed, approvals and rejections by when they were decided.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Database } from '../../../db/client.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    stats: ReturnType<typeof createStatsService>;
+  }
+}
+
+const at = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+const seconds = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 1000);
+
+export function createStatsService(db: Database) {
+  // postgres.js answers rows as an array, PGlite as { rows }.
+  const all = async <T>(query: SQL): Promise<T[]> => {
+    const result: unknown = await db.execute(query);
+    return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+  };
+
+  async function breakdown(column: 'fraud_type' | 'station_id' | 'risk_level', from: SQL, to: SQL) {
+    const key = sql.raw(column);
+    const found = await all<{ key: string; received: string; dissuaded: string; prevented: string }>(sql`
+      select ${key} as key,
+             count(*) as received,
+             count(*) filter (where outcome = 'dissuaded') as dissuaded,
+             coalesce(sum(amount_at_risk_fen) filter (where outcome = 'dissuaded'), 0) as prevented
+        from alerts
+       where received_at >= ${from} and received_at < ${to}
+       group by ${key}
+       order by count(*) desc, ${key}`);
+    return found.map((r) => ({ key: r.key, received: num(r.received), dissuaded: num(r.dissuaded), preventedLossFen: num(r.prevented) }));
+  }
+
+  return {
+    async compute(fromDate: Date, toDate: Date) {
+      // Timestamps go in as text with a cast: postgres.js does not serialise Date parameters of raw SQL.
+      const from = at(fromDate);
+      const to = at(toDate);
+      const previousFrom = at(new Date(fromDate.getTime() - (toDate.getTime() - fromDate.getTime())));
+      const [received] = await all<{ current: string; previous: string }>(sql`
+        select count(*) filter (where received_at >= ${from}) as current,
+               count(*) filter (where received_at < ${from}) as previous
+          from alerts
+         where received_at >= ${previousFrom} and received_at < ${to}`);
+      const closed = await all<{ outcome: string; count: string; amount: string }>(sql`
+        select outcome, count(*) as count, coalesce(sum(amount_at_risk_fen), 0) as amount
+          from alerts
+         where closed_at >= ${from} and closed_at < ${to}
+         group by outcome`);
+      const [alertTimes] = await all<Record<string, string | null>>(sql`
+        select percentile_cont(0.5) within group (order by extract(epoch from first_call_at - received_at)) filter (where first_call_at is not null) as call_p50,
+               percentile_cont(0.9) within group (order by extract(epoch from first_call_at - received_at)) filter (where first_call_at is not null) as call_p90,
+               percentile_cont(0.5) within group (order by extract(epoch from closed_at - received_at)) filter (where closed_at is not null) as close_p50,
+               percentile_cont(0.9) within group (order by extract(epoch from closed_at - received_at)) filter (where closed_at is not null) as close_p90
+          from alerts
+         where received_at >= ${from} and received_at < ${to}`);
+      const breaches = await all<{ deadline: string; level: string; count: string }>(sql`
+        select detail->>'deadline' as deadline, detail->>'level' as level, count(*) as count
+          from case_events
+         where kind = 'deadline_missed' and at >= ${from} and at < ${to}
+         group by 1, 2`);
+      const [cases] = await all<Record<string, string | null>>(sql`
+        select count(*) filter (where created_at >= ${from} and created_at < ${to}) as requested,
+               count(*) filter (where approved_at >= ${from} and approved_at < ${to}) as approved,
+               count(*) filter (where rejected_at >= ${from} and rejected_at < ${to}) as rejected,
+               count(*) filter (where major and created_at >= ${from} and created_at < ${to}) as major,
+               coalesce(sum(requested_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as requested_fen,
+               coalesce(sum(stopped_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as stopped_fen,
+               coalesce(sum(frozen_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as frozen_fen,
+               percentile_cont(0.5) within group (order by extract(epoch from approved_at - reported_at)) filter (where approved_at >= ${from} and approved_at < ${to}) as approval_p50,
+               percentile_cont(0.9) within group (order by extract(epoch from approved_at - reported_at)) filter (where approved_at >= ${from} and approved_at < ${to}) as approval_p90,
+               percentile_cont(0.5) within group (order by extract(epoch from first_stop_at - reported_at)) filter (where first_stop_at >= ${from} and first_stop_at < ${to}) as stop_p50,
+               percentile_cont(0.9) within group (order by extract(epoch from first_stop_at - reported_at)) filter (where first_stop_at >= ${from} and first_stop_at < ${to}) as stop_p90
+          from stop_payments
+         where (created_at >= ${from} and created_at < ${to})
+            or (approved_at >= ${from} and approved_at < ${to})
+            or (rejected_at >= ${from} and rejected_at < ${to})
+            or (first_stop_at >= ${from} and first_stop_at < ${to})`);
+
+      const byOutcome: Record<string, number> = { dissuaded: 0, defrauded: 0, false_positive: 0, unreachable: 0, cancelled: 0 };
+      let closedTotal = 0;
+      for (const row of closed) {
+        byOutcome[row.outcome] = num(row.count);
+        closedTotal += num(row.count);
+      }
+      const breachesByKind: Record<string, number> = { claim: 0, call: 0, visit: 0, approval: 0 };
+      let escalatedToCenterHead = 0;
+      for (const row of breaches) {
+        if (row.level === '1') breachesByKind[row.deadline] = (breachesByKind[row.deadline] ?? 0) + num(row.count);
+        else escalatedToCenterHead += num(row.count);
+      }
+      const current = num(received?.current);
+      const previous = num(received?.previous);
+      return {
+        from: fromDate.toISOString(),
+        to: toDate.toISOString(),
+        alerts: {
+          received: current,
+          closed: closedTotal,
+          closedByOutcome: byOutcome,
+          dissuaded: byOutcome.dissuaded ?? 0,
+          preventedLossFen: num(closed.find((r) => r.outcome === 'dissuaded')?.amount),
+          deadlineBreaches: { ...breachesByKind, total: Object.values(breachesByKind).reduce((a, b) => a + b, 0), escalatedToCenterHead },
+          receiptToFirstCallSeconds: { median: seconds(alertTimes?.call_p50), p90: seconds(alertTimes?.call_p90) },
+          receiptToCloseSeconds: { median: seconds(alertTimes?.close_p50), p90: seconds(alertTimes?.close_p90) },
+          previousPeriodReceived: previous,
+          receivedChangePercent: previous === 0 ? null : Math.round(((current - previous) / previous) * 1000) / 10,
+        },
+        stopPayments: {
+          requested: num(cases?.requested),
+          approved: num(cases?.approved),
+          rejected: num(cases?.rejected),
+          majorCases: num(cases?.major),
+          requestedFen: num(cases?.requested_fen),
+          stoppedFen: num(cases?.stopped_fen),
+          frozenFen: num(cases?.frozen_fen),
+          reportToApprovalSeconds: { median: seconds(cases?.approval_p50), p90: seconds(cases?.approval_p90) },
+          reportToFirstStopSeconds: { median: seconds(cases?.stop_p50), p90: seconds(cases?.stop_p90) },
+        },
+        breakdown: {
+          byFraudType: await breakdown('fraud_type', from, to),
+          byStation: await breakdown('station_id', from, to),
+          byRiskLevel: await breakdown('risk_level', from, to),
+        },
+      };
+    },
+  };
+}
+
+export default fp(
+  async function statsService(app: FastifyInstance) {
+    app.decorate('stats', createStatsService(app.db));
+  },
+  { name: 'stats' },
+);
