@@ -95,6 +95,12 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('accepts the policy file the demo ships', () => {
+    const config = loadConfig({ FANZHA_POLICY_FILE: 'scripts/demo-policy.json' });
+    expect(config.policy.alert.claimSla.high).toBe(10_000);
+    expect(config.policy.stopPayment.maxRestops).toBe(2);
+  });
+
   it('never echoes a database password in an error', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).toThrow(/admin:\*\*\*@/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).not.toThrow(/s3cret/);
