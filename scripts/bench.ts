@@ -1,0 +1,342 @@
+/**
+ * `npm run bench`: what the API costs over the raw engine, and how the system holds up with many
+ * open cases. Starts its own stack (a Temporal dev server and a PostgreSQL database on the local
+ * server, a worker process and an API process) unless TEMPORAL_ADDRESS / DATABASE_URL are given.
+ * Prints a Markdown table and writes the same as JSON under bench/results/.
+ *
+ *   npm run bench -- [--alerts 2000] [--concurrency 32] [--decisions 300] [--open 10000] [--stats-rows 300000]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import postgres from 'postgres';
+import type { AlertInput } from '../domain/alert.js';
+import { callResultUpdate, claimUpdate } from '../workflows/messages.js';
+import { resolvePolicy } from '../workflows/policy.js';
+import { WORKFLOWS_PATH } from '../worker/worker.js';
+import { findOrBuildTemporalCli } from './temporal-cli.js';
+import { startDevServer, type DevServer } from './temporal-dev-server.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const N = arg('alerts', 2000);
+const C = arg('concurrency', 32);
+const DECISIONS = arg('decisions', 300);
+const OPEN = arg('open', 10_000);
+const STATS_ROWS = arg('stats-rows', 300_000);
+const say = (line: string) => console.error(`[bench] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function summarize(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { n: sorted.length, median: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` at once; returns per-task ms and wall ms. */
+async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        await task(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { latencies, wallMs: performance.now() - started };
+}
+
+function rssMb(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+async function main() {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-bench-'));
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    // --- the stack ------------------------------------------------------------------------------
+    let devServer: DevServer | null = null;
+    let temporalAddress = process.env.TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      devServer = await startDevServer({ cliPath: await findOrBuildTemporalCli(say), dbFile: path.join(tmp, 'temporal.sqlite'), port: await freePort(), headless: true, log: say });
+      cleanups.push(() => devServer!.stop());
+      temporalAddress = devServer.address;
+    }
+    let databaseUrl = process.env.DATABASE_URL;
+    if (!databaseUrl) {
+      const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+      const name = `fanzha_bench_${Date.now().toString(36)}`;
+      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`create database ${name}`);
+      cleanups.push(async () => {
+        await admin.unsafe(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      });
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      databaseUrl = url.toString();
+    }
+    const port = await freePort();
+    const adminToken = randomBytes(24).toString('base64url');
+    const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
+    const env = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      PORT: String(port),
+      FANZHA_ADMIN_TOKEN: adminToken,
+      FANZHA_TASK_QUEUE: taskQueue,
+      FANZHA_LOG_LEVEL: 'warn',
+      FANZHA_RATE_LIMIT_PER_MINUTE: '10000000',
+    };
+    const spawnPart = (entry: string, name: string) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr!.on('data', (d) => {
+        if (/error/i.test(String(d))) say(`${name}: ${String(d).trim().slice(0, 300)}`);
+      });
+      return child;
+    };
+    const stopPart = async (child: ChildProcess) => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    };
+    let worker = spawnPart('worker/main.ts', 'worker');
+    cleanups.push(() => stopPart(worker));
+    const api = spawnPart('api/server.ts', 'api');
+    cleanups.push(() => stopPart(api));
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      const ready = await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false);
+      if (ready) break;
+      if (i > 600) throw new Error('the API did not become ready');
+      await sleep(200);
+    }
+    const headersFor = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+    const post = async (token: string, url: string, body: unknown) => {
+      const response = await fetch(`${base}${url}`, { method: 'POST', headers: headersFor(token), body: JSON.stringify(body) });
+      const text = await response.text();
+      if (response.status >= 300) throw new Error(`${url}: ${response.status} ${text.slice(0, 200)}`);
+      return text ? JSON.parse(text) : null;
+    };
+    const user = async (roles: string[]) => {
+      const created = await post(adminToken, '/v1/users', { name: `bench ${roles[0]}`, roles });
+      return { userId: created.userId as string, name: created.name as string, token: (await post(adminToken, `/v1/users/${created.userId}/tokens`, {})).token as string };
+    };
+    const platform = await user(['platform']);
+    const operator = await user(['operator']);
+    const supervisor = await user(['supervisor']);
+    const connection = await Connection.connect({ address: temporalAddress });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+    const policy = resolvePolicy().alert;
+    const alertInput = (id: string, stationId = 'bench-01'): AlertInput => ({
+      alertId: id,
+      source: 'ministry',
+      issuedAt: new Date().toISOString(),
+      riskLevel: 'medium',
+      fraudType: 'investment',
+      victim: { phone: '13812345678' },
+      stationId,
+    });
+    const startRaw = (id: string) =>
+      client.workflow.start('AlertWorkflow', {
+        taskQueue,
+        workflowId: `alert-${id}`,
+        args: [{ alert: alertInput(id), receivedAt: new Date().toISOString(), policy }],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    const results: Record<string, unknown> = {};
+    const run = randomBytes(3).toString('hex');
+
+    // warm-up: bundles, JIT, connection pools
+    await pool(50, 8, (i) => post(platform.token, '/v1/alerts', alertInput(`W${run}-${i}`)));
+    await pool(50, 8, (i) => startRaw(`WR${run}-${i}`).then(() => undefined));
+
+    // --- 1. ingest ------------------------------------------------------------------------------
+    say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
+    const viaApi = await pool(N, C, (i) => post(platform.token, '/v1/alerts', alertInput(`A${run}-${i}`)));
+    const viaRaw = await pool(N, C, (i) => startRaw(`R${run}-${i}`).then(() => undefined));
+    const apiRate = (N / viaApi.wallMs) * 1000;
+    const rawRate = (N / viaRaw.wallMs) * 1000;
+    results.ingest = { api: { perSecond: round(apiRate), ...summarize(viaApi.latencies) }, raw: { perSecond: round(rawRate), ...summarize(viaRaw.latencies) }, ratio: round((apiRate / rawRate) * 100) / 100 };
+
+    // --- 2. decisions -----------------------------------------------------------------------------
+    say(`2/6 decisions: claim + call-result on ${DECISIONS} alerts through the API and directly`);
+    const actor = { userId: operator.userId, name: operator.name, role: 'operator' as const };
+    const apiDecisions = await pool(DECISIONS, C, async (i) => {
+      const id = `A${run}-${i}`;
+      await post(operator.token, `/v1/alerts/${id}/claim`, {});
+      await post(operator.token, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+    });
+    const rawDecisions = await pool(DECISIONS, C, async (i) => {
+      const handle = client.workflow.getHandle(`alert-R${run}-${i}`);
+      await handle.executeUpdate(claimUpdate, { args: [{ actor }] });
+      await handle.executeUpdate(callResultUpdate, { args: [{ actor, result: 'contacted', outcome: 'dissuaded' }] });
+    });
+    const apiD = summarize(apiDecisions.latencies);
+    const rawD = summarize(rawDecisions.latencies);
+    results.decisions = { api: apiD, raw: rawD, ratio: round((apiD.median / rawD.median) * 100) / 100 };
+
+    // --- 3. queue freshness -------------------------------------------------------------------------
+    say('3/6 queue freshness: 201 → visible in GET /v1/alerts');
+    const freshness: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const station = `fresh-${run}-${i}`;
+      const t0 = performance.now();
+      await post(platform.token, '/v1/alerts', alertInput(`F${run}-${i}`, station));
+      const t1 = performance.now();
+      for (;;) {
+        const list = (await fetch(`${base}/v1/alerts?stationId=${station}`, { headers: headersFor(supervisor.token) }).then((r) => r.json())) as { items: unknown[] };
+        if (list.items.length > 0) break;
+        await sleep(2);
+      }
+      freshness.push(performance.now() - t1);
+    }
+    results.queueFreshness = summarize(freshness);
+
+    // --- 4. open cases held -----------------------------------------------------------------------------
+    say(`4/6 open cases: starting ${OPEN} alerts that wait on their timers`);
+    const openStart = await pool(OPEN, 64, (i) => startRaw(`O${run}-${i}`).then(() => undefined));
+    const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    const projected = async () => Number((await sql`select count(*) as n from alerts where alert_id like ${`O${run}-%`}`)[0]!.n);
+    const projectStart = performance.now();
+    while ((await projected()) < OPEN) await sleep(500);
+    const settled = performance.now() - projectStart;
+    await sleep(3000);
+    const memory = { workerMb: rssMb(worker.pid), apiMb: rssMb(api.pid), temporalMb: rssMb(devServer?.pid) };
+    say(`   restarting the worker with ${OPEN} open`);
+    await stopPart(worker);
+    worker = spawnPart('worker/main.ts', 'worker');
+    const restartAt = performance.now();
+    // Served again = a decision on open alerts answers (each needs the new worker to rebuild its state).
+    const sample = Array.from({ length: 100 }, (_, k) => Math.floor((k * OPEN) / 100));
+    await pool(sample.length, 16, async (k) => {
+      const handle = client.workflow.getHandle(`alert-O${run}-${sample[k]}`);
+      await handle.executeUpdate(claimUpdate, { args: [{ actor }] });
+    });
+    results.openCases = {
+      count: OPEN,
+      startPerSecond: round((OPEN / openStart.wallMs) * 1000),
+      startSeconds: round(openStart.wallMs / 1000),
+      projectedAfterStartSeconds: round(settled / 1000),
+      ...memory,
+      workerRestartToServedSeconds: round((performance.now() - restartAt) / 1000),
+    };
+
+    // --- 5. replay ----------------------------------------------------------------------------------------
+    say('5/6 replay: closed histories replayed against the current code');
+    const histories = [];
+    for (let i = 0; i < Math.min(200, DECISIONS); i++) {
+      const workflowId = `alert-A${run}-${i}`;
+      histories.push({ workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory() });
+    }
+    const replayStart = performance.now();
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, replayName: 'bench' }, histories)) {
+      if (result.error) throw result.error;
+      replayed++;
+    }
+    results.replay = { histories: replayed, perSecond: round((replayed / (performance.now() - replayStart)) * 1000) };
+
+    // --- 6. stats over a year ---------------------------------------------------------------------------------
+    say(`6/6 stats: ${STATS_ROWS} alerts over a year in the read model`);
+    await sql.unsafe(`
+      insert into alerts (alert_id, workflow_id, state, outcome, risk_level, risk_rank, fraud_type, station_id, source, issued_at, received_at,
+                          victim_phone, first_call_at, closed_at, amount_at_risk_fen, seq, detail)
+      select 'Y${run}-' || g, 'alert-Y${run}-' || g, 'closed',
+             (array['dissuaded','defrauded','false_positive','unreachable','cancelled'])[1 + g % 5],
+             (array['high','medium','low'])[1 + g % 3], g % 3,
+             (array['investment','loan','order_brushing','romance','other'])[1 + g % 5],
+             'station-' || (g % 40), 'ministry',
+             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute',
+             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute',
+             '13800000000',
+             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute' + (30 + g % 300) * interval '1 second',
+             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute' + (600 + g % 3600) * interval '1 second',
+             (g % 1000) * 10000, 1, '{}'::jsonb
+        from generate_series(1, ${STATS_ROWS}) as g`);
+    await sql`analyze alerts`;
+    const statsTimes: number[] = [];
+    const to = new Date();
+    const from = new Date(to.getTime() - 365 * 86_400_000);
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      const response = await fetch(`${base}/v1/stats?from=${from.toISOString()}&to=${to.toISOString()}`, { headers: headersFor(supervisor.token) });
+      if (!response.ok) throw new Error(`stats: ${response.status}`);
+      await response.json();
+      statsTimes.push(performance.now() - t0);
+    }
+    results.stats = { rows: STATS_ROWS, ...summarize(statsTimes.slice(2)) };
+
+    // --- report ----------------------------------------------------------------------------------------------
+    const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    const report = { at: new Date().toISOString(), machine, parameters: { alerts: N, concurrency: C, decisions: DECISIONS, open: OPEN, statsRows: STATS_ROWS }, results };
+    mkdirSync('bench/results', { recursive: true });
+    const stamp = report.at.replace(/[:.]/g, '-');
+    writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync('bench/results/latest.json', `${JSON.stringify(report, null, 2)}\n`);
+    console.log(markdown(report));
+  } finally {
+    await cleanup();
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function markdown(report: any): string {
+  const r = report.results;
+  const ms = (x: number) => `${round(x)} ms`;
+  return [
+    `Benchmark of ${report.at} on ${report.machine}`,
+    '',
+    '| what | median | p95 | p99 | throughput / other |',
+    '|---|---|---|---|---|',
+    `| ingest through the API (${report.parameters.alerts} alerts, concurrency ${report.parameters.concurrency}) | ${ms(r.ingest.api.median)} | ${ms(r.ingest.api.p95)} | ${ms(r.ingest.api.p99)} | ${r.ingest.api.perSecond}/s |`,
+    `| ingest started directly with the client | ${ms(r.ingest.raw.median)} | ${ms(r.ingest.raw.p95)} | ${ms(r.ingest.raw.p99)} | ${r.ingest.raw.perSecond}/s (API/raw ${r.ingest.ratio}) |`,
+    `| claim + call-result through the API | ${ms(r.decisions.api.median)} | ${ms(r.decisions.api.p95)} | ${ms(r.decisions.api.p99)} | |`,
+    `| the same two Updates sent directly | ${ms(r.decisions.raw.median)} | ${ms(r.decisions.raw.p95)} | ${ms(r.decisions.raw.p99)} | API/raw ${r.decisions.ratio} |`,
+    `| queue freshness (201 → in GET /v1/alerts) | ${ms(r.queueFreshness.median)} | ${ms(r.queueFreshness.p95)} | ${ms(r.queueFreshness.p99)} | |`,
+    `| ${r.openCases.count} open alerts on timers | | | | started at ${r.openCases.startPerSecond}/s; RSS worker ${r.openCases.workerMb} MB, API ${r.openCases.apiMb} MB, Temporal ${r.openCases.temporalMb ?? '–'} MB; worker restart → served in ${r.openCases.workerRestartToServedSeconds} s |`,
+    `| replay of closed histories | | | | ${r.replay.perSecond} histories/s (${r.replay.histories}) |`,
+    `| GET /v1/stats over a year (${r.stats.rows} alerts) | ${ms(r.stats.median)} | ${ms(r.stats.p95)} | ${ms(r.stats.p99)} | |`,
+  ].join('\n');
+}
+
+await main();
