@@ -31,6 +31,9 @@ export interface AppDeps {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// Running from TypeScript sources (tsx, `node --import tsx`, vitest): autoload must load .ts files too,
+// whichever way the loader was registered.
+if (import.meta.url.endsWith('.ts')) process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??= '1';
 
 export async function buildApp(deps: AppDeps) {
   const loggerOption = deps.logger ?? { level: deps.config.logLevel };
