@@ -11,7 +11,7 @@ import { createTemporalClient } from '../api/temporal.js';
 import { loadConfigOrExit } from '../config/index.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { channelsFromConfig, createDispatcher } from '../worker/notifications/dispatcher.js';
-import { connectWorkerConnection, createFanzhaWorker } from '../worker/worker.js';
+import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from '../worker/worker.js';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 import { startDevServer, type DevServer } from './temporal-dev-server.js';
 
@@ -37,6 +37,13 @@ closeWithGrace({ delay: 45_000 }, async ({ signal, err }) => {
   else say(`stopping (${signal ?? 'exit'}): API, then worker, then Temporal`);
   await stopAll();
 });
+
+// If whatever started us goes away without passing on its signal (an npm that exits on SIGTERM
+// before its child does), stop as if signalled: nothing of the embedded system may be left behind.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart && !stopping) process.kill(process.pid, 'SIGTERM');
+}, 1000).unref();
 
 let devServer: DevServer | null = null;
 if (config.temporal.embedded) {
@@ -64,6 +71,7 @@ const database = await prepareDatabase(config);
 stops.push(() => database.close());
 say(`database ready (${database.kind === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL'})`);
 
+installWorkerRuntime(config.logLevel);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
 stops.push(() => connection.close());
 const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });

@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfigOrExit } from '../config/index.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { channelsFromConfig, createDispatcher } from './notifications/dispatcher.js';
-import { connectWorkerConnection, createFanzhaWorker } from './worker.js';
+import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from './worker.js';
 
 const config = loadConfigOrExit();
 if (!config.databaseUrl) {
@@ -11,6 +11,7 @@ if (!config.databaseUrl) {
   process.exit(2);
 }
 const database = await prepareDatabase(config);
+installWorkerRuntime(config.logLevel);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions);
 const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
 const running = worker.run();

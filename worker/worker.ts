@@ -1,9 +1,15 @@
 /** The worker: task queue `fanzha` (configurable), bundled workflows/, activities from their dependencies. */
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { createBankGateway } from '../activities/bank-gateway.js';
 import { bankGatewayUrl, type FanzhaConfig } from '../config/index.js';
+
+/** The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters. */
+export function installWorkerRuntime(logLevel: string) {
+  const level = logLevel === 'debug' || logLevel === 'trace' ? 'DEBUG' : logLevel === 'silent' ? 'ERROR' : 'WARN';
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
