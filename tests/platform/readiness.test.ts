@@ -52,4 +52,20 @@ describe('health and readiness', () => {
       await connection.close();
     }
   });
+
+  it('limits requests per token with 429 rate_limited, leaving health checks alone', async () => {
+    const app = await buildApp({ config: { ...stack.config, rateLimitPerMinute: 3 }, database: stack.database, temporal: stack.client, logger: false });
+    try {
+      const caller = await stack.user(['operator']);
+      const me = () => app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
+      for (let i = 0; i < 3; i++) expect((await me()).statusCode).toBe(200);
+      const limited = await me();
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers['content-type']).toMatch(/problem\+json/);
+      expect(limited.json().code).toBe('rate_limited');
+      for (let i = 0; i < 5; i++) expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
 });
