@@ -114,8 +114,10 @@ describe('hold lifecycle', () => {
 
   it('fires expiry timers that came due while no worker ran', async () => {
     const { id } = await stoppedCase();
+    await waitFor('the stopped hold in the read model', async () => (await stack.database.db.query.holds.findFirst({ where: (h, { eq: is }) => is(h.stopPaymentId, id) }))?.state === 'stopped');
     await stack.stopWorker();
     await new Promise((r) => setTimeout(r, 4_500));
+    // Nothing ran while the worker was away: the read model still shows the stop.
     const stale = await stack.database.db.query.holds.findFirst({ where: (h, { eq: is }) => is(h.stopPaymentId, id) });
     expect(stale?.state).toBe('stopped');
     await stack.startWorker();

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from 'typebox';
+import type { UpdateDefinition } from '@temporalio/common';
+import { Type, type Static, type TSchema } from 'typebox';
+import type { AlertView, DecisionActor } from '../../../../../domain/alert.js';
 import type { Role } from '../../../../../domain/roles.js';
 import type { CallResultDecision } from '../../../../../workflows/messages.js';
 import {
@@ -34,8 +36,6 @@ const decisionSchema = <B extends TSchema>(summary: string, body: B) => ({
   response: { 200: AlertDetailSchema, 404: ProblemSchema, 409: ProblemSchema, ...authProblems },
 });
 
-const decision = (roles: readonly Role[]) => ({ roles, idempotent: true });
-
 const alert: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '',
@@ -43,75 +43,40 @@ const alert: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => presentAlert(await app.alerts.visible(request.params.alertId, request.user), request.user),
   );
 
-  const CLAIM: Role[] = ['operator'];
-  app.post('/claim', { config: decision(CLAIM), schema: decisionSchema('Claim a queued alert and start calling', Type.Object({}, { additionalProperties: false })) }, async (request) => {
-    const view = await app.alerts.decide(request.params.alertId, request.user, claimUpdate, { actor: actorFor(request.user, CLAIM) }, request.idempotencyKey);
-    return presentAlert(view, request.user);
-  });
+  /** A decision route: the validated body becomes the decision, with its actor, sent as an Update. */
+  function decisionRoute<B extends TSchema, D extends { actor: DecisionActor }>(
+    path: string,
+    roles: Role[],
+    summary: string,
+    body: B,
+    update: UpdateDefinition<AlertView, [D]>,
+    toDecision: (body: Static<B>, actor: DecisionActor) => D,
+  ) {
+    app.post(path, { config: { roles, idempotent: true }, schema: decisionSchema(summary, body) }, async (request) => {
+      const decision = toDecision(request.body as Static<B>, actorFor(request.user, roles));
+      return presentAlert(await app.alerts.decide(request.params.alertId, request.user, update, decision, request.idempotencyKey), request.user);
+    });
+  }
 
-  app.post('/release', { config: decision(CLAIM), schema: decisionSchema('Give a claimed alert back to the queue', ReleaseBody) }, async (request) => {
-    const view = await app.alerts.decide(
-      request.params.alertId,
-      request.user,
-      releaseUpdate,
-      { actor: actorFor(request.user, CLAIM), note: request.body.note },
-      request.idempotencyKey,
-    );
-    return presentAlert(view, request.user);
-  });
+  const OPERATOR: Role[] = ['operator'];
+  const VISIT: Role[] = ['station', 'supervisor'];
+  const CANCEL: Role[] = ['platform', 'supervisor'];
 
-  app.post('/call-result', { config: decision(CLAIM), schema: decisionSchema('Report the result of a call', CallResultBody) }, async (request) => {
-    const body = request.body;
-    const actor = actorFor(request.user, CLAIM);
-    let result: CallResultDecision;
+  decisionRoute('/claim', OPERATOR, 'Claim a queued alert and start calling', Type.Object({}, { additionalProperties: false }), claimUpdate, (_body, actor) => ({ actor }));
+  decisionRoute('/release', OPERATOR, 'Give a claimed alert back to the queue', ReleaseBody, releaseUpdate, (body, actor) => ({ actor, note: body.note }));
+  decisionRoute('/call-result', OPERATOR, 'Report the result of a call', CallResultBody, callResultUpdate, (body, actor): CallResultDecision => {
     if (body.result === 'contacted') {
       if (!body.outcome) throw invalidField('/outcome', 'is required when result is contacted');
       if (body.reason) throw invalidField('/reason', 'is only for result not_reached');
-      result = { actor, result: 'contacted', outcome: body.outcome, amountAtRiskFen: body.amountAtRiskFen, note: body.note };
-    } else {
-      if (body.outcome) throw invalidField('/outcome', 'is only for result contacted');
-      if (body.amountAtRiskFen !== undefined) throw invalidField('/amountAtRiskFen', 'is only for result contacted');
-      result = { actor, result: 'not_reached', reason: body.reason, note: body.note };
+      return { actor, result: 'contacted', outcome: body.outcome, amountAtRiskFen: body.amountAtRiskFen, note: body.note };
     }
-    const view = await app.alerts.decide(request.params.alertId, request.user, callResultUpdate, result, request.idempotencyKey);
-    return presentAlert(view, request.user);
+    if (body.outcome) throw invalidField('/outcome', 'is only for result contacted');
+    if (body.amountAtRiskFen !== undefined) throw invalidField('/amountAtRiskFen', 'is only for result contacted');
+    return { actor, result: 'not_reached', reason: body.reason, note: body.note };
   });
-
-  const VISIT: Role[] = ['station', 'supervisor'];
-  app.post('/visit-result', { config: decision(VISIT), schema: decisionSchema('Report the result of an in-person visit', VisitResultBody) }, async (request) => {
-    const view = await app.alerts.decide(
-      request.params.alertId,
-      request.user,
-      visitResultUpdate,
-      { actor: actorFor(request.user, VISIT), outcome: request.body.outcome, note: request.body.note },
-      request.idempotencyKey,
-    );
-    return presentAlert(view, request.user);
-  });
-
-  app.post('/transfer', { config: decision(VISIT), schema: decisionSchema('Hand a visit to another station', TransferBody) }, async (request) => {
-    const view = await app.alerts.decide(
-      request.params.alertId,
-      request.user,
-      transferUpdate,
-      { actor: actorFor(request.user, VISIT), stationId: request.body.stationId, reason: request.body.reason },
-      request.idempotencyKey,
-    );
-    return presentAlert(view, request.user);
-  });
-
-  const CANCEL: Role[] = ['platform', 'supervisor'];
-  app.post('/cancel', { config: decision(CANCEL), schema: decisionSchema('Cancel an open alert', CancelBody) }, async (request) => {
-    const view = await app.alerts.decide(
-      request.params.alertId,
-      request.user,
-      cancelAlertUpdate,
-      { actor: actorFor(request.user, CANCEL), reason: request.body.reason },
-      request.idempotencyKey,
-    );
-    return presentAlert(view, request.user);
-  });
-
+  decisionRoute('/visit-result', VISIT, 'Report the result of an in-person visit', VisitResultBody, visitResultUpdate, (body, actor) => ({ actor, outcome: body.outcome, note: body.note }));
+  decisionRoute('/transfer', VISIT, 'Hand a visit to another station', TransferBody, transferUpdate, (body, actor) => ({ actor, stationId: body.stationId, reason: body.reason }));
+  decisionRoute('/cancel', CANCEL, 'Cancel an open alert', CancelBody, cancelAlertUpdate, (body, actor) => ({ actor, reason: body.reason }));
 };
 
 export default alert;
