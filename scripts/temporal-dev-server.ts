@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { Connection } from '@temporalio/client';
 
 export interface DevServerOptions {
@@ -62,9 +63,25 @@ async function stopLeftover(pidFile: string, log: (line: string) => void): Promi
   if (!(await waitForExit(pid, 10_000))) process.kill(pid, 'SIGKILL');
 }
 
+/** true when something already accepts connections on the port. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const log = options.log ?? ((line: string) => console.error(line));
   if (options.pidFile) await stopLeftover(options.pidFile, log);
+  // Never mistake someone else's server on this port for the one we start.
+  for (const port of [options.port, ...(options.headless || !options.uiPort ? [] : [options.uiPort])])
+    if (await portTaken(port))
+      throw new Error(`Port ${port} on 127.0.0.1 is already in use; stop what runs there or choose other ports (FANZHA_TEMPORAL_PORT, FANZHA_TEMPORAL_UI_PORT).`);
   const args = [
     'server', 'start-dev',
     '--db-filename', options.dbFile,
