@@ -1,5 +1,6 @@
 import type { Database } from '../db/client.js';
 import { createAlertActivities } from './alert-record.js';
+import { createArchiveActivities } from './archive.js';
 import { createBankActivities } from './bank.js';
 import type { BankGateway } from './bank-gateway.js';
 import { createStopPaymentRecordActivities } from './stop-payment-record.js';
@@ -15,5 +16,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAlertActivities(deps),
     ...createStopPaymentRecordActivities(deps),
     ...createBankActivities(deps),
+    ...createArchiveActivities(deps),
   };
 }

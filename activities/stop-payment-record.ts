@@ -8,38 +8,64 @@ import { writeCaseSteps } from './case-steps.js';
 
 const date = (value: string | null) => (value === null ? null : new Date(value));
 
+/** The stop_payments row for a case view (the projection and `npm run reconcile` share it). */
+export function stopPaymentRow(view: StopPaymentView, seq: number): typeof stopPayments.$inferInsert {
+  return {
+    stopPaymentId: view.stopPaymentId,
+    workflowId: view.workflowId,
+    state: view.state,
+    createdById: view.createdBy.userId,
+    createdByName: view.createdBy.name,
+    approvedById: view.approvedBy?.userId ?? null,
+    approvedByName: view.approvedBy?.name ?? null,
+    reportedAt: new Date(view.reportedAt),
+    createdAt: new Date(view.createdAt),
+    approvedAt: date(view.approvedAt),
+    rejectedAt: view.state === 'rejected' ? date(view.closedAt) : null,
+    firstStopAt: date(view.firstStopAt),
+    closedAt: date(view.closedAt),
+    deadline: date(view.deadline),
+    escalationLevel: view.escalationLevel,
+    major: view.major,
+    requestedFen: view.requestedFen,
+    stoppedFen: view.stoppedFen,
+    frozenFen: view.frozenFen,
+    alertId: view.alertId,
+    caseRef: view.caseRef,
+    victimPhone: view.victim.phone,
+    victimName: view.victim.name,
+    seq,
+    detail: view,
+    updatedAt: new Date(),
+  };
+}
+
+/** The holds row for a hold view (the projection and `npm run reconcile` share it). */
+export function holdRow(view: HoldView, stopPaymentId: string, seq: number): typeof holds.$inferInsert {
+  return {
+    holdId: view.holdId,
+    stopPaymentId,
+    level: view.level,
+    parentHoldId: view.parentHoldId,
+    bank: view.bank,
+    account: view.account,
+    state: view.state,
+    requestedFen: view.requestedFen,
+    stoppedFen: view.stoppedFen,
+    frozenFen: view.frozenFen,
+    expiresAt: date(view.expiresAt),
+    legalDocRef: view.legalDocRef,
+    stoppedAt: date(view.stoppedAt),
+    seq,
+    updatedAt: new Date(),
+  };
+}
+
 export function createStopPaymentRecordActivities({ db }: { db: Database }) {
   return {
     async recordStopPaymentEvents(batch: RecordBatch<StopPaymentView>): Promise<void> {
       const { view, seq } = batch;
-      const row: typeof stopPayments.$inferInsert = {
-        stopPaymentId: view.stopPaymentId,
-        workflowId: view.workflowId,
-        state: view.state,
-        createdById: view.createdBy.userId,
-        createdByName: view.createdBy.name,
-        approvedById: view.approvedBy?.userId ?? null,
-        approvedByName: view.approvedBy?.name ?? null,
-        reportedAt: new Date(view.reportedAt),
-        createdAt: new Date(view.createdAt),
-        approvedAt: date(view.approvedAt),
-        rejectedAt: view.state === 'rejected' ? date(view.closedAt) : null,
-        firstStopAt: date(view.firstStopAt),
-        closedAt: date(view.closedAt),
-        deadline: date(view.deadline),
-        escalationLevel: view.escalationLevel,
-        major: view.major,
-        requestedFen: view.requestedFen,
-        stoppedFen: view.stoppedFen,
-        frozenFen: view.frozenFen,
-        alertId: view.alertId,
-        caseRef: view.caseRef,
-        victimPhone: view.victim.phone,
-        victimName: view.victim.name,
-        seq,
-        detail: view,
-        updatedAt: new Date(),
-      };
+      const row = stopPaymentRow(view, seq);
       await db.transaction(async (tx) => {
         const { stopPaymentId: _id, ...changes } = row;
         await tx
@@ -52,23 +78,7 @@ export function createStopPaymentRecordActivities({ db }: { db: Database }) {
 
     async recordHoldEvents(batch: RecordBatch<HoldView> & { stopPaymentId: string }): Promise<void> {
       const { view, seq, stopPaymentId } = batch;
-      const row: typeof holds.$inferInsert = {
-        holdId: view.holdId,
-        stopPaymentId,
-        level: view.level,
-        parentHoldId: view.parentHoldId,
-        bank: view.bank,
-        account: view.account,
-        state: view.state,
-        requestedFen: view.requestedFen,
-        stoppedFen: view.stoppedFen,
-        frozenFen: view.frozenFen,
-        expiresAt: date(view.expiresAt),
-        legalDocRef: view.legalDocRef,
-        stoppedAt: date(view.stoppedAt),
-        seq,
-        updatedAt: new Date(),
-      };
+      const row = holdRow(view, stopPaymentId, seq);
       await db.transaction(async (tx) => {
         const { holdId: _id, ...changes } = row;
         await tx.insert(holds).values(row).onConflictDoUpdate({ target: holds.holdId, set: changes, setWhere: sql`${holds.seq} <= ${seq}` });

@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import autoload from '@fastify/autoload';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { FanzhaConfig } from '../config/index.js';
 import type { Database, DatabaseHandle } from '../db/client.js';
 import { createUserStore, type UserStore } from '../db/users.js';
 import bankSimulator from '../simulators/bank.js';
+import { Problem } from './problem.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,6 +46,11 @@ export async function buildApp(deps: AppDeps) {
     trustProxy: false,
     // Each bad field is reported, and unknown fields are refused rather than silently dropped.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // A URL Fastify cannot even route (bad percent-encoding) is bad input like any other: problem+json.
+    frameworkErrors: (error, _request, reply) => {
+      const problem = new Problem(400, 'validation_failed', `The URL is not valid: ${error.message}`);
+      void (reply as FastifyReply).status(400).type('application/problem+json').send(problem.toJSON());
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: anything else is a 415 that says so, not a confusing schema error.
@@ -68,3 +74,4 @@ export async function buildApp(deps: AppDeps) {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+

@@ -10,6 +10,11 @@ export function isUnavailable(error: unknown, depth = 0): boolean {
   const e = error as { code?: unknown; name?: string; cause?: unknown; message?: string };
   if (e.code === GRPC_UNAVAILABLE || e.code === GRPC_DEADLINE) return true;
   if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || PG_UNAVAILABLE.has(e.code))) return true;
+  // A database closed to connections (ALTER DATABASE … ALLOW_CONNECTIONS false, e.g. during maintenance).
+  if (e.code === '55000' && /not currently accepting connections/.test(e.message ?? '')) return true;
   if (e.name === 'ServiceError' && /UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(e.message ?? '')) return true;
+  // Temporal refuses Updates while the workflow's last task failed or timed out (e.g. its worker died
+  // holding it) until a worker completes a new one: a matter of seconds, not a broken request.
+  if (e.name === 'ServiceError' && /Workflow Task in failed state/i.test(e.message ?? '')) return true;
   return isUnavailable(e.cause, depth + 1);
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { parseDuration } from '../domain/duration.js';
 import { resolvePolicy, PolicyError, type Policy } from '../workflows/policy.js';
 
 export type Env = Record<string, string | undefined>;
@@ -32,6 +33,12 @@ export interface FanzhaConfig {
   /** null: the bank simulator served by the API under /sim/bank (embedded default). */
   bankGatewayUrl: string | null;
   rateLimitPerMinute: number;
+  audit: {
+    /** How often the archiver schedule copies closed histories into audit_archive (FANZHA_ARCHIVE_EVERY). */
+    archiveEveryMs: number;
+    /** A prebuilt workflow bundle to replay against (FANZHA_REPLAY_BUNDLE); null: bundle workflows/ once, lazily. */
+    replayBundlePath: string | null;
+  };
   notifications: {
     /** Webhook per recipient role (FANZHA_WEBHOOK_URL_<ROLE>); roles without one are delivered to the log. */
     webhooks: Partial<Record<NotificationRecipient, string>>;
@@ -124,6 +131,18 @@ function notificationConfig(env: Env): FanzhaConfig['notifications'] {
   return { webhooks, webhookSecret, pollIntervalMs: integer(env, 'FANZHA_NOTIFY_POLL_MS', 1000, 10, 600_000) };
 }
 
+function auditConfig(env: Env): FanzhaConfig['audit'] {
+  const every = env.FANZHA_ARCHIVE_EVERY || '1m';
+  let archiveEveryMs: number;
+  try {
+    archiveEveryMs = parseDuration(/^\d+$/.test(every) ? Number(every) : every);
+  } catch {
+    throw new ConfigError('FANZHA_ARCHIVE_EVERY', 'must be a duration like "30s", "1m" or "1h" (at least 1s)', every);
+  }
+  if (archiveEveryMs < 1000) throw new ConfigError('FANZHA_ARCHIVE_EVERY', 'must be a duration like "30s", "1m" or "1h" (at least 1s)', every);
+  return { archiveEveryMs, replayBundlePath: env.FANZHA_REPLAY_BUNDLE ? path.resolve(env.FANZHA_REPLAY_BUNDLE) : null };
+}
+
 export function loadConfig(env: Env = process.env): FanzhaConfig {
   const dataDir = path.resolve(env.FANZHA_DATA_DIR || './data');
   const host = env.HOST || '127.0.0.1';
@@ -157,6 +176,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     notifications: notificationConfig(env),
+    audit: auditConfig(env),
   };
 }
 

@@ -226,12 +226,17 @@ export const auditArchive = pgTable(
     workflowType: text('workflow_type').notNull(),
     status: text('status').notNull(),
     closedAt: at('closed_at').notNull(),
-    history: jsonb('history').notNull(),
+    /** The history JSON exactly as hashed (text, not jsonb: jsonb would normalise the bytes away). */
+    history: text('history').notNull(),
     sha256: text('sha256').notNull(),
     prevSha256: text('prev_sha256'),
     archivedAt: at('archived_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('audit_archive_run_idx').on(t.workflowId, t.runId), index('audit_archive_type_idx').on(t.workflowType)],
+  (t) => [
+    uniqueIndex('audit_archive_run_idx').on(t.workflowId, t.runId),
+    index('audit_archive_type_idx').on(t.workflowType),
+    index('audit_archive_closed_idx').on(t.closedAt),
+  ],
 );
 
 /** Who looked at which case through the audit endpoints, and when. */
@@ -244,5 +249,5 @@ export const auditAccessLog = pgTable(
     workflowId: text('workflow_id'),
     at: at('at').notNull().defaultNow(),
   },
-  (t) => [index('audit_access_log_at_idx').on(t.at)],
+  (t) => [index('audit_access_log_at_idx').on(t.at), index('audit_access_log_workflow_idx').on(t.workflowId, t.id)],
 );

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
+import { archiverScheduleId, ensureArchiverSchedule } from '../activities/archive.js';
 import { buildApp } from '../api/app.js';
 import { createTemporalClient } from '../api/temporal.js';
 import { loadConfigOrExit } from '../config/index.js';
@@ -97,6 +98,11 @@ dispatcher.start();
 stops.push(() => dispatcher.stop());
 
 const temporal = createTemporalClient(config);
+// Closed histories go to the audit archive on a Temporal Schedule (created once, kept in line with FANZHA_ARCHIVE_EVERY).
+ensureArchiverSchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMs: config.audit.archiveEveryMs }).then(
+  (how) => say(`archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`),
+  (error) => say(`could not create the archiver schedule: ${(error as Error).message}`),
+);
 stops.push(() => temporal.connection.close());
 const app = await buildApp({ config, database, temporal });
 stops.push(() => app.close());

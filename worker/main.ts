@@ -1,5 +1,7 @@
 /** `npm run worker`: one worker process. Run several against one cluster to scale out. */
+import { Client } from '@temporalio/client';
 import closeWithGrace from 'close-with-grace';
+import { archiverScheduleId, ensureArchiverSchedule } from '../activities/archive.js';
 import { loadConfigOrExit } from '../config/index.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { channelsFromConfig, createDispatcher } from './notifications/dispatcher.js';
@@ -22,6 +24,11 @@ const dispatcher = createDispatcher({
   onError: (error) => console.error(`notification dispatch failed: ${(error as Error).message}`),
 });
 dispatcher.start();
+// The archiver's schedule (idempotent: every worker may create it; the first one wins).
+ensureArchiverSchedule(new Client({ connection, namespace: config.temporal.namespace }), { taskQueue: config.temporal.taskQueue, everyMs: config.audit.archiveEveryMs }).then(
+  (how) => console.error(`archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`),
+  (error) => console.error(`could not create the archiver schedule: ${(error as Error).message}`),
+);
 console.error(`worker polling task queue "${config.temporal.taskQueue}" in namespace "${config.temporal.namespace}"`);
 
 closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {

@@ -45,6 +45,8 @@ export interface StackOptions {
   policy?: unknown;
   env?: Record<string, string>;
   worker?: boolean;
+  /** Another Temporal server than the run's shared one (e.g. a test that restarts its own). */
+  temporalAddress?: string;
   activities?: FanzhaWorkerOptions['activities'];
 }
 
@@ -71,10 +73,11 @@ export interface Stack {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   quietRuntime();
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const url = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: url,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: 'default',
     FANZHA_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
     FANZHA_LOG_LEVEL: 'silent',
@@ -83,7 +86,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   config.policy = resolvePolicy(options.policy ?? {});
   const database = await openDatabase({ url, dataDir: config.dataDir, poolSize: 5 });
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const app = await buildApp({ config, database, temporal: client, logger: false });
   // Listening for real: the worker reaches the bank simulator over HTTP, as in the embedded default.
@@ -100,7 +103,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     databaseUrl: url,
     baseUrl: `http://127.0.0.1:${config.port}`,
     async startWorker() {
-      const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       const created = await createFanzhaWorker({
         config,
         connection: workerConnection,

@@ -70,12 +70,19 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
   return {
     view,
 
-    async ingest(input: AlertInput): Promise<{ created: boolean; state: AlertState }> {
+    /**
+     * `requestKey` (the user-scoped Idempotency-Key) is kept in the workflow's memo: a retry of the
+     * request that started it (its first answer lost with a killed API process) is recognised and
+     * answered as the first time, instead of being taken for a second push of the same alert.
+     */
+    async ingest(input: AlertInput, requestKey: string | null = null): Promise<{ created: boolean; state: AlertState }> {
       const workflowId = alertWorkflowId(input.alertId);
       const receivedAt = new Date().toISOString();
+      const startedByThisRequest = async () =>
+        requestKey !== null && (await handle(input.alertId).describe().catch(() => null))?.memo?.ingestRequest === requestKey;
       // A closed alert stays closed: its repeated push is a duplicate, never a new case.
       const [known] = await db.select({ state: alerts.state }).from(alerts).where(eq(alerts.alertId, input.alertId));
-      if (known?.state === 'closed') return { created: false, state: 'closed' };
+      if (known?.state === 'closed') return (await startedByThisRequest()) ? { created: true, state: 'queued' } : { created: false, state: 'closed' };
       try {
         await temporal.workflow.start<typeof AlertWorkflow>('AlertWorkflow', {
           taskQueue: config.temporal.taskQueue,
@@ -84,11 +91,13 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
           // The workflow ID is the alert ID: the server, not a read-then-write, makes a push unique.
           workflowIdConflictPolicy: 'FAIL',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          ...(requestKey !== null ? { memo: { ingestRequest: requestKey } } : {}),
         });
         return { created: true, state: 'queued' };
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       }
+      if (await startedByThisRequest()) return { created: true, state: 'queued' };
       try {
         await handle(input.alertId).signal(platformUpdateSignal, { riskLevel: input.riskLevel, receivedAt, note: input.note });
       } catch (error) {

@@ -25,9 +25,15 @@ const STALE_CLAIM_MS = 30_000;
 const KEY = /^[\x21-\x7e]{1,128}$/;
 
 function fingerprint(request: FastifyRequest): string {
-  return createHash('sha256')
-    .update(JSON.stringify([request.method, request.routeOptions.url, request.params, request.body ?? null]))
-    .digest('hex');
+  let text: string;
+  try {
+    text = JSON.stringify([request.method, request.routeOptions.url, request.params, request.body ?? null]);
+  } catch (error) {
+    // A body nested thousands deep (on a route without a body schema) overflows JSON.stringify: bad input, not a 500.
+    if (error instanceof RangeError) throw new Problem(400, 'validation_failed', 'The request body is nested too deeply.', { errors: [{ pointer: '', in: 'body', detail: 'is nested too deeply' }] });
+    throw error;
+  }
+  return createHash('sha256').update(text).digest('hex');
 }
 
 export default fp(
@@ -83,7 +89,11 @@ export default fp(
       const where = and(eq(idempotencyKeys.userId, request.user.userId), eq(idempotencyKeys.key, key));
       if (reply.statusCode >= 500) {
         // Nothing was decided (or we cannot tell): free the key so the client's retry runs again.
-        await app.db.delete(idempotencyKeys).where(and(where, isNull(idempotencyKeys.statusCode)));
+        // The database may be what failed: then the claim simply goes stale, and the 5xx stays a 5xx.
+        await app.db
+          .delete(idempotencyKeys)
+          .where(and(where, isNull(idempotencyKeys.statusCode)))
+          .catch((error: unknown) => request.log.warn({ err: error }, 'could not free the Idempotency-Key claim; a retry takes it over once stale'));
         return payload;
       }
       let response: unknown = null;
@@ -94,7 +104,13 @@ export default fp(
           response = null;
         }
       }
-      await app.db.update(idempotencyKeys).set({ statusCode: reply.statusCode, response }).where(where);
+      // The answer goes out even when it cannot be stored (database gone meanwhile): the effect has
+      // happened, and a retry re-runs under the same key (Update ID, case ID, alert ID) once the claim is stale.
+      await app.db
+        .update(idempotencyKeys)
+        .set({ statusCode: reply.statusCode, response })
+        .where(where)
+        .catch((error: unknown) => request.log.warn({ err: error }, 'could not store the answer for this Idempotency-Key'));
       return payload;
     });
   },

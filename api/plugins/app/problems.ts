@@ -1,7 +1,7 @@
 /** Every error leaves as application/problem+json with a machine code; bad input never becomes a 500. */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Problem, type FieldError } from '../../problem.js';
+import { invalidField, Problem, type FieldError } from '../../problem.js';
 import { isUnavailable } from '../../unavailable.js';
 
 interface AjvError {
@@ -78,6 +78,14 @@ export default fp(
       if (problem.status === 503) reply.header('retry-after', '2');
       return reply.status(problem.status).type('application/problem+json').send(problem.toJSON());
     });
+    // PostgreSQL text and jsonb cannot hold U+0000: refuse it up front, naming the field, rather than
+    // fail later (a 500, or a projection that can never be written).
+    app.addHook('preValidation', async (request) => {
+      for (const [where, value] of [['params', request.params], ['querystring', request.query], ['body', request.body]] as const) {
+        const pointer = findNul(value);
+        if (pointer !== null) throw invalidField(pointer, 'must not contain the NUL character (U+0000)', where);
+      }
+    });
     app.setNotFoundHandler((request, reply) =>
       reply
         .status(404)
@@ -87,3 +95,21 @@ export default fp(
   },
   { name: 'problems' },
 );
+
+/** JSON pointer of the first string (value or key) holding U+0000, or null. Iterative: any depth is fine. */
+function findNul(root: unknown): string | null {
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length > 0) {
+    const [value, pointer] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return pointer;
+    } else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (key.includes('\u0000')) return at;
+        stack.push([child, at]);
+      }
+    }
+  }
+  return null;
+}

@@ -20,7 +20,7 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const input = request.body;
-      const { created, state } = await app.alerts.ingest(input);
+      const { created, state } = await app.alerts.ingest(input, request.idempotencyKey && `${request.user.userId}:${request.idempotencyKey}`);
       const answer = { alertId: input.alertId, workflowId: alertWorkflowId(input.alertId), state };
       return created ? reply.status(201).send(answer) : reply.status(200).send({ ...answer, duplicate: true });
     },

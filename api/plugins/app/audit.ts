@@ -1,0 +1,148 @@
+/**
+ * The auditor's view of every case (DESIGN.md §6): a human timeline and the raw history of any
+ * workflow, from Temporal or from the archive once Temporal no longer has it; replay of that history
+ * against the current workflow code; the hash-chained archive and its verification. Every read of a
+ * case through these is written to audit_access_log, which an admin can read.
+ */
+import type { Client } from '@temporalio/client';
+import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { FanzhaConfig } from '../../../config/index.js';
+import type { Database } from '../../../db/client.js';
+import { auditAccessLog, auditArchive, users } from '../../../db/schema.js';
+import type { User } from '../../../db/users.js';
+import { verifyArchive } from '../../audit/chain.js';
+import { createReplayer } from '../../audit/replay.js';
+import { createHistorySource, type LoadedRun } from '../../audit/source.js';
+import { chainTimeline } from '../../audit/timeline.js';
+import { notFound } from '../../problem.js';
+import { decodeCursor, encodeCursor } from '../../schemas/common.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    audit: AuditService;
+  }
+}
+
+export const AUDIT_ACTIONS = ['timeline', 'history', 'replay', 'archive_list', 'archive_verify'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+const isIdCursor = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const gone = (workflowId: string, runId?: string) => notFound(`Workflow ${workflowId}${runId ? ` run ${runId}` : ''} (neither Temporal nor the audit archive has it)`);
+const runFacts = (run: LoadedRun) => ({ runId: run.runId, status: run.status, startedAt: run.startedAt, closedAt: run.closedAt, source: run.source, events: run.history.events.length });
+
+export function createAuditService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
+  const { db } = deps;
+  const source = createHistorySource({ db, temporal: deps.temporal });
+  const replayer = createReplayer({ bundlePath: deps.config.audit.replayBundlePath });
+
+  async function run(workflowId: string, runId?: string): Promise<LoadedRun> {
+    const found = await source.loadRun(workflowId, runId);
+    if (!found) throw gone(workflowId, runId);
+    return found;
+  }
+
+  return {
+    source,
+    replayer,
+
+    /** Who read which case, and how: written before the read, so a failed read is recorded too. */
+    async logAccess(user: User, action: AuditAction, workflowId: string | null = null) {
+      await db.insert(auditAccessLog).values({ userId: user.userId, action, workflowId });
+    },
+
+    async timeline(workflowId: string) {
+      const chain = await source.loadChain(workflowId);
+      if (!chain) throw gone(workflowId);
+      const newest = chain.runs[chain.runs.length - 1]!;
+      return {
+        workflowId,
+        runId: newest.runId,
+        workflowType: newest.workflowType,
+        status: newest.status,
+        runs: chain.runs.map(runFacts),
+        missingRunId: chain.missingRunId,
+        events: chainTimeline(chain.runs.map((r) => ({ runId: r.runId, history: r.history }))),
+      };
+    },
+
+    run,
+
+    async replay(workflowId: string, runId?: string) {
+      const found = await run(workflowId, runId);
+      const verdict = await replayer.replay({ workflowId, history: found.history });
+      return { workflowId, runId: found.runId, workflowType: found.workflowType, source: found.source, events: found.history.events.length, ...verdict };
+    },
+
+    async archive(filters: { limit: number; cursor?: string; workflowId?: string; workflowType?: string }) {
+      const after = decodeCursor(filters.cursor, isIdCursor);
+      const conditions: (SQL | undefined)[] = [
+        filters.workflowId ? eq(auditArchive.workflowId, filters.workflowId) : undefined,
+        filters.workflowType ? eq(auditArchive.workflowType, filters.workflowType) : undefined,
+        after ? lt(auditArchive.id, after) : undefined,
+      ];
+      const rows = await db
+        .select({
+          id: auditArchive.id,
+          workflowId: auditArchive.workflowId,
+          runId: auditArchive.runId,
+          workflowType: auditArchive.workflowType,
+          status: auditArchive.status,
+          closedAt: auditArchive.closedAt,
+          archivedAt: auditArchive.archivedAt,
+          sha256: auditArchive.sha256,
+          prevSha256: auditArchive.prevSha256,
+        })
+        .from(auditArchive)
+        .where(and(...conditions))
+        .orderBy(desc(auditArchive.id))
+        .limit(filters.limit + 1);
+      const page = rows.slice(0, filters.limit);
+      return {
+        items: page.map((r) => ({ ...r, id: String(r.id), closedAt: r.closedAt.toISOString(), archivedAt: r.archivedAt.toISOString() })),
+        nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+      };
+    },
+
+    verify: () => verifyArchive(db),
+
+    async accessLog(filters: { limit: number; cursor?: string; userId?: string; workflowId?: string; action?: AuditAction }) {
+      const after = decodeCursor(filters.cursor, isIdCursor);
+      const conditions: (SQL | undefined)[] = [
+        filters.userId ? eq(auditAccessLog.userId, filters.userId) : undefined,
+        filters.workflowId ? eq(auditAccessLog.workflowId, filters.workflowId) : undefined,
+        filters.action ? eq(auditAccessLog.action, filters.action) : undefined,
+        after ? lt(auditAccessLog.id, after) : undefined,
+      ];
+      const rows = await db
+        .select({
+          id: auditAccessLog.id,
+          at: auditAccessLog.at,
+          userId: auditAccessLog.userId,
+          userName: users.name,
+          action: auditAccessLog.action,
+          workflowId: auditAccessLog.workflowId,
+        })
+        .from(auditAccessLog)
+        .leftJoin(users, eq(users.userId, auditAccessLog.userId))
+        .where(and(...conditions))
+        .orderBy(desc(auditAccessLog.id))
+        .limit(filters.limit + 1);
+      const page = rows.slice(0, filters.limit);
+      return {
+        items: page.map((r) => ({ ...r, id: String(r.id), at: r.at.toISOString() })),
+        nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+      };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;
+
+export default fp(
+  async function auditService(app: FastifyInstance) {
+    app.decorate('audit', createAuditService({ db: app.db, temporal: app.temporal, config: app.config }));
+  },
+  { name: 'audit' },
+);

@@ -1,0 +1,106 @@
+import { Type } from 'typebox';
+import { AUDIT_ACTIONS } from '../plugins/app/audit.js';
+import { ListQuery } from './common.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** Temporal workflow IDs: ours (alert-…, stoppay-…, hold-…) and those a schedule starts (…-2026-11-28T09:00:00Z). */
+export const WorkflowIdSchema = Type.String({ pattern: '^[A-Za-z0-9_.:@=+-]{1,255}$', description: 'a Temporal workflow ID, e.g. alert-MPS-20261128-0001' });
+export const RunIdSchema = Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'a Temporal run ID' });
+const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+export const AuditWorkflowParams = Type.Object({ workflowId: WorkflowIdSchema });
+export const RunQuery = Type.Object({ runId: Type.Optional(RunIdSchema) }, { additionalProperties: false });
+/** Which run to replay; the newest when absent. */
+export const ReplayBody = Type.Object({ runId: Type.Optional(RunIdSchema) }, { additionalProperties: false });
+
+const ActorSchema = Type.Object({ userId: Type.String(), name: Type.Optional(Type.String()), role: Type.String() });
+
+export const TimelineEntrySchema = Type.Object({
+  eventId: Type.Integer({ description: 'the history event this entry comes from (one event can give several entries)' }),
+  runId: Type.String(),
+  at: Type.String({ description: 'ISO-8601 UTC' }),
+  kind: Type.String({
+    description:
+      'engine events: workflow_started, update_accepted, update_completed, signal_received, signal_sent, timer_started, timer_fired, bank_instruction, bank_answer, child_workflow_started, workflow_completed, workflow_continued_as_new, …; steps the workflow recorded: received, claimed, deadline_missed, closed, frozen, …',
+  }),
+  actor: Type.Optional(ActorSchema),
+  summary: Type.String(),
+  detail: Type.Optional(Type.Object({}, { additionalProperties: true })),
+});
+
+const RunSchema = Type.Object({
+  runId: Type.String(),
+  status: Type.String(),
+  startedAt: Nullable(Type.String()),
+  closedAt: Nullable(Type.String()),
+  source: Type.Enum(['temporal', 'archive']),
+  events: Type.Integer(),
+});
+
+export const TimelineSchema = Type.Object({
+  workflowId: Type.String(),
+  runId: Type.String({ description: 'the newest run' }),
+  workflowType: Type.String(),
+  status: Type.String({ description: 'of the newest run: RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, TERMINATED, …' }),
+  runs: Type.Array(RunSchema, { description: 'every run of the continue-as-new chain, oldest first' }),
+  missingRunId: Nullable(Type.String({ description: 'a run the chain continued from that neither Temporal nor the archive has' })),
+  events: Type.Array(TimelineEntrySchema),
+});
+
+export const HistorySchema = Type.Object(
+  { events: Type.Array(Type.Object({}, { additionalProperties: true })) },
+  { additionalProperties: true, description: 'temporal.api.history.v1.History as proto3 JSON (`temporal workflow show --output json`)' },
+);
+
+export const ReplaySchema = Type.Object({
+  workflowId: Type.String(),
+  runId: Type.String(),
+  workflowType: Type.String(),
+  source: Type.Enum(['temporal', 'archive']),
+  events: Type.Integer({ description: 'history events replayed' }),
+  deterministic: Type.Boolean(),
+  error: Type.Optional(Type.String({ description: 'why the current code does not reproduce the history' })),
+});
+
+export const ArchiveQuery = Type.Object(
+  { ...ListQuery, workflowId: Type.Optional(WorkflowIdSchema), workflowType: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_]{1,100}$' })) },
+  { additionalProperties: false },
+);
+
+export const ArchiveRecordSchema = Type.Object({
+  id: Type.String({ description: 'archive record ID (what verify names in brokenAt)' }),
+  workflowId: Type.String(),
+  runId: Type.String(),
+  workflowType: Type.String(),
+  status: Type.String(),
+  closedAt: Type.String(),
+  archivedAt: Type.String(),
+  sha256: Sha256,
+  prevSha256: Nullable(Sha256),
+});
+
+export const VerifySchema = Type.Object({
+  ok: Type.Boolean(),
+  records: Type.Integer({ description: 'records in the archive' }),
+  brokenAt: Type.Optional(Type.String({ description: 'the first record that was altered, or whose predecessor was deleted or moved' })),
+});
+
+export const AccessLogQuery = Type.Object(
+  {
+    ...ListQuery,
+    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    workflowId: Type.Optional(WorkflowIdSchema),
+    action: Type.Optional(Type.Enum([...AUDIT_ACTIONS])),
+  },
+  { additionalProperties: false },
+);
+
+export const AccessLogEntrySchema = Type.Object({
+  id: Type.String(),
+  at: Type.String(),
+  userId: Type.String(),
+  userName: Nullable(Type.String()),
+  action: Type.String(),
+  workflowId: Nullable(Type.String()),
+});

@@ -1,0 +1,36 @@
+/**
+ * ArchiverWorkflow (DESIGN.md §6): run by a Temporal Schedule, it copies every closed workflow run on
+ * its task queue into the hash-chained audit archive, oldest first, a batch at a time. Deterministic:
+ * all it does is call the archive activities, which are idempotent, so two archivers racing (or one
+ * retried) still archive each run once.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { ArchiveActivities, ArchiveOutcome } from '../activities/archive.js';
+
+export interface ArchiverInput {
+  /** Whose closed runs to archive: the task queue the case workflows run on. */
+  taskQueue: string;
+  /** Runs per listing (default 100). */
+  batchSize?: number;
+  /** Listings per archiver run (default 10); the schedule's next run carries on. */
+  maxBatches?: number;
+}
+
+export type ArchiverResult = Record<ArchiveOutcome, number>;
+
+const { listArchivable, archiveRun } = proxyActivities<ArchiveActivities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+});
+
+export async function ArchiverWorkflow(input: ArchiverInput): Promise<ArchiverResult> {
+  const batchSize = input.batchSize ?? 100;
+  const maxBatches = input.maxBatches ?? 10;
+  const result: ArchiverResult = { archived: 0, already_archived: 0, gone: 0, still_open: 0 };
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const runs = await listArchivable({ taskQueue: input.taskQueue, limit: batchSize });
+    for (const run of runs) result[await archiveRun(run)] += 1;
+    if (runs.length < batchSize) break;
+  }
+  return result;
+}
