@@ -279,7 +279,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   clearInterval(progress);
   if (options.live) process.stdout.write('\n');
   result.to = new Date(Date.now() + 1000).toISOString();
-  result.stats = (await call(supervisor.token, 'GET', `/v1/stats?from=${encodeURIComponent(result.from)}&to=${encodeURIComponent(result.to)}`)).json;
+  // The read model follows the workflows within moments: give the last pushes that moment.
+  for (let tries = 0; tries < 60; tries++) {
+    result.stats = (await call(supervisor.token, 'GET', `/v1/stats?from=${encodeURIComponent(result.from)}&to=${encodeURIComponent(result.to)}`)).json;
+    if (result.stats?.alerts?.received >= result.pushed) break;
+    await sleep(250);
+  }
   return result;
 }
 
