@@ -97,9 +97,30 @@ function canonical(value: unknown): string {
 
 const normal = (value: unknown) => (value instanceof Date ? value.toISOString() : canonical(value));
 
-/** Columns of `expected` whose value differs in `actual` (ignoring the bookkeeping columns). */
+/** Columns of `expected` whose value differs in `actual` (ignoring the bookkeeping columns); for `detail`, the paths inside it. */
 function differingColumns(expected: Record<string, unknown>, actual: Record<string, unknown>, ignore: string[]): string[] {
-  return Object.keys(expected).filter((key) => !ignore.includes(key) && normal(expected[key] ?? null) !== normal(actual[key] ?? null));
+  return Object.keys(expected)
+    .filter((key) => !ignore.includes(key) && normal(expected[key] ?? null) !== normal(actual[key] ?? null))
+    .flatMap((key) => (key === 'detail' ? jsonPaths(JSON.parse(canonical(expected[key])), actual[key], 'detail').slice(0, 5) : [key]));
+}
+
+/** The values behind a differing `detail` path, for people: `workflow says X, row says Y`. */
+function valueAt(root: unknown, path: string): unknown {
+  return path
+    .split('.')
+    .slice(1)
+    .reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), root);
+}
+
+/** Paths at which two JSON values differ (`detail.holds.0.state`). */
+function jsonPaths(a: unknown, b: unknown, at: string): string[] {
+  if (canonical(a) === canonical(b)) return [];
+  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    const found = keys.flatMap((k) => jsonPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`));
+    return found.length ? found : [at];
+  }
+  return [at];
 }
 
 async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -179,14 +200,14 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
       const view = linkedAlertView(truth.view as AlertView, row?.stopPaymentId ?? null);
       const fields = row ? differingColumns(alertRow(view, view.timeline.length), row, ['updatedAt']) : [];
-      found.push({ difference: !row ? differ('missing_row') : fields.length ? differ('stale_row', fields) : null, running });
+      found.push({ difference: !row ? differ('missing_row') : fields.length ? differ('stale_row', fields, explain(fields, view, row.detail)) : null, running });
       found.push({ difference: await compareEvents(target, view.timeline, differ), running });
     } else if (target.kind === 'stop_payment') {
       const [row] = await db.select().from(stopPayments).where(eq(stopPayments.stopPaymentId, target.id));
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
       const view = truth.view as StopPaymentView;
       const fields = row ? differingColumns(stopPaymentRow(view, view.timeline.length), row, ['updatedAt']) : [];
-      found.push({ difference: !row ? differ('missing_row') : fields.length ? differ('stale_row', fields) : null, running });
+      found.push({ difference: !row ? differ('missing_row') : fields.length ? differ('stale_row', fields, explain(fields, view, row.detail)) : null, running });
       found.push({ difference: await compareEvents(target, view.timeline, differ), running });
     } else {
       const [row] = await db.select().from(holds).where(eq(holds.holdId, target.id));
@@ -197,6 +218,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       found.push({ difference: fields.length ? differ('stale_row', fields) : null, running });
     }
     return found;
+  }
+
+  function explain(fields: string[], view: unknown, detail: unknown): string | undefined {
+    const paths = fields.filter((f) => f.startsWith('detail'));
+    if (paths.length === 0) return undefined;
+    const truth = JSON.parse(canonical(view)) as unknown;
+    return paths.map((p) => `${p}: workflow ${JSON.stringify(valueAt(truth, p))}, row ${JSON.stringify(valueAt(detail, p))}`).join('; ');
   }
 
   function caseOfHold(holdId: string): string {

@@ -13,8 +13,8 @@ export function isUnavailable(error: unknown, depth = 0): boolean {
   // A database closed to connections (ALTER DATABASE … ALLOW_CONNECTIONS false, e.g. during maintenance).
   if (e.code === '55000' && /not currently accepting connections/.test(e.message ?? '')) return true;
   if (e.name === 'ServiceError' && /UNAVAILABLE|DEADLINE_EXCEEDED|connect/i.test(e.message ?? '')) return true;
-  // Temporal refuses Updates while the workflow's last task failed or timed out (e.g. its worker died
-  // holding it) until a worker completes a new one: a matter of seconds, not a broken request.
-  if (e.name === 'ServiceError' && /Workflow Task in failed state/i.test(e.message ?? '')) return true;
+  // No worker at the moment (a query with "no poller seen", or an Update refused while the workflow's last
+  // task failed or timed out because its worker died holding it): a matter of seconds, not a broken request.
+  if (e.name === 'ServiceError' && /Workflow Task in failed state|no poller seen for task queue/i.test(e.message ?? '')) return true;
   return isUnavailable(e.cause, depth + 1);
 }

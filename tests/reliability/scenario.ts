@@ -1,0 +1,643 @@
+/**
+ * The load the reliability tests run while they break things: seeded (fixed-seed PRNG) plans of
+ * alerts and stop-payment cases, each carried through the public API by its own client that retries
+ * like a real one (same Idempotency-Key, until it gets an answer), and the outcome every plan must
+ * end in whatever happened meanwhile.
+ */
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app.js';
+import { expect } from 'vitest';
+import type { Database } from '../../db/client.js';
+import { caseEvents } from '../../db/schema.js';
+import { alertWorkflowId, type AlertView, type RiskLevel } from '../../domain/alert.js';
+import { stopPaymentWorkflowId, type StopPaymentView } from '../../domain/stop-payment.js';
+import { reconcile, formatReport, type Difference } from '../../activities/reconcile.js';
+import { alertStateQuery, stopPaymentStateQuery } from '../../workflows/messages.js';
+import { waitFor } from '../helpers/alerts.js';
+import type { Stack } from '../helpers/stack.js';
+
+// --- seeded randomness ---------------------------------------------------------------------------
+
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!,
+  };
+}
+
+// --- talking to the API like a client that does not give up ---------------------------------------
+
+export interface Reply {
+  status: number;
+  body: any;
+}
+export type Send = (token: string | null, method: 'GET' | 'POST', url: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
+
+/** A second in-process API on the stack's dependencies whose error log is kept, so that a 500 can say why. */
+export async function loggedApp(stack: Stack): Promise<{ app: FastifyInstance; errors: string[] }> {
+  const errors: string[] = [];
+  const app = await buildApp({
+    config: stack.config,
+    database: stack.database,
+    temporal: stack.client,
+    logger: { level: 'error', stream: { write: (line: string) => void errors.push(line) } },
+  });
+  await app.ready();
+  return { app, errors };
+}
+
+/** Requests into an in-process app (never a network error); a 500 carries the error the app logged. */
+export function injectSender(target: Stack | { app: FastifyInstance; errors?: string[] }): Send {
+  return async (token, method, url, body, headers = {}) => {
+    const seen = 'errors' in target && target.errors ? target.errors.length : 0;
+    const response = await target.app.inject({
+      method,
+      url,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+    let parsed: unknown = null;
+    try {
+      parsed = response.body ? JSON.parse(response.body) : null;
+    } catch {
+      parsed = response.body;
+    }
+    if (response.statusCode === 500 && 'errors' in target && target.errors) {
+      const logged = target.errors.slice(seen).join('').slice(0, 1500);
+      parsed = { ...(parsed as object), logged };
+    }
+    return { status: response.statusCode, body: parsed };
+  };
+}
+
+/** Requests over HTTP (a killed API is a network error, thrown). */
+export function fetchSender(baseUrl: () => string, timeoutMs = 60_000): Send {
+  return async (token, method, url, body, headers = {}) => {
+    const response = await fetch(`${baseUrl()}${url}`, {
+      method,
+      headers: {
+        ...headers,
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = text;
+    }
+    return { status: response.status, body: parsed };
+  };
+}
+
+export interface Traffic {
+  /** Answers that made a client try again, by reason (status code, or `network`). */
+  retries: Record<string, number>;
+  /** Logical requests that got their final answer. */
+  answered: number;
+  /** Every 500 the API gave (a fault must be a 503 to retry, never a 500): `METHOD url: body`. */
+  serverErrors: string[];
+}
+
+export const newTraffic = (): Traffic => ({ retries: {}, answered: 0, serverErrors: [] });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * One logical request: sent again with the same Idempotency-Key on a network error, a 5xx, a 429, or
+ * a 409 saying the key is still being processed (its first attempt died with the API), until answered.
+ */
+export async function request(send: Send, traffic: Traffic, token: string, method: 'GET' | 'POST', url: string, body?: unknown, key?: string, deadlineMs = 150_000): Promise<Reply> {
+  const until = Date.now() + deadlineMs;
+  let last = 'nothing';
+  for (let attempt = 0; Date.now() < until; attempt++) {
+    let reason: string;
+    try {
+      const reply = await send(token, method, url, body, key ? { 'idempotency-key': key } : {});
+      const inProgress = reply.status === 409 && reply.body?.code === 'conflict' && /still being processed/.test(reply.body?.detail ?? '');
+      if (reply.status < 500 && reply.status !== 429 && !inProgress) {
+        traffic.answered++;
+        return reply;
+      }
+      reason = inProgress ? '409-in-progress' : String(reply.status);
+      if (reply.status === 500) traffic.serverErrors.push(`${method} ${url}: ${JSON.stringify(reply.body).slice(0, 1800)}`);
+      last = `${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`;
+    } catch (error) {
+      reason = 'network';
+      last = (error as Error).message;
+    }
+    traffic.retries[reason] = (traffic.retries[reason] ?? 0) + 1;
+    await sleep(Math.min(100 * 2 ** Math.min(attempt, 4), 1_000));
+  }
+  throw new Error(`${method} ${url} got no answer within ${deadlineMs} ms (last: ${last})`);
+}
+
+// --- plans ---------------------------------------------------------------------------------------
+
+export type AlertPath = 'dissuade' | 'retry_then_false_positive' | 'refused_then_visit' | 'cancel' | 'unreachable' | 'defrauded';
+
+export interface AlertPlan {
+  alertId: string;
+  riskLevel: RiskLevel;
+  path: AlertPath;
+  operator: number;
+  amountAtRiskFen: number;
+  expected: { outcome: AlertView['outcome']; callAttempts: number; amountAtRiskFen: number | null; kinds: Record<string, number> };
+}
+
+export type AccountKind = 'full' | 'partial' | 'empty' | 'missing' | 'onward';
+export type CasePath = 'reject' | 'release' | 'freeze_then_release';
+
+export interface PlannedHold {
+  bank: string;
+  account: string;
+  level: number;
+  requestedFen: number;
+  kind: AccountKind | 'onward_child';
+  /** Seeded in the simulator before the case is filed. */
+  seed?: { balanceFen: number; onward?: { bank: string; account: string; amountFen: number }[]; exists?: boolean };
+  expected: { state: string; stoppedFen: number; frozen: boolean };
+}
+
+export interface CasePlan {
+  n: number;
+  path: CasePath;
+  transfers: { bank: string; account: string; amountFen: number }[];
+  holds: PlannedHold[];
+}
+
+const BANKS = ['ICBC', 'CCB', 'ABC', 'BOC', 'CMB'] as const;
+
+export interface Plan {
+  seed: number;
+  prefix: string;
+  alerts: AlertPlan[];
+  cases: CasePlan[];
+}
+
+/** Everything the load will do, decided up front from the seed. `prefix` keeps IDs apart between tests. */
+export function buildPlan(seed: number, prefix: string, counts: { alerts: number; cases: number; operators: number }): Plan {
+  const rnd = prng(seed);
+  const alerts: AlertPlan[] = [];
+  const paths: AlertPath[] = ['dissuade', 'retry_then_false_positive', 'refused_then_visit', 'cancel', 'unreachable', 'defrauded'];
+  for (let i = 0; i < counts.alerts; i++) {
+    const path = paths[i % paths.length]!;
+    const riskLevel: RiskLevel = path === 'unreachable' ? 'low' : rnd.pick(['high', 'medium'] as const);
+    const amountAtRiskFen = rnd.int(1, 5_000) * 100;
+    const expected: AlertPlan['expected'] = {
+      dissuade: { outcome: 'dissuaded' as const, callAttempts: 1, amountAtRiskFen: null, kinds: { claimed: 1, call_result: 1, closed: 1 } },
+      retry_then_false_positive: { outcome: 'false_positive' as const, callAttempts: 2, amountAtRiskFen: null, kinds: { claimed: 2, call_result: 2, retry_scheduled: 1, requeued: 1, closed: 1 } },
+      refused_then_visit: { outcome: 'dissuaded' as const, callAttempts: 1, amountAtRiskFen: null, kinds: { claimed: 1, call_result: 1, visit_requested: 1, visit_result: 1, closed: 1 } },
+      cancel: { outcome: 'cancelled' as const, callAttempts: 0, amountAtRiskFen: null, kinds: { claimed: 0, closed: 1 } },
+      unreachable: { outcome: 'unreachable' as const, callAttempts: 2, amountAtRiskFen: null, kinds: { claimed: 2, call_result: 2, retry_scheduled: 1, requeued: 1, closed: 1 } },
+      defrauded: { outcome: 'defrauded' as const, callAttempts: 1, amountAtRiskFen, kinds: { claimed: 1, call_result: 1, closed: 1 } },
+    }[path];
+    alerts.push({
+      alertId: `${prefix}-A${String(i).padStart(4, '0')}-${seed}`,
+      riskLevel,
+      path,
+      operator: rnd.int(0, counts.operators - 1),
+      amountAtRiskFen,
+      expected: { ...expected, kinds: { received: 1, platform_update: 0, ...expected.kinds } },
+    });
+  }
+
+  let accountSerial = 0;
+  const account = () => `62${String(seed % 1000).padStart(3, '0')}${String(accountSerial++).padStart(9, '0')}${rnd.int(10, 99)}`;
+  const cases: CasePlan[] = [];
+  const casePaths: CasePath[] = ['release', 'freeze_then_release', 'reject', 'release', 'freeze_then_release'];
+  for (let n = 0; n < counts.cases; n++) {
+    const path = casePaths[n % casePaths.length]!;
+    const transfers: CasePlan['transfers'] = [];
+    const holds: PlannedHold[] = [];
+    const accounts = rnd.int(1, 3);
+    for (let k = 0; k < accounts; k++) {
+      // The first account always holds money, so a release always has something to release.
+      const kind: AccountKind = k === 0 ? rnd.pick(['full', 'partial', 'onward'] as const) : rnd.pick(['full', 'partial', 'empty', 'missing', 'onward'] as const);
+      const bank = rnd.pick(BANKS);
+      const amountFen = rnd.int(1_000, 900_000) * 100;
+      const acct = account();
+      transfers.push({ bank, account: acct, amountFen });
+      const hold: PlannedHold = { bank, account: acct, level: 1, requestedFen: amountFen, kind, expected: { state: 'released', stoppedFen: amountFen, frozen: false } };
+      if (kind === 'partial') {
+        hold.seed = { balanceFen: Math.floor(amountFen / 2) };
+        hold.expected.stoppedFen = Math.floor(amountFen / 2);
+      } else if (kind === 'empty') {
+        hold.seed = { balanceFen: 0 };
+        hold.expected = { state: 'empty', stoppedFen: 0, frozen: false };
+      } else if (kind === 'missing') {
+        hold.seed = { balanceFen: 0, exists: false };
+        hold.expected = { state: 'failed', stoppedFen: 0, frozen: false };
+      } else if (kind === 'onward') {
+        const onward = Array.from({ length: rnd.int(1, 2) }, () => ({ bank: rnd.pick(BANKS), account: account(), amountFen: rnd.int(100, 50_000) * 100 }));
+        hold.seed = { balanceFen: amountFen, onward };
+        for (const o of onward)
+          holds.push({ ...o, level: 2, requestedFen: o.amountFen, kind: 'onward_child', expected: { state: 'released', stoppedFen: o.amountFen, frozen: false } });
+      }
+      holds.unshift(hold);
+    }
+    // Level-1 holds first, in filing order, then the onward ones.
+    holds.sort((a, b) => a.level - b.level || transfers.findIndex((t) => t.account === a.account) - transfers.findIndex((t) => t.account === b.account));
+    if (path === 'freeze_then_release') holds[0]!.expected.frozen = true;
+    cases.push({ n, path, transfers, holds });
+  }
+  return { seed, prefix, alerts, cases };
+}
+
+// --- running the plans ---------------------------------------------------------------------------
+
+export interface Actors {
+  platform: string;
+  operators: string[];
+  supervisor: string;
+  calltaker: string;
+  approver: string;
+  senior: string;
+}
+
+export interface RunState {
+  /** Steps of all plans answered so far (the tests break things when enough of them are done). */
+  steps: number;
+  totalSteps: number;
+  /** stopPaymentId of each case plan, once filed. */
+  caseIds: Map<number, string>;
+  traffic: Traffic;
+  failures: string[];
+  /** What each unfinished plan is waiting for (plan → step), for a timeout's message. */
+  progress: Map<string, string>;
+}
+
+const alertSteps: Record<AlertPath, number> = { dissuade: 3, retry_then_false_positive: 5, refused_then_visit: 4, cancel: 2, unreachable: 5, defrauded: 3 };
+const caseSteps: Record<CasePath, number> = { reject: 2, release: 3, freeze_then_release: 4 };
+
+export function newRunState(plan: Plan): RunState {
+  return {
+    steps: 0,
+    totalSteps: plan.alerts.reduce((s, a) => s + alertSteps[a.path], 0) + plan.cases.reduce((s, c) => s + caseSteps[c.path], 0),
+    caseIds: new Map(),
+    traffic: newTraffic(),
+    failures: [],
+    progress: new Map(),
+  };
+}
+
+/** Seeds the simulator accounts the case plans need (before any case is filed). */
+export async function seedBank(plan: Plan, seedAccount: (account: { bank: string; account: string; balanceFen: number; onward?: unknown[]; exists?: boolean }) => Promise<void>) {
+  for (const c of plan.cases) for (const h of c.holds) if (h.seed) await seedAccount({ bank: h.bank, account: h.account, ...h.seed });
+}
+
+async function pollView<T>(send: Send, traffic: Traffic, token: string, url: string, until: (view: T) => boolean, what: string, timeoutMs = 150_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    const reply = await request(send, traffic, token, 'GET', url, undefined, undefined, Math.max(deadline - Date.now(), 1));
+    last = reply.body;
+    if (reply.status === 200 && until(reply.body as T)) return reply.body as T;
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}; last answer: ${JSON.stringify(last).slice(0, 500)}`);
+}
+
+function expectAnswer(state: RunState, what: string, reply: Reply, status: number) {
+  if (reply.status !== status) state.failures.push(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
+}
+
+async function runAlert(send: Send, actors: Actors, state: RunState, plan: AlertPlan) {
+  const t = state.traffic;
+  const id = plan.alertId;
+  const op = actors.operators[plan.operator]!;
+  const step = async (what: string, token: string, url: string, body: unknown, status = 200) => {
+    state.progress.set(id, what);
+    const reply = await request(send, t, token, 'POST', url, body, `${id}:${what}`);
+    expectAnswer(state, `${id} ${what}`, reply, status);
+    state.steps++;
+    return reply;
+  };
+  await step('ingest', actors.platform, '/v1/alerts', {
+    alertId: id,
+    source: 'ministry',
+    issuedAt: '2026-11-28T09:12:00+08:00',
+    riskLevel: plan.riskLevel,
+    fraudType: 'investment',
+    victim: { phone: '13812345678', name: '张三' },
+    stationId: 'haibowan-01',
+  }, 201);
+  const queued = () => (state.progress.set(id, 'waiting to be queued again'), pollView<AlertView>(send, t, op, `/v1/alerts/${id}`, (v) => v.state === 'queued', `${id} to be queued again`));
+  switch (plan.path) {
+    case 'dissuade':
+      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
+      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+      break;
+    case 'defrauded':
+      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
+      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'already_defrauded', amountAtRiskFen: plan.amountAtRiskFen });
+      break;
+    case 'retry_then_false_positive':
+    case 'unreachable':
+      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
+      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'not_reached', reason: 'busy' });
+      await queued();
+      await step('claim-2', op, `/v1/alerts/${id}/claim`, {});
+      await step(
+        'call-2',
+        op,
+        `/v1/alerts/${id}/call-result`,
+        plan.path === 'unreachable' ? { result: 'not_reached', reason: 'powered_off' } : { result: 'contacted', outcome: 'false_positive' },
+      );
+      break;
+    case 'refused_then_visit':
+      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
+      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'refused' });
+      await step('visit', actors.supervisor, `/v1/alerts/${id}/visit-result`, { outcome: 'dissuaded', note: 'visited at home' });
+      break;
+    case 'cancel':
+      await step('cancel', actors.platform, `/v1/alerts/${id}/cancel`, { reason: 'duplicate instruction' });
+      break;
+  }
+}
+
+async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, c: CasePlan) {
+  const t = state.traffic;
+  const key = (what: string) => `${plan.prefix}-${plan.seed}-case-${c.n}:${what}`;
+  const filed = await request(send, t, actors.calltaker, 'POST', '/v1/stop-payments', {
+    reportedAt: '2026-11-28T10:02:00+08:00',
+    caseRef: `${plan.prefix}-${c.n}`,
+    victim: { name: '李四', phone: '13912345678' },
+    transfers: c.transfers.map((tr) => ({ ...tr, transferredAt: '2026-11-28T09:40:00+08:00' })),
+  }, key('file'));
+  expectAnswer(state, `case ${c.n} file`, filed, 201);
+  state.steps++;
+  const id = filed.body?.stopPaymentId as string;
+  if (!id) return;
+  state.caseIds.set(c.n, id);
+  const decide = async (what: string, token: string, url: string, body: unknown) => {
+    state.progress.set(`case ${c.n} ${id}`, what);
+    const reply = await request(send, t, token, 'POST', url, body, key(what));
+    expectAnswer(state, `case ${c.n} ${what}`, reply, 200);
+    state.steps++;
+    return reply;
+  };
+  if (c.path === 'reject') {
+    await decide('reject', actors.approver, `/v1/stop-payments/${id}/reject`, { reason: 'not a fraud case' });
+    return;
+  }
+  await decide('approve', actors.approver, `/v1/stop-payments/${id}/approve`, { note: 'urgent' });
+  state.progress.set(`case ${c.n} ${id}`, 'waiting for every bank to answer');
+  const settled = await pollView<StopPaymentView>(
+    send,
+    t,
+    actors.approver,
+    `/v1/stop-payments/${id}`,
+    (v) => v.holds.length === c.holds.length && v.holds.every((h) => h.state !== 'submitting'),
+    `case ${c.n} (${id}) to hear from every bank`,
+  );
+  if (c.path === 'freeze_then_release') {
+    const first = c.holds[0]!;
+    const hold = settled.holds.find((h) => h.account === first.account && h.bank === first.bank);
+    if (!hold) {
+      state.failures.push(`case ${c.n}: no hold for ${first.bank} ${first.account}`);
+      return;
+    }
+    await decide('freeze', actors.senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, { legalDocRef: `冻结-${c.n}` });
+    await pollView<StopPaymentView>(send, t, actors.approver, `/v1/stop-payments/${id}`, (v) => v.holds.some((h) => h.holdId === hold.holdId && h.state === 'frozen'), `hold ${hold.holdId} to be frozen`);
+  }
+  await decide('release', actors.senior, `/v1/stop-payments/${id}/release`, { reason: 'victim refunded' });
+}
+
+/** Waits for the load; past `timeoutMs` fails saying which plans are stuck at which step. */
+export async function awaitLoad(load: Promise<void>, state: RunState, timeoutMs = 150_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const stuck = [...state.progress.entries()].slice(0, 15).map(([plan, step]) => `${plan}: ${step}`);
+      reject(new Error(`the load did not finish within ${timeoutMs} ms (${state.steps}/${state.totalSteps} steps); ${state.progress.size} plans unfinished:\n${stuck.join('\n')}`));
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([load, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every plan at once (at most `concurrency` clients at a time); never throws, failures land in `state.failures`. */
+export async function runPlan(send: Send, actors: Actors, plan: Plan, state: RunState, concurrency = 24): Promise<void> {
+  const jobs: (() => Promise<void>)[] = [
+    ...plan.cases.map((c) => () => runCase(send, actors, state, plan, c).finally(() => {
+      for (const key of [...state.progress.keys()]) if (key.startsWith(`case ${c.n} `)) state.progress.delete(key);
+    })),
+    ...plan.alerts.map((a) => () => runAlert(send, actors, state, a).finally(() => state.progress.delete(a.alertId))),
+  ];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        try {
+          await job();
+        } catch (error) {
+          state.failures.push((error as Error).message);
+        }
+      }
+    }),
+  );
+}
+
+// --- what must be true afterwards ------------------------------------------------------------------
+
+/** Alert, case and hold workflows on this task queue (not, e.g., the audit archiver's runs). */
+export const caseWorkflows = (taskQueue: string) => `TaskQueue = '${taskQueue}' AND WorkflowType IN ('AlertWorkflow', 'StopPaymentWorkflow', 'HoldWorkflow')`;
+
+/** Waits until no workflow on the task queue is running any more (every plan has finished). */
+export async function waitAllClosed(client: Client, taskQueue: string, timeoutMs = 90_000) {
+  try {
+    await waitFor(
+      `every workflow on ${taskQueue} to finish`,
+      async () => (await client.workflow.count(`${caseWorkflows(taskQueue)} AND ExecutionStatus = 'Running'`)).count === 0,
+      timeoutMs,
+    );
+  } catch (error) {
+    // Say what is still running, and why.
+    const running: string[] = [];
+    for await (const w of client.workflow.list({ query: `${caseWorkflows(taskQueue)} AND ExecutionStatus = 'Running'` })) {
+      if (running.length >= 10) break;
+      const { raw } = await client.workflow.getHandle(w.workflowId).describe();
+      const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? '-'}`);
+      const task = raw.pendingWorkflowTask ? `task attempt ${raw.pendingWorkflowTask.attempt}` : 'no task';
+      running.push(`${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}`);
+    }
+    throw new Error(`${(error as Error).message}\n${running.join('\n')}`);
+  }
+}
+
+export interface LedgerEntry {
+  action: string;
+  instructionId: string;
+  outcome: string;
+}
+
+/** Each plan ended as planned: outcome, attempts, one event per decision, holds and money, bank effects. */
+export async function expectPlanOutcome(client: Client, db: Database, plan: Plan, state: RunState, ledger: LedgerEntry[] | null) {
+  expect(state.failures).toEqual([]);
+  expect(state.steps).toBe(state.totalSteps);
+  expect(state.traffic.serverErrors, 'answers 500').toEqual([]);
+
+  for (const a of plan.alerts) {
+    const view = (await client.workflow.getHandle(alertWorkflowId(a.alertId)).result()) as AlertView;
+    const kinds: Record<string, number> = {};
+    for (const e of view.timeline) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
+    const got = { outcome: view.outcome, callAttempts: view.callAttempts, amountAtRiskFen: view.amountAtRiskFen, kinds: Object.fromEntries(Object.keys(a.expected.kinds).map((k) => [k, kinds[k] ?? 0])) };
+    expect(got, `alert ${a.alertId} (${a.path})`).toEqual(a.expected);
+    expect(view.state).toBe('closed');
+  }
+
+  const expectedInstructions = new Set<string>();
+  for (const c of plan.cases) {
+    const id = state.caseIds.get(c.n)!;
+    const view = (await client.workflow.getHandle(stopPaymentWorkflowId(id)).result()) as StopPaymentView;
+    if (c.path === 'reject') {
+      expect(view.state, `case ${c.n}`).toBe('rejected');
+      expect(view.holds).toEqual([]);
+      continue;
+    }
+    expect(view.state, `case ${c.n}`).toBe('closed');
+    const got = view.holds
+      .map((h) => ({ bank: h.bank, account: h.account, level: h.level, requestedFen: h.requestedFen, state: h.state, stoppedFen: h.stoppedFen, frozen: h.frozenFen > 0 }))
+      .sort((x, y) => x.account.localeCompare(y.account));
+    const want = c.holds
+      .map((h) => ({ bank: h.bank, account: h.account, level: h.level, requestedFen: h.requestedFen, state: h.expected.state, stoppedFen: h.expected.stoppedFen, frozen: h.expected.frozen }))
+      .sort((x, y) => x.account.localeCompare(y.account));
+    expect(got, `holds of case ${c.n} (${id}, ${c.path})`).toEqual(want);
+    expect(view.stoppedFen).toBe(view.holds.reduce((s, h) => s + h.stoppedFen, 0));
+    for (const h of view.holds) {
+      expectedInstructions.add(`stop-payments ${h.holdId}:stop`);
+      if (h.frozenFen > 0) expectedInstructions.add(`freezes ${h.holdId}:freeze`);
+      if (h.state === 'released') expectedInstructions.add(`releases ${h.holdId}:release`);
+    }
+    const kinds = view.timeline.map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'filed')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'approved')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'release_ordered')).toHaveLength(1);
+  }
+
+  if (ledger) {
+    // Exactly one applied effect per instruction ID, and exactly the instructions the holds needed.
+    const applied = ledger.filter((e) => e.outcome === 'applied').map((e) => `${e.action} ${e.instructionId}`);
+    expect(applied.length, 'applied instructions, each once').toBe(new Set(applied).size);
+    expect(new Set(applied)).toEqual(expectedInstructions);
+    expect(ledger.filter((e) => e.outcome === 'conflict')).toEqual([]);
+  }
+
+  // Events of the cases: one row per timeline step, nothing doubled.
+  const rows = await db.select({ workflowId: caseEvents.workflowId }).from(caseEvents);
+  expect(rows.length).toBeGreaterThan(0);
+}
+
+const TIME_COLUMNS = new Set(['deadline', 'closedAt', 'approvedAt', 'rejectedAt', 'firstCallAt', 'firstStopAt', 'stoppedAt', 'expiresAt']);
+
+/**
+ * A difference in event times only (timeline `at`, and the times derived from "now"). Seen after a worker
+ * restart: the first activation a fresh worker runs after replaying a history can see the workflow clock of
+ * the last replayed task, while a later replay of the same history sees the task's own start time, so the
+ * projected view and the replayed one disagree on when that step happened (by up to the outage).
+ */
+export const onlyEventTimes = (d: Difference) =>
+  d.problem === 'stale_row' && d.fields.length > 0 && d.fields.every((f) => TIME_COLUMNS.has(f) || /^detail\..*(\.at|At|\.deadline)$/.test(f));
+
+/**
+ * The reconciliation every fault test ends with: no difference between the read model and the workflows.
+ * Differences a test declares `tolerable` (and only those) must be repaired, and a second run must find nothing.
+ */
+export async function expectReconciled(
+  db: Database,
+  client: Client,
+  taskQueue: string,
+  counts: { alerts: number; stopPayments: number; holds?: number },
+  tolerable: (d: Difference) => boolean = () => false,
+) {
+  const report = await reconcile({ db, client, taskQueue, settleMs: 1_000 });
+  const intolerable = report.differences.filter((d) => !tolerable(d));
+  if (intolerable.length > 0) {
+    // What the differing workflows are doing, to tell a slow projection from a lost one.
+    const states = await Promise.all(
+      intolerable.map(async (d) => {
+        const described = await client.workflow.getHandle(d.workflowId).describe().catch(() => null);
+        const pending = (described?.raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`);
+        return `${d.workflowId}: ${described?.status.name ?? 'not found'}; pending ${JSON.stringify(pending)}; task ${described?.raw.pendingWorkflowTask ? 'pending' : 'none'}`;
+      }),
+    );
+    expect(intolerable, `${formatReport(report)}\n${states.join('\n')}`).toEqual([]);
+  }
+  expect(report.checked.alerts).toBe(counts.alerts);
+  expect(report.checked.stopPayments).toBe(counts.stopPayments);
+  if (counts.holds !== undefined) expect(report.checked.holds).toBe(counts.holds);
+  if (report.differences.length > 0) {
+    const repaired = await reconcile({ db, client, taskQueue, settleMs: 0, repair: true });
+    expect(repaired.differences.every((d) => d.repaired), formatReport(repaired)).toBe(true);
+    const again = await reconcile({ db, client, taskQueue, settleMs: 0 });
+    expect(again.differences, formatReport(again)).toEqual([]);
+    console.log(`reconcile: ${report.differences.length} tolerated difference(s), repaired:\n${formatReport(report)}`);
+  }
+  return report;
+}
+
+export const expectedHoldCount = (plan: Plan) => plan.cases.filter((c) => c.path !== 'reject').reduce((s, c) => s + c.holds.length, 0);
+
+export { alertStateQuery, stopPaymentStateQuery };
+
+/** Short durations, so that retries, escalations and reminders happen within a test; nothing lapses or expires by itself. */
+export const RELIABILITY_POLICY = {
+  alert: {
+    claimSla: { high: '3s', medium: '4s', low: '5s' },
+    callTimeout: '60s',
+    maxCallAttempts: 2,
+    retryDelay: { high: '1s', medium: '1s', low: '1s' },
+    visitOnUnreachable: { high: true, medium: true, low: false },
+    visitSla: { high: '60s', medium: '60s', low: '60s' },
+  },
+  stopPayment: {
+    approvalSla: '20s',
+    stopValidity: '30m',
+    freezeReminderBefore: '1m',
+    freezeValidity: '60m',
+    renewalReminderBefore: '1m',
+    maxOnwardLevels: 3,
+  },
+};
+
+/** The users a plan needs, created directly in the stack's database. */
+export async function createActors(makeUser: (roles: import('../../domain/roles.js').Role[]) => Promise<{ token: string }>, operators: number): Promise<Actors> {
+  return {
+    platform: (await makeUser(['platform'])).token,
+    operators: await Promise.all(Array.from({ length: operators }, async () => (await makeUser(['operator'])).token)),
+    supervisor: (await makeUser(['supervisor'])).token,
+    calltaker: (await makeUser(['calltaker'])).token,
+    approver: (await makeUser(['approver'])).token,
+    senior: (await makeUser(['senior_approver'])).token,
+  };
+}
+
+/** Removes the schedules a worker process created for this task queue (the audit archiver's), so none outlives the test. */
+export async function deleteSchedulesOf(client: Client, taskQueue: string): Promise<void> {
+  try {
+    for await (const schedule of client.schedule.list()) {
+      if (schedule.scheduleId.startsWith(taskQueue)) await client.schedule.getHandle(schedule.scheduleId).delete().catch(() => {});
+    }
+  } catch {
+    // best effort: the server may already be gone
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The worker process is killed with SIGKILL while 200 alerts and 20 stop-payment cases are in flight,
+ * then started again: every alert and case finishes exactly as planned, every bank instruction had
+ * one effect, and the read model matches every workflow.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { waitFor } from '../helpers/alerts.js';
+import { leftoverProcesses, startWorkerProcess, stopAllProcesses, writePolicyFile, type ManagedProcess } from '../helpers/processes.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import {
+  awaitLoad,
+  buildPlan,
+  caseWorkflows,
+  createActors,
+  deleteSchedulesOf,
+  expectedHoldCount,
+  expectPlanOutcome,
+  expectReconciled,
+  injectSender,
+  loggedApp,
+  newRunState,
+  onlyEventTimes,
+  RELIABILITY_POLICY,
+  runPlan,
+  seedBank,
+  waitAllClosed,
+  type Actors,
+  type LedgerEntry,
+} from './scenario.js';
+
+let stack: Stack;
+let actors: Actors;
+let workerEnv: Record<string, string>;
+
+beforeAll(async () => {
+  // The API (serving the bank simulator) runs in this process; the worker is its own OS process.
+  stack = await startStack({ worker: false, policy: RELIABILITY_POLICY, env: { FANZHA_RATE_LIMIT_PER_MINUTE: '10000000' } });
+  actors = await createActors((roles) => stack.user(roles), 8);
+  workerEnv = {
+    DATABASE_URL: stack.databaseUrl,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: 'default',
+    FANZHA_TASK_QUEUE: stack.config.temporal.taskQueue,
+    FANZHA_POLICY_FILE: writePolicyFile(RELIABILITY_POLICY),
+    BANK_GATEWAY_URL: `${stack.baseUrl}/sim/bank`,
+    FANZHA_LOG_LEVEL: 'warn',
+    FANZHA_DATA_DIR: '/tmp/fanzha-test-unused',
+  };
+});
+
+afterAll(async () => {
+  await stopAllProcesses();
+  if (stack) await deleteSchedulesOf(stack.client, stack.config.temporal.taskQueue);
+  await stack?.close();
+  expect(leftoverProcesses()).toEqual([]);
+});
+
+describe('worker killed mid-load', () => {
+  it('finishes every alert and case as planned after a SIGKILL and a restart', async () => {
+    const plan = buildPlan(7101, 'wk', { alerts: 200, cases: 20, operators: actors.operators.length });
+    await seedBank(plan, async (account) => {
+      const seeded = await stack.request(null, { method: 'POST', url: '/sim/bank/accounts', payload: account });
+      expect(seeded.statusCode).toBe(201);
+    });
+    let worker: ManagedProcess = await startWorkerProcess(workerEnv);
+    const api = await loggedApp(stack);
+    const state = newRunState(plan);
+    const t0 = Date.now();
+    // Every alert and case has its own client: all 220 are in flight at once.
+    const load = runPlan(injectSender(api), actors, plan, state, plan.alerts.length + plan.cases.length);
+
+    await waitFor('a third of the load to be done', async () => state.steps >= state.totalSteps / 3, 120_000);
+    const running = (await stack.client.workflow.count(`${caseWorkflows(stack.config.temporal.taskQueue)} AND ExecutionStatus = 'Running'`)).count;
+    await worker.kill('SIGKILL');
+    expect((await worker.exited).signal).toBe('SIGKILL');
+    const stepsAtKill = state.steps;
+    expect(running).toBeGreaterThan(20);
+
+    await new Promise((r) => setTimeout(r, 2_000));
+    worker = await startWorkerProcess(workerEnv);
+    await awaitLoad(load, state);
+    await api.app.close();
+    await waitAllClosed(stack.client, stack.config.temporal.taskQueue);
+    expect(stepsAtKill).toBeLessThan(state.totalSteps);
+
+    const ledger = (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json().items as LedgerEntry[];
+    await expectPlanOutcome(stack.client, stack.database.db, plan, state, ledger);
+    await expectReconciled(stack.database.db, stack.client, stack.config.temporal.taskQueue, {
+      alerts: plan.alerts.length,
+      stopPayments: plan.cases.length,
+      holds: expectedHoldCount(plan),
+    }, onlyEventTimes);
+    console.log(`worker-kill: ${state.totalSteps} steps, ${stepsAtKill} done at the kill, ${running} workflows running then; retries ${JSON.stringify(state.traffic.retries)}; ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }, 240_000);
+});
