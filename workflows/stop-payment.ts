@@ -8,6 +8,7 @@ import {
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -53,6 +54,8 @@ const { recordStopPaymentEvents, linkAlertToStopPayment } = proxyActivities<Stop
 });
 
 const ANSWER_WAIT = '20s';
+/** Patch: holds started from here on are abandoned, not terminated, when their case closes. */
+const HOLDS_OUTLIVE_CASE = 'holds-outlive-case-close';
 const refuse = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 const iso = (ms: number) => new Date(ms).toISOString();
 const accountKey = (bank: string, account: string) => `${bank}\u0000${account}`;
@@ -297,6 +300,10 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
         const child = await startChild(HoldWorkflow, {
           workflowId: hold.workflowId,
           args: [{ stopPaymentId, caseWorkflowId: view.workflowId, hold, policy }],
+          // The case closes as soon as every hold has reported a final state, while a hold may still be
+          // projecting that state: closing must not terminate it (the default), or its read-model row
+          // keeps the state before (a released hold still shown as stopped).
+          ...(patched(HOLDS_OUTLIVE_CASE) ? { parentClosePolicy: 'ABANDON' as const } : {}),
         });
         // Belt and braces: a hold's final answer also arrives as its result.
         void child.result().then(

@@ -39,6 +39,8 @@ describe('golden histories', () => {
         'alert-cancel.json',
         'alert-transfer.json',
         'stop-payment-approve-onward-release.json',
+        // Recorded after patch holds-outlive-case-close: both sides of the patch keep replaying.
+        'stop-payment-holds-outlive-case.json',
         'stop-payment-escalated-reject.json',
         'stop-payment-lapse.json',
         'hold-freeze-renew-run1.json',
