@@ -95,8 +95,10 @@ export const alerts = pgTable(
   (t) => [
     index('alerts_queue_idx').on(t.state, t.deadline, t.riskRank, t.receivedAt),
     index('alerts_station_idx').on(t.stationId, t.state),
-    index('alerts_received_idx').on(t.receivedAt),
-    index('alerts_closed_idx').on(t.closedAt),
+    // The statistics read only these columns by period: answered from the index alone (a year of a
+    // city, 300,000 alerts, without touching the wide rows and their detail documents).
+    index('alerts_received_stats_idx').on(t.receivedAt, t.outcome, t.riskLevel, t.fraudType, t.stationId, t.amountAtRiskFen, t.firstCallAt, t.closedAt),
+    index('alerts_closed_stats_idx').on(t.closedAt, t.outcome, t.amountAtRiskFen),
   ],
 );
 
@@ -181,6 +183,8 @@ export const caseEvents = pgTable(
     primaryKey({ columns: [t.workflowId, t.seq] }),
     index('case_events_case_idx').on(t.caseType, t.caseId, t.at),
     index('case_events_kind_idx').on(t.kind, t.at),
+    // Deadline breaches by period, for the statistics, from the index alone.
+    index('case_events_breaches_idx').on(t.at, t.detail).where(sql`${t.kind} = 'deadline_missed'`),
   ],
 );
 

@@ -17,6 +17,11 @@ declare module 'fastify' {
 const at = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 const seconds = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 1000);
+/** A `percentile_cont(array[0.5, 0.9])` answer: an array (postgres.js, PGlite) or its text form (`{1.5,9}`) when array types are not fetched. */
+function quantiles(value: number[] | string | null | undefined) {
+  const [median, p90] = typeof value === 'string' ? value.replace(/[{}]/g, '').split(',') : (value ?? []);
+  return { median: seconds(median), p90: seconds(p90) };
+}
 
 export function createStatsService(db: Database) {
   // postgres.js answers rows as an array, PGlite as { rows }.
@@ -25,18 +30,26 @@ export function createStatsService(db: Database) {
     return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
   };
 
-  async function breakdown(column: 'fraud_type' | 'station_id' | 'risk_level', from: SQL, to: SQL) {
-    const key = sql.raw(column);
-    const found = await all<{ key: string; received: string; dissuaded: string; prevented: string }>(sql`
-      select ${key} as key,
+  /** One pass for the three breakdowns (grouping sets), each ordered by alerts received. */
+  async function breakdowns(from: SQL, to: SQL) {
+    const found = await all<{ dimension: string; key: string; received: string; dissuaded: string; prevented: string }>(sql`
+      select case grouping(fraud_type, station_id, risk_level) when 3 then 'byFraudType' when 5 then 'byStation' else 'byRiskLevel' end as dimension,
+             coalesce(fraud_type, station_id, risk_level) as key,
              count(*) as received,
              count(*) filter (where outcome = 'dissuaded') as dissuaded,
              coalesce(sum(amount_at_risk_fen) filter (where outcome = 'dissuaded'), 0) as prevented
         from alerts
        where received_at >= ${from} and received_at < ${to}
-       group by ${key}
-       order by count(*) desc, ${key}`);
-    return found.map((r) => ({ key: r.key, received: num(r.received), dissuaded: num(r.dissuaded), preventedLossFen: num(r.prevented) }));
+       group by grouping sets ((fraud_type), (station_id), (risk_level))
+       order by dimension, count(*) desc, key`);
+    const result: Record<'byFraudType' | 'byStation' | 'byRiskLevel', { key: string; received: number; dissuaded: number; preventedLossFen: number }[]> = {
+      byFraudType: [],
+      byStation: [],
+      byRiskLevel: [],
+    };
+    for (const r of found)
+      result[r.dimension as keyof typeof result].push({ key: r.key, received: num(r.received), dissuaded: num(r.dissuaded), preventedLossFen: num(r.prevented) });
+    return result;
   }
 
   return {
@@ -45,45 +58,48 @@ export function createStatsService(db: Database) {
       const from = at(fromDate);
       const to = at(toDate);
       const previousFrom = at(new Date(fromDate.getTime() - (toDate.getTime() - fromDate.getTime())));
-      const [received] = await all<{ current: string; previous: string }>(sql`
-        select count(*) filter (where received_at >= ${from}) as current,
-               count(*) filter (where received_at < ${from}) as previous
-          from alerts
-         where received_at >= ${previousFrom} and received_at < ${to}`);
-      const closed = await all<{ outcome: string; count: string; amount: string }>(sql`
-        select outcome, count(*) as count, coalesce(sum(amount_at_risk_fen), 0) as amount
-          from alerts
-         where closed_at >= ${from} and closed_at < ${to}
-         group by outcome`);
-      const [alertTimes] = await all<Record<string, string | null>>(sql`
-        select percentile_cont(0.5) within group (order by extract(epoch from first_call_at - received_at)) filter (where first_call_at is not null) as call_p50,
-               percentile_cont(0.9) within group (order by extract(epoch from first_call_at - received_at)) filter (where first_call_at is not null) as call_p90,
-               percentile_cont(0.5) within group (order by extract(epoch from closed_at - received_at)) filter (where closed_at is not null) as close_p50,
-               percentile_cont(0.9) within group (order by extract(epoch from closed_at - received_at)) filter (where closed_at is not null) as close_p90
-          from alerts
-         where received_at >= ${from} and received_at < ${to}`);
-      const breaches = await all<{ deadline: string; level: string; count: string }>(sql`
-        select detail->>'deadline' as deadline, detail->>'level' as level, count(*) as count
-          from case_events
-         where kind = 'deadline_missed' and at >= ${from} and at < ${to}
-         group by 1, 2`);
-      const [cases] = await all<Record<string, string | null>>(sql`
-        select count(*) filter (where created_at >= ${from} and created_at < ${to}) as requested,
-               count(*) filter (where approved_at >= ${from} and approved_at < ${to}) as approved,
-               count(*) filter (where rejected_at >= ${from} and rejected_at < ${to}) as rejected,
-               count(*) filter (where major and created_at >= ${from} and created_at < ${to}) as major,
-               coalesce(sum(requested_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as requested_fen,
-               coalesce(sum(stopped_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as stopped_fen,
-               coalesce(sum(frozen_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as frozen_fen,
-               percentile_cont(0.5) within group (order by extract(epoch from approved_at - reported_at)) filter (where approved_at >= ${from} and approved_at < ${to}) as approval_p50,
-               percentile_cont(0.9) within group (order by extract(epoch from approved_at - reported_at)) filter (where approved_at >= ${from} and approved_at < ${to}) as approval_p90,
-               percentile_cont(0.5) within group (order by extract(epoch from first_stop_at - reported_at)) filter (where first_stop_at >= ${from} and first_stop_at < ${to}) as stop_p50,
-               percentile_cont(0.9) within group (order by extract(epoch from first_stop_at - reported_at)) filter (where first_stop_at >= ${from} and first_stop_at < ${to}) as stop_p90
-          from stop_payments
-         where (created_at >= ${from} and created_at < ${to})
-            or (approved_at >= ${from} and approved_at < ${to})
-            or (rejected_at >= ${from} and rejected_at < ${to})
-            or (first_stop_at >= ${from} and first_stop_at < ${to})`);
+      // Independent queries, run side by side on the pool (one after the other on the embedded database).
+      const [closed, [received], [closeTimes], breaches, [cases], breakdown] = await Promise.all([
+        all<{ outcome: string; count: string; amount: string }>(sql`
+          select outcome, count(*) as count, coalesce(sum(amount_at_risk_fen), 0) as amount
+            from alerts
+           where closed_at >= ${from} and closed_at < ${to}
+           group by outcome`),
+        // Alerts received in this period and the one before, and the quantiles of the time to the first
+        // call; the time to close in a query of its own, so that the two sorts run side by side.
+        all<{ current: string; previous: string; call: number[] | string | null }>(sql`
+          select count(*) filter (where received_at >= ${from}) as current,
+                 count(*) filter (where received_at < ${from}) as previous,
+                 percentile_cont(array[0.5, 0.9]) within group (order by date_part('epoch', first_call_at - received_at))
+                   filter (where received_at >= ${from} and first_call_at is not null) as call
+            from alerts
+           where received_at >= ${previousFrom} and received_at < ${to}`),
+        all<{ close: number[] | string | null }>(sql`
+          select percentile_cont(array[0.5, 0.9]) within group (order by date_part('epoch', closed_at - received_at)) as close
+            from alerts
+           where received_at >= ${from} and received_at < ${to} and closed_at is not null`),
+        all<{ deadline: string; level: string; count: string }>(sql`
+          select detail->>'deadline' as deadline, detail->>'level' as level, count(*) as count
+            from case_events
+           where kind = 'deadline_missed' and at >= ${from} and at < ${to}
+           group by 1, 2`),
+        all<Record<string, string | null> & { approval: number[] | string | null; stop: number[] | string | null }>(sql`
+          select count(*) filter (where created_at >= ${from} and created_at < ${to}) as requested,
+                 count(*) filter (where approved_at >= ${from} and approved_at < ${to}) as approved,
+                 count(*) filter (where rejected_at >= ${from} and rejected_at < ${to}) as rejected,
+                 count(*) filter (where major and created_at >= ${from} and created_at < ${to}) as major,
+                 coalesce(sum(requested_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as requested_fen,
+                 coalesce(sum(stopped_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as stopped_fen,
+                 coalesce(sum(frozen_fen) filter (where created_at >= ${from} and created_at < ${to}), 0) as frozen_fen,
+                 percentile_cont(array[0.5, 0.9]) within group (order by date_part('epoch', approved_at - reported_at)) filter (where approved_at >= ${from} and approved_at < ${to}) as approval,
+                 percentile_cont(array[0.5, 0.9]) within group (order by date_part('epoch', first_stop_at - reported_at)) filter (where first_stop_at >= ${from} and first_stop_at < ${to}) as stop
+            from stop_payments
+           where (created_at >= ${from} and created_at < ${to})
+              or (approved_at >= ${from} and approved_at < ${to})
+              or (rejected_at >= ${from} and rejected_at < ${to})
+              or (first_stop_at >= ${from} and first_stop_at < ${to})`),
+        breakdowns(from, to),
+      ]);
 
       const byOutcome: Record<string, number> = { dissuaded: 0, defrauded: 0, false_positive: 0, unreachable: 0, cancelled: 0 };
       let closedTotal = 0;
@@ -109,8 +125,8 @@ export function createStatsService(db: Database) {
           dissuaded: byOutcome.dissuaded ?? 0,
           preventedLossFen: num(closed.find((r) => r.outcome === 'dissuaded')?.amount),
           deadlineBreaches: { ...breachesByKind, total: Object.values(breachesByKind).reduce((a, b) => a + b, 0), escalatedToCenterHead },
-          receiptToFirstCallSeconds: { median: seconds(alertTimes?.call_p50), p90: seconds(alertTimes?.call_p90) },
-          receiptToCloseSeconds: { median: seconds(alertTimes?.close_p50), p90: seconds(alertTimes?.close_p90) },
+          receiptToFirstCallSeconds: quantiles(received?.call),
+          receiptToCloseSeconds: quantiles(closeTimes?.close),
           previousPeriodReceived: previous,
           receivedChangePercent: previous === 0 ? null : Math.round(((current - previous) / previous) * 1000) / 10,
         },
@@ -122,14 +138,10 @@ export function createStatsService(db: Database) {
           requestedFen: num(cases?.requested_fen),
           stoppedFen: num(cases?.stopped_fen),
           frozenFen: num(cases?.frozen_fen),
-          reportToApprovalSeconds: { median: seconds(cases?.approval_p50), p90: seconds(cases?.approval_p90) },
-          reportToFirstStopSeconds: { median: seconds(cases?.stop_p50), p90: seconds(cases?.stop_p90) },
+          reportToApprovalSeconds: quantiles(cases?.approval),
+          reportToFirstStopSeconds: quantiles(cases?.stop),
         },
-        breakdown: {
-          byFraudType: await breakdown('fraud_type', from, to),
-          byStation: await breakdown('station_id', from, to),
-          byRiskLevel: await breakdown('risk_level', from, to),
-        },
+        breakdown,
       };
     },
   };
