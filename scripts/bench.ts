@@ -21,6 +21,7 @@ import { resolvePolicy } from '../workflows/policy.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { startDevServer, type DevServer } from './temporal-dev-server.js';
+import { generateYear } from './bench-year.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,6 +56,7 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
+  const progress = setInterval(() => say(`   … ${latencies.length} of ${count} done (${((performance.now() - started) / 1000).toFixed(0)} s)`), 15_000);
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
       while (next < count) {
@@ -64,7 +66,7 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
         latencies.push(performance.now() - t0);
       }
     }),
-  );
+  ).finally(() => clearInterval(progress));
   return { latencies, wallMs: performance.now() - started };
 }
 
@@ -79,6 +81,7 @@ function rssMb(pid: number | undefined): number | null {
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 async function main() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-bench-'));
@@ -111,6 +114,11 @@ async function main() {
       url.pathname = `/${name}`;
       databaseUrl = url.toString();
     }
+    // Deadlines an hour or more away: the run measures the API and the engine, not an escalation storm
+    // (with the default 5-minute claim deadline every unclaimed alert of phase 1 escalates during phase 4).
+    const BENCH_POLICY = { alert: { claimSla: { high: '1h', medium: '2h', low: '4h' } } };
+    const policyFile = path.join(tmp, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify(BENCH_POLICY));
     const port = await freePort();
     const adminToken = randomBytes(24).toString('base64url');
     const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
@@ -123,6 +131,7 @@ async function main() {
       FANZHA_TASK_QUEUE: taskQueue,
       FANZHA_LOG_LEVEL: 'warn',
       FANZHA_RATE_LIMIT_PER_MINUTE: '10000000',
+      FANZHA_POLICY_FILE: policyFile,
     };
     const spawnPart = (entry: string, name: string) => {
       const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -164,7 +173,7 @@ async function main() {
     const connection = await Connection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
-    const policy = resolvePolicy().alert;
+    const policy = resolvePolicy(BENCH_POLICY).alert;
     const alertInput = (id: string, stationId = 'bench-01'): AlertInput => ({
       alertId: id,
       source: 'ministry',
@@ -185,17 +194,43 @@ async function main() {
     const results: Record<string, unknown> = {};
     const run = randomBytes(3).toString('hex');
 
+    const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    const projected = async (prefix: string, state?: string) =>
+      Number((await sql`select count(*) as n from alerts where alert_id like ${`${prefix}%`} and (${state ?? null}::text is null or state = ${state ?? null})`)[0]!.n);
+    /**
+     * Waits until the worker has projected every alert started under `prefix`: each phase starts on an
+     * idle system, so that neither side of a comparison pays for the other's backlog.
+     */
+    const drained = async (prefix: string, count: number, state?: string) => {
+      const t0 = performance.now();
+      let told = t0;
+      for (let done = await projected(prefix, state); done < count; done = await projected(prefix, state)) {
+        if (performance.now() - told > 15_000) {
+          say(`   … ${done} of ${count} ${state ?? 'projected'} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+          told = performance.now();
+        }
+        await sleep(250);
+      }
+      await sleep(1000);
+      return performance.now() - t0;
+    };
+
     // warm-up: bundles, JIT, connection pools
     await pool(50, 8, (i) => post(platform.token, '/v1/alerts', alertInput(`W${run}-${i}`)));
     await pool(50, 8, (i) => startRaw(`WR${run}-${i}`).then(() => undefined));
+    await drained(`W${run}-`, 50);
+    await drained(`WR${run}-`, 50);
 
     // --- 1. ingest ------------------------------------------------------------------------------
     say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
     const viaApi = await pool(N, C, (i) => post(platform.token, '/v1/alerts', alertInput(`A${run}-${i}`)));
+    await drained(`A${run}-`, N);
     const viaRaw = await pool(N, C, (i) => startRaw(`R${run}-${i}`).then(() => undefined));
+    await drained(`R${run}-`, N);
     const apiRate = (N / viaApi.wallMs) * 1000;
     const rawRate = (N / viaRaw.wallMs) * 1000;
-    results.ingest = { api: { perSecond: round(apiRate), ...summarize(viaApi.latencies) }, raw: { perSecond: round(rawRate), ...summarize(viaRaw.latencies) }, ratio: round((apiRate / rawRate) * 100) / 100 };
+    results.ingest = { api: { perSecond: round(apiRate), ...summarize(viaApi.latencies) }, raw: { perSecond: round(rawRate), ...summarize(viaRaw.latencies) }, ratio: ratio(apiRate, rawRate) };
 
     // --- 2. decisions -----------------------------------------------------------------------------
     say(`2/6 decisions: claim + call-result on ${DECISIONS} alerts through the API and directly`);
@@ -205,14 +240,16 @@ async function main() {
       await post(operator.token, `/v1/alerts/${id}/claim`, {});
       await post(operator.token, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
     });
+    await drained(`A${run}-`, DECISIONS, 'closed');
     const rawDecisions = await pool(DECISIONS, C, async (i) => {
       const handle = client.workflow.getHandle(`alert-R${run}-${i}`);
       await handle.executeUpdate(claimUpdate, { args: [{ actor }] });
       await handle.executeUpdate(callResultUpdate, { args: [{ actor, result: 'contacted', outcome: 'dissuaded' }] });
     });
+    await drained(`R${run}-`, DECISIONS, 'closed');
     const apiD = summarize(apiDecisions.latencies);
     const rawD = summarize(rawDecisions.latencies);
-    results.decisions = { api: apiD, raw: rawD, ratio: round((apiD.median / rawD.median) * 100) / 100 };
+    results.decisions = { api: apiD, raw: rawD, ratio: ratio(apiD.median, rawD.median) };
 
     // --- 3. queue freshness -------------------------------------------------------------------------
     say('3/6 queue freshness: 201 → visible in GET /v1/alerts');
@@ -234,13 +271,8 @@ async function main() {
     // --- 4. open cases held -----------------------------------------------------------------------------
     say(`4/6 open cases: starting ${OPEN} alerts that wait on their timers`);
     const openStart = await pool(OPEN, 64, (i) => startRaw(`O${run}-${i}`).then(() => undefined));
-    const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-    cleanups.push(() => sql.end());
-    const projected = async () => Number((await sql`select count(*) as n from alerts where alert_id like ${`O${run}-%`}`)[0]!.n);
-    const projectStart = performance.now();
-    while ((await projected()) < OPEN) await sleep(500);
-    const settled = performance.now() - projectStart;
-    await sleep(3000);
+    const settled = await drained(`O${run}-`, OPEN);
+    await sleep(2000);
     const memory = { workerMb: rssMb(worker.pid), apiMb: rssMb(api.pid), temporalMb: rssMb(devServer?.pid) };
     say(`   restarting the worker with ${OPEN} open`);
     await stopPart(worker);
@@ -278,22 +310,7 @@ async function main() {
 
     // --- 6. stats over a year ---------------------------------------------------------------------------------
     say(`6/6 stats: ${STATS_ROWS} alerts over a year in the read model`);
-    await sql.unsafe(`
-      insert into alerts (alert_id, workflow_id, state, outcome, risk_level, risk_rank, fraud_type, station_id, source, issued_at, received_at,
-                          victim_phone, first_call_at, closed_at, amount_at_risk_fen, seq, detail)
-      select 'Y${run}-' || g, 'alert-Y${run}-' || g, 'closed',
-             (array['dissuaded','defrauded','false_positive','unreachable','cancelled'])[1 + g % 5],
-             (array['high','medium','low'])[1 + g % 3], g % 3,
-             (array['investment','loan','order_brushing','romance','other'])[1 + g % 5],
-             'station-' || (g % 40), 'ministry',
-             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute',
-             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute',
-             '13800000000',
-             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute' + (30 + g % 300) * interval '1 second',
-             now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute' + (600 + g % 3600) * interval '1 second',
-             (g % 1000) * 10000, 1, '{}'::jsonb
-        from generate_series(1, ${STATS_ROWS}) as g`);
-    await sql`analyze alerts`;
+    await generateYear(sql, `Y${run}`, STATS_ROWS);
     const statsTimes: number[] = [];
     const to = new Date();
     const from = new Date(to.getTime() - 365 * 86_400_000);
@@ -308,7 +325,7 @@ async function main() {
 
     // --- report ----------------------------------------------------------------------------------------------
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    const report = { at: new Date().toISOString(), machine, parameters: { alerts: N, concurrency: C, decisions: DECISIONS, open: OPEN, statsRows: STATS_ROWS }, results };
+    const report = { at: new Date().toISOString(), machine, parameters: { alerts: N, concurrency: C, decisions: DECISIONS, open: OPEN, statsRows: STATS_ROWS, policy: BENCH_POLICY }, results };
     mkdirSync('bench/results', { recursive: true });
     const stamp = report.at.replace(/[:.]/g, '-');
     writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify(report, null, 2)}\n`);
