@@ -11,6 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import { FRAUD_TYPES, type AlertInput, type RiskLevel } from '../domain/alert.js';
 import type { Role } from '../domain/roles.js';
+import { mulberry32 } from './seeded-random.js';
 
 export interface DemoOptions {
   base: string;
@@ -40,16 +41,8 @@ export interface DemoResult {
   stats: any;
 }
 
-/** mulberry32: small, fast and the same everywhere for a seed. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),

@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { waitFor } from '../helpers/alerts.js';
-import { leftoverProcesses, startApiProcess, stopAllProcesses, writePolicyFile, type ManagedProcess } from '../helpers/processes.js';
+import { startApiProcess, writePolicyFile, type ManagedProcess } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {
   awaitLoad,
   buildPlan,
   caseWorkflows,
   createActors,
-  deleteSchedulesOf,
+  closeWithProcesses,
   expectedHoldCount,
   expectPlanOutcome,
   expectReconciled,
@@ -65,18 +65,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopAllProcesses();
-  if (stack) await deleteSchedulesOf(stack.client, stack.config.temporal.taskQueue);
-  await stack?.close();
-  expect(leftoverProcesses()).toEqual([]);
+  await closeWithProcesses(stack);
 });
 
 describe('API killed mid-load', () => {
   it('gives every retried request exactly one effect', async () => {
     const plan = buildPlan(7202, 'ak', { alerts: 60, cases: 10, operators: actors.operators.length });
-    await seedBank(plan, async (account) => {
-      expect((await stack.request(null, { method: 'POST', url: '/sim/bank/accounts', payload: account })).statusCode).toBe(201);
-    });
+    await seedBank(plan, stack);
     const state = newRunState(plan);
     const load = runPlan(fetchSender(() => `http://127.0.0.1:${apiEnv.PORT}`), actors, plan, state, plan.alerts.length + plan.cases.length);
 

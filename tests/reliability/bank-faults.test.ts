@@ -39,7 +39,7 @@ describe('bank gateway failing and slow', () => {
     const sim = (method: 'GET' | 'POST', url: string, payload?: object) => stack.request(null, { method, url: `/sim/bank${url}`, ...(payload ? { payload } : {}) });
     const faults = async (failNext: number, latencyMs: number) => expect((await sim('POST', '/faults', { failNext, latencyMs })).statusCode).toBe(200);
     const plan = buildPlan(7404, 'bk', { alerts: 0, cases: 16, operators: 1 });
-    await seedBank(plan, async (account) => expect((await sim('POST', '/accounts', account)).statusCode).toBe(201));
+    await seedBank(plan, stack);
     const api = await loggedApp(stack);
     const state = newRunState(plan);
     await faults(6, 100);

@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { waitFor } from '../helpers/alerts.js';
-import { leftoverProcesses, startApiProcess, startWorkerProcess, stopAllProcesses, supervise, writePolicyFile, type Supervised } from '../helpers/processes.js';
+import { startApiProcess, startWorkerProcess, supervise, writePolicyFile, type Supervised } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {
   awaitLoad,
   buildPlan,
   createActors,
-  deleteSchedulesOf,
+  closeWithProcesses,
   expectedHoldCount,
   expectPlanOutcome,
   expectReconciled,
@@ -81,18 +81,13 @@ afterAll(async () => {
   }
   await api?.stop();
   await worker?.stop();
-  await stopAllProcesses();
-  if (stack) await deleteSchedulesOf(stack.client, stack.config.temporal.taskQueue);
-  await stack?.close();
-  expect(leftoverProcesses()).toEqual([]);
+  await closeWithProcesses(stack);
 });
 
 describe('database outage mid-load', () => {
   it('retries through cut connections and an unavailable database, says so on /readyz, and catches up', async () => {
     const plan = buildPlan(7303, 'db', { alerts: 60, cases: 10, operators: actors.operators.length });
-    await seedBank(plan, async (account) => {
-      expect((await stack.request(null, { method: 'POST', url: '/sim/bank/accounts', payload: account })).statusCode).toBe(201);
-    });
+    await seedBank(plan, stack);
     const state = newRunState(plan);
     const statuses: Record<number, number> = {};
     const errors500: string[] = [];

@@ -15,19 +15,14 @@ import { stopPaymentWorkflowId, type StopPaymentView } from '../../domain/stop-p
 import { reconcile, formatReport, type Difference } from '../../activities/reconcile.js';
 import { alertStateQuery, stopPaymentStateQuery } from '../../workflows/messages.js';
 import { waitFor } from '../helpers/alerts.js';
+import { mulberry32 } from '../../scripts/seeded-random.js';
 import type { Stack } from '../helpers/stack.js';
+import { leftoverProcesses, stopAllProcesses } from '../helpers/processes.js';
 
 // --- seeded randomness ---------------------------------------------------------------------------
 
 export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
@@ -296,8 +291,22 @@ export function newRunState(plan: Plan): RunState {
 }
 
 /** Seeds the simulator accounts the case plans need (before any case is filed). */
-export async function seedBank(plan: Plan, seedAccount: (account: { bank: string; account: string; balanceFen: number; onward?: unknown[]; exists?: boolean }) => Promise<void>) {
-  for (const c of plan.cases) for (const h of c.holds) if (h.seed) await seedAccount({ bank: h.bank, account: h.account, ...h.seed });
+/** Seeds the simulator's accounts the plan's cases pay into (each must be accepted). */
+export async function seedBank(plan: Plan, stack: Stack) {
+  for (const c of plan.cases)
+    for (const h of c.holds)
+      if (h.seed) {
+        const seeded = await stack.request(null, { method: 'POST', url: '/sim/bank/accounts', payload: { bank: h.bank, account: h.account, ...h.seed } });
+        expect(seeded.statusCode).toBe(201);
+      }
+}
+
+/** afterAll of a test that ran processes of its own: none may outlive it, nor its archiver schedule. */
+export async function closeWithProcesses(stack: Stack | undefined) {
+  await stopAllProcesses();
+  if (stack) await deleteSchedulesOf(stack.client, stack.config.temporal.taskQueue);
+  await stack?.close();
+  expect(leftoverProcesses()).toEqual([]);
 }
 
 async function pollView<T>(send: Send, traffic: Traffic, token: string, url: string, until: (view: T) => boolean, what: string, timeoutMs = 150_000): Promise<T> {
@@ -478,7 +487,14 @@ export async function waitAllClosed(client: Client, taskQueue: string, timeoutMs
       const { raw } = await client.workflow.getHandle(w.workflowId).describe();
       const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? '-'}`);
       const task = raw.pendingWorkflowTask ? `task attempt ${raw.pendingWorkflowTask.attempt}` : 'no task';
-      running.push(`${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}`);
+      // The last events say why a task keeps failing (its failure) or timing out.
+      const events = (await client.workflow.getHandle(w.workflowId).fetchHistory()).events ?? [];
+      const last = events.slice(-6).map((e) => {
+        const failure = e.workflowTaskFailedEventAttributes?.failure?.message;
+        const timeout = e.workflowTaskTimedOutEventAttributes?.timeoutType;
+        return `${e.eventId} ${e.eventType}${failure ? ` (${failure.slice(0, 300)})` : ''}${timeout ? ` (timeout ${timeout})` : ''}`;
+      });
+      running.push(`${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}; last events ${last.join(', ')}`);
     }
     throw new Error(`${(error as Error).message}\n${running.join('\n')}`);
   }

@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { waitFor } from '../helpers/alerts.js';
-import { leftoverProcesses, startWorkerProcess, stopAllProcesses, writePolicyFile, type ManagedProcess } from '../helpers/processes.js';
+import { startWorkerProcess, writePolicyFile, type ManagedProcess } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {
   awaitLoad,
   buildPlan,
   caseWorkflows,
   createActors,
-  deleteSchedulesOf,
+  closeWithProcesses,
   expectedHoldCount,
   expectPlanOutcome,
   expectReconciled,
@@ -50,19 +50,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopAllProcesses();
-  if (stack) await deleteSchedulesOf(stack.client, stack.config.temporal.taskQueue);
-  await stack?.close();
-  expect(leftoverProcesses()).toEqual([]);
+  await closeWithProcesses(stack);
 });
 
 describe('worker killed mid-load', () => {
   it('finishes every alert and case as planned after a SIGKILL and a restart', async () => {
     const plan = buildPlan(7101, 'wk', { alerts: 200, cases: 20, operators: actors.operators.length });
-    await seedBank(plan, async (account) => {
-      const seeded = await stack.request(null, { method: 'POST', url: '/sim/bank/accounts', payload: account });
-      expect(seeded.statusCode).toBe(201);
-    });
+    await seedBank(plan, stack);
     let worker: ManagedProcess = await startWorkerProcess(workerEnv);
     const api = await loggedApp(stack);
     const state = newRunState(plan);
@@ -81,7 +75,9 @@ describe('worker killed mid-load', () => {
     worker = await startWorkerProcess(workerEnv);
     await awaitLoad(load, state);
     await api.app.close();
-    await waitAllClosed(stack.client, stack.config.temporal.taskQueue);
+    await waitAllClosed(stack.client, stack.config.temporal.taskQueue).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- restarted worker output ---\n${worker.output().slice(-4000)}`);
+    });
     expect(stepsAtKill).toBeLessThan(state.totalSteps);
 
     const ledger = (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json().items as LedgerEntry[];
