@@ -90,6 +90,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--ip', '127.0.0.1',
     '--port', String(options.port),
     '--log-level', 'warn',
+    // A single-node server: hand an activity to the worker in the answer to the workflow task that
+    // scheduled it (no trip through matching), and one partition per task queue (no forwarding
+    // between partitions). Both cut the server's work per step; see the README's benchmark.
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
   ];
   if (options.headless) args.push('--headless');
   else if (options.uiPort) args.push('--ui-port', String(options.uiPort));
