@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -20,7 +19,7 @@ import { callResultUpdate, claimUpdate } from '../workflows/messages.js';
 import { resolvePolicy } from '../workflows/policy.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
-import { startDevServer, type DevServer } from './temporal-dev-server.js';
+import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';
 import { generateYear } from './bench-year.js';
 
 const arg = (name: string, fallback: number) => {
@@ -35,15 +34,6 @@ const STATS_ROWS = arg('stats-rows', 300_000);
 const say = (line: string) => console.error(`[bench] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function summarize(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -96,7 +86,7 @@ async function main() {
     let devServer: DevServer | null = null;
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
     if (!temporalAddress) {
-      devServer = await startDevServer({ cliPath: await findOrBuildTemporalCli(say), dbFile: path.join(tmp, 'temporal.sqlite'), port: await freePort(), headless: true, log: say });
+      devServer = await startDevServerOnFreePort({ cliPath: await findOrBuildTemporalCli(say), dbFile: path.join(tmp, 'temporal.sqlite'), headless: true, log: say });
       cleanups.push(() => devServer!.stop());
       temporalAddress = devServer.address;
     }

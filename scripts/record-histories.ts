@@ -27,9 +27,8 @@ import type { StopPaymentInput, StopPaymentView } from '../domain/stop-payment.j
 import { stopPaymentStateQuery } from '../workflows/messages.js';
 import { resolvePolicy } from '../workflows/policy.js';
 import { createFanzhaWorker, WORKFLOWS_PATH } from '../worker/worker.js';
-import { freePort } from '../tests/global-setup.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
-import { startDevServer } from './temporal-dev-server.js';
+import { startDevServerOnFreePort } from './temporal-dev-server.js';
 
 const { values: args } = parseArgs({
   options: { only: { type: 'string' }, out: { type: 'string' } },
@@ -58,7 +57,7 @@ const POLICY = {
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-record-'));
 const cliPath = await findOrBuildTemporalCli(say);
-const devServer = await startDevServer({ cliPath, dbFile: path.join(dir, 'temporal.sqlite'), port: await freePort(), headless: true, logFile: path.join(dir, 'temporal.log'), log: say });
+const devServer = await startDevServerOnFreePort({ cliPath, dbFile: path.join(dir, 'temporal.sqlite'), headless: true, logFile: path.join(dir, 'temporal.log'), log: say });
 const config = loadConfig({
   FANZHA_DATA_DIR: dir,
   TEMPORAL_ADDRESS: devServer.address,

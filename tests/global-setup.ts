@@ -3,7 +3,6 @@
  * clones its own database from the template. Everything is removed afterwards.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -11,7 +10,10 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../db/client.js';
 import { findOrBuildTemporalCli } from '../scripts/temporal-cli.js';
-import { startDevServer } from '../scripts/temporal-dev-server.js';
+import { startDevServerOnFreePort } from '../scripts/temporal-dev-server.js';
+
+/** Test files that start processes of their own pick their ports with it. */
+export { freePort } from '../scripts/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 
 declare module 'vitest' {
@@ -24,16 +26,6 @@ declare module 'vitest' {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 export function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
@@ -44,10 +36,9 @@ export function databaseUrl(adminUrl: string, name: string): string {
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-test-'));
   const cliPath = await findOrBuildTemporalCli();
-  const devServer = await startDevServer({
+  const devServer = await startDevServerOnFreePort({
     cliPath,
     dbFile: path.join(dir, 'temporal.sqlite'),
-    port: await freePort(),
     headless: true,
     logFile: path.join(dir, 'temporal.log'),
   });

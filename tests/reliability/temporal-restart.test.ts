@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { startDevServer, type DevServer } from '../../scripts/temporal-dev-server.js';
-import { freePort } from '../global-setup.js';
+import { startDevServer, startDevServerOnFreePort, type DevServer } from '../../scripts/temporal-dev-server.js';
 import { waitFor } from '../helpers/alerts.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {
@@ -37,13 +36,14 @@ let server: DevServer | null = null;
 let stack: Stack;
 let actors: Actors;
 
-const startServer = () =>
-  startDevServer({ cliPath: inject('temporalCliPath'), dbFile: path.join(dir, 'temporal.sqlite'), port, headless: true, logFile: path.join(dir, 'temporal.log'), log: () => {} });
+const serverOptions = () => ({ cliPath: inject('temporalCliPath'), dbFile: path.join(dir, 'temporal.sqlite'), headless: true, logFile: path.join(dir, 'temporal.log'), log: () => {} });
+/** Started again on the same file and port, as an operator restarts it. */
+const startServer = () => startDevServer({ ...serverOptions(), port });
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-temporal-restart-'));
-  port = await freePort();
-  server = await startServer();
+  server = await startDevServerOnFreePort(serverOptions());
+  port = Number(server.address.split(':')[1]);
   stack = await startStack({ policy: RELIABILITY_POLICY, temporalAddress: server.address, env: { FANZHA_RATE_LIMIT_PER_MINUTE: '10000000' } });
   actors = await createActors((roles) => stack.user(roles), 6);
 });
