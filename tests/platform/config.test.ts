@@ -97,7 +97,8 @@ describe('configuration', () => {
 
   it('accepts the policy file the demo ships', () => {
     const config = loadConfig({ FANZHA_POLICY_FILE: 'scripts/demo-policy.json' });
-    expect(config.policy.alert.claimSla.high).toBe(10_000);
+    expect(config.policy.alert.claimSla.high).toBe(1_000);
+    expect(config.policy.alert.callTimeout).toBe(1_500);
     expect(config.policy.stopPayment.maxRestops).toBe(2);
   });
 
