@@ -506,6 +506,18 @@ export interface LedgerEntry {
   outcome: string;
 }
 
+/**
+ * How every fault test ends: each plan ended as planned (with the bank's ledger: one effect per
+ * instruction) and the read model reconciles with every workflow. Returns the ledger.
+ */
+export async function expectPlanFinished(stack: Stack, plan: Plan, state: RunState, tolerable?: (d: Difference) => boolean) {
+  const ledger = (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json().items as (LedgerEntry & { bank: string; account: string })[];
+  await expectPlanOutcome(stack.client, stack.database.db, plan, state, ledger);
+  const counts = { alerts: plan.alerts.length, stopPayments: plan.cases.length, holds: expectedHoldCount(plan) };
+  await expectReconciled(stack.database.db, stack.client, stack.config.temporal.taskQueue, counts, tolerable);
+  return ledger;
+}
+
 /** Each plan ended as planned: outcome, attempts, one event per decision, holds and money, bank effects. */
 export async function expectPlanOutcome(client: Client, db: Database, plan: Plan, state: RunState, ledger: LedgerEntry[] | null) {
   expect(state.failures).toEqual([]);

@@ -12,11 +12,9 @@ import {
   awaitLoad,
   buildPlan,
   caseWorkflows,
-  createActors,
   closeWithProcesses,
-  expectedHoldCount,
-  expectPlanOutcome,
-  expectReconciled,
+  createActors,
+  expectPlanFinished,
   injectSender,
   loggedApp,
   newRunState,
@@ -26,7 +24,6 @@ import {
   seedBank,
   waitAllClosed,
   type Actors,
-  type LedgerEntry,
 } from './scenario.js';
 
 let stack: Stack;
@@ -80,13 +77,7 @@ describe('worker killed mid-load', () => {
     });
     expect(stepsAtKill).toBeLessThan(state.totalSteps);
 
-    const ledger = (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json().items as LedgerEntry[];
-    await expectPlanOutcome(stack.client, stack.database.db, plan, state, ledger);
-    await expectReconciled(stack.database.db, stack.client, stack.config.temporal.taskQueue, {
-      alerts: plan.alerts.length,
-      stopPayments: plan.cases.length,
-      holds: expectedHoldCount(plan),
-    }, onlyEventTimes);
+    await expectPlanFinished(stack, plan, state, onlyEventTimes);
     console.log(`worker-kill: ${state.totalSteps} steps, ${stepsAtKill} done at the kill, ${running} workflows running then; retries ${JSON.stringify(state.traffic.retries)}; ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }, 240_000);
 });
