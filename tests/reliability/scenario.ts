@@ -4,7 +4,11 @@
  * like a real one (same Idempotency-Key, until it gets an answer), and the outcome every plan must
  * end in whatever happened meanwhile.
  */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.js';
 import { expect } from 'vitest';
@@ -488,13 +492,17 @@ export async function waitAllClosed(client: Client, taskQueue: string, timeoutMs
       const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? '-'}`);
       const task = raw.pendingWorkflowTask ? `task attempt ${raw.pendingWorkflowTask.attempt}` : 'no task';
       // The last events say why a task keeps failing (its failure) or timing out.
-      const events = (await client.workflow.getHandle(w.workflowId).fetchHistory()).events ?? [];
+      const history = await client.workflow.getHandle(w.workflowId).fetchHistory();
+      const events = history.events ?? [];
+      // Kept for replaying it against the code (`npm run audit -- replay --file …` or Worker.runReplayHistory).
+      const saved = path.join(os.tmpdir(), `fanzha-stuck-${w.workflowId}.json`);
+      writeFileSync(saved, historyToJSON(history));
       const last = events.slice(-6).map((e) => {
         const failure = e.workflowTaskFailedEventAttributes?.failure?.message;
         const timeout = e.workflowTaskTimedOutEventAttributes?.timeoutType;
         return `${e.eventId} ${e.eventType}${failure ? ` (${failure.slice(0, 300)})` : ''}${timeout ? ` (timeout ${timeout})` : ''}`;
       });
-      running.push(`${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}; last events ${last.join(', ')}`);
+      running.push(`${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}; last events ${last.join(', ')}; history in ${saved}`);
     }
     throw new Error(`${(error as Error).message}\n${running.join('\n')}`);
   }
