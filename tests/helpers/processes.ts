@@ -156,6 +156,11 @@ export async function startApiProcess(env: Record<string, string> & { PORT: stri
   return api;
 }
 
+/** Everything every process started here wrote, in start order. */
+export function allOutput(): string {
+  return spawned.map((p) => p.output()).join('\n');
+}
+
 /** Kills every process these helpers started (whole groups), waiting for each to exit. */
 export async function stopAllProcesses(): Promise<void> {
   await Promise.all(spawned.map((p) => p.kill('SIGKILL')));
@@ -174,7 +179,7 @@ export function leftoverProcesses(): string[] {
 export interface Supervised {
   /** The process running now. */
   current(): ManagedProcess;
-  /** Every exit the supervisor did not ask for (`running`), and every failed start (`starting`), in order, with the output's tail. */
+  /** Every exit the supervisor did not ask for (`running`, with all its output), and every failed start (`starting`), in order. */
   crashes: { phase: 'running' | 'starting'; output: string }[];
   /** Stops supervising and kills the process. */
   stop(): Promise<void>;
@@ -191,7 +196,9 @@ export async function supervise(start: () => Promise<ManagedProcess>, backoffMs 
   const watch = (p: ManagedProcess) => {
     void p.exited.then(async () => {
       if (stopped) return;
-      crashes.push({ phase: 'running', output: p.output().slice(-4000) });
+      // All of it: a crash's reason can be followed by pages of shutdown output.
+      const { code, signal } = await p.exited;
+      crashes.push({ phase: 'running', output: `${p.output()}\n[exited with ${signal ?? `code ${code}`}]` });
       for (;;) {
         await new Promise((r) => setTimeout(r, backoffMs));
         if (stopped) return;

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { openDatabase } from '../../db/client.js';
+import { hashToken } from '../../db/users.js';
 import { freePort } from '../global-setup.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -32,6 +33,26 @@ describe('health and readiness', () => {
       expect(response.json().detail).toContain('database');
       // Liveness does not depend on dependencies.
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await database.close();
+    }
+  });
+
+  it('logs a failed query without its values (the token hash stays out of the log)', async () => {
+    const url = new URL(stack.databaseUrl);
+    url.port = String(await freePort());
+    const database = await openDatabase({ url: url.toString(), dataDir: '/tmp', poolSize: 1 });
+    const logged: string[] = [];
+    const app = await buildApp({ config: stack.config, database, temporal: stack.client, logger: { level: 'warn', stream: { write: (line: string) => void logged.push(line) } } });
+    try {
+      const token = 'fz_not-a-real-token-but-a-secret-all-the-same';
+      const response = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+      expect(response.statusCode).toBe(503);
+      const log = logged.join('');
+      expect(log).toContain('Failed query');
+      expect(log).toContain('params: (withheld)');
+      expect(log).not.toContain(hashToken(token));
     } finally {
       await app.close();
       await database.close();

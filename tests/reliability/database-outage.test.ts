@@ -10,9 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { waitFor } from '../helpers/alerts.js';
-import { startApiProcess, startWorkerProcess, supervise, writePolicyFile, type Supervised } from '../helpers/processes.js';
+import { allOutput, startApiProcess, startWorkerProcess, supervise, writePolicyFile, type Supervised } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {
+  ALERT_VICTIM_PHONE,
+  CASE_VICTIM_PHONE,
   awaitLoad,
   buildPlan,
   closeWithProcesses,
@@ -134,6 +136,10 @@ describe('database outage mid-load', () => {
     expect(statuses[503] ?? 0).toBeGreaterThan(0);
     expect(errors500).toEqual([]);
     expect(down.body.detail).toContain('database');
+    // Failed queries were logged (API) and retried (worker) without their values: no victim's phone in any log.
+    const logs = allOutput();
+    expect(logs).toContain('params: (withheld)');
+    for (const phone of [ALERT_VICTIM_PHONE, CASE_VICTIM_PHONE]) expect(logs).not.toContain(phone);
     const crashes = [...api.crashes, ...worker.crashes];
     for (const crash of crashes)
       expect(crash.phase === 'running' ? KNOWN_DRIVER_CRASH.test(crash.output) : DATABASE_DOWN_AT_START.test(crash.output), `${crash.phase}: ${crash.output}`).toBe(true);

@@ -147,6 +147,10 @@ export async function request(send: Send, traffic: Traffic, token: string, metho
 
 // --- plans ---------------------------------------------------------------------------------------
 
+/** Personal data the plans send: it must never show up whole in a log. */
+export const ALERT_VICTIM_PHONE = '13812345678';
+export const CASE_VICTIM_PHONE = '13912345678';
+
 export type AlertPath = 'dissuade' | 'retry_then_false_positive' | 'refused_then_visit' | 'cancel' | 'unreachable' | 'defrauded';
 
 export interface AlertPlan {
@@ -346,7 +350,7 @@ async function runAlert(send: Send, actors: Actors, state: RunState, plan: Alert
     issuedAt: '2026-11-28T09:12:00+08:00',
     riskLevel: plan.riskLevel,
     fraudType: 'investment',
-    victim: { phone: '13812345678', name: '张三' },
+    victim: { phone: ALERT_VICTIM_PHONE, name: '张三' },
     stationId: 'haibowan-01',
   }, 201);
   const queued = () => (state.progress.set(id, 'waiting to be queued again'), pollView<AlertView>(send, t, op, `/v1/alerts/${id}`, (v) => v.state === 'queued', `${id} to be queued again`));
@@ -389,7 +393,7 @@ async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, 
   const filed = await request(send, t, actors.calltaker, 'POST', '/v1/stop-payments', {
     reportedAt: '2026-11-28T10:02:00+08:00',
     caseRef: `${plan.prefix}-${c.n}`,
-    victim: { name: '李四', phone: '13912345678' },
+    victim: { name: '李四', phone: CASE_VICTIM_PHONE },
     transfers: c.transfers.map((tr) => ({ ...tr, transferredAt: '2026-11-28T09:40:00+08:00' })),
   }, key('file'));
   expectAnswer(state, `case ${c.n} file`, filed, 201);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { withoutQueryParams } from '../../../db/errors.js';
 import { idempotencyKeys } from '../../../db/schema.js';
 import { Problem } from '../../problem.js';
 
@@ -93,7 +94,7 @@ export default fp(
         await app.db
           .delete(idempotencyKeys)
           .where(and(where, isNull(idempotencyKeys.statusCode)))
-          .catch((error: unknown) => request.log.warn({ err: error }, 'could not free the Idempotency-Key claim; a retry takes it over once stale'));
+          .catch((error: unknown) => request.log.warn({ err: withoutQueryParams(error) }, 'could not free the Idempotency-Key claim; a retry takes it over once stale'));
         return payload;
       }
       let response: unknown = null;
@@ -110,7 +111,7 @@ export default fp(
         .update(idempotencyKeys)
         .set({ statusCode: reply.statusCode, response })
         .where(where)
-        .catch((error: unknown) => request.log.warn({ err: error }, 'could not store the answer for this Idempotency-Key'));
+        .catch((error: unknown) => request.log.warn({ err: withoutQueryParams(error) }, 'could not store the answer for this Idempotency-Key'));
       return payload;
     });
   },

@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { invalidField, Problem, type FieldError } from '../../problem.js';
+import { withoutQueryParams } from '../../../db/errors.js';
 import { isUnavailable } from '../../unavailable.js';
 
 interface AjvError {
@@ -73,7 +74,7 @@ export default fp(
   async function problems(app: FastifyInstance) {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toProblem(error);
-      if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (problem.status >= 500) request.log.error({ err: withoutQueryParams(error) }, 'request failed');
       else request.log.info({ code: problem.code }, problem.detail);
       if (problem.status === 503) reply.header('retry-after', '2');
       return reply.status(problem.status).type('application/problem+json').send(problem.toJSON());
