@@ -2,7 +2,7 @@
  * Reconciliation of the read model with the workflows (`npm run reconcile`, and the check every
  * reliability test ends with). Temporal is the source of truth: for every alert, stop-payment case
  * and hold that Temporal knows (listed by workflow type through visibility) or that the read model
- * names, the workflow's own view (its `state` query while it runs, its result once it has completed)
+ * names, the workflow's own view (its result once it has completed, else the newest view it projected)
  * is turned into the row the projection would have written — with the same mapping functions — and
  * compared with the row that is there, and the case's timeline with its event rows.
  *
@@ -10,13 +10,12 @@
  * rewritten. A repair never moves a row back: it writes under the same `seq` guard as the projection.
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { alerts, caseEvents, holds, stopPayments } from '../db/schema.js';
 import { alertWorkflowId, type AlertView, type TimelineEvent } from '../domain/alert.js';
 import { holdWorkflowId, stopPaymentWorkflowId, type HoldView, type StopPaymentView } from '../domain/stop-payment.js';
-import { alertStateQuery, holdStateQuery, stopPaymentStateQuery } from '../workflows/messages.js';
+import { latestWorkflowView } from '../domain/workflow-view.js';
 import { alertRow } from './alert-record.js';
 import { holdRow, stopPaymentRow } from './stop-payment-record.js';
 
@@ -31,7 +30,7 @@ export type DifferenceProblem =
   | 'events'
   /** A row whose workflow Temporal does not know (deleted by retention, or never started): reported, never repaired. */
   | 'orphan_row'
-  /** The workflow exists but its state could not be read (no worker answering queries, or it failed). */
+  /** The workflow exists but its state could not be read (it has projected nothing yet, or Temporal did not answer). */
   | 'unreadable';
 
 export interface Difference {
@@ -131,18 +130,12 @@ async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void
   await Promise.all(runners);
 }
 
-/** The view of a workflow: its result once completed (no worker needed), else its `state` query. */
-async function readWorkflow<V>(client: Client, workflowId: string, query: typeof alertStateQuery | typeof stopPaymentStateQuery | typeof holdStateQuery): Promise<Truth<V> | null> {
-  const handle = client.workflow.getHandle(workflowId);
-  let status: string;
-  try {
-    status = (await handle.describe()).status.name;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return null;
-    throw error;
-  }
-  if (status === 'COMPLETED') return { view: (await handle.result()) as V, running: false };
-  return { view: (await handle.query(query as never)) as V, running: status === 'RUNNING' };
+/** The view of a workflow: its result once completed, else the newest view it projected (never a query: see domain/workflow-view.ts). */
+async function readWorkflow<V>(client: Client, workflowId: string): Promise<Truth<V> | null> {
+  const latest = await latestWorkflowView<V>(client, workflowId);
+  if (!latest) return null;
+  if (latest.view === null) throw new Error(`${workflowId} has not projected any state yet (just started, or no worker has run it)`);
+  return { view: latest.view, running: latest.running };
 }
 
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
@@ -187,8 +180,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     const differ = (problem: DifferenceProblem, fields: string[] = [], detail?: string) => ({ ...target, problem, fields, detail, repaired: false });
     let truth: Truth<unknown> | null;
     try {
-      const q = target.kind === 'alert' ? alertStateQuery : target.kind === 'stop_payment' ? stopPaymentStateQuery : holdStateQuery;
-      truth = await readWorkflow(client, target.workflowId, q);
+      truth = await readWorkflow(client, target.workflowId);
     } catch (error) {
       return [{ difference: differ('unreadable', [], (error as Error).message), running: true }];
     }

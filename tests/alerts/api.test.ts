@@ -38,9 +38,13 @@ describe('ingest', () => {
     const runs = [];
     for await (const run of stack.client.workflow.list({ query: `WorkflowId = 'alert-${alert.alertId}'` })) runs.push(run);
     expect(runs).toHaveLength(1);
-    const view = (await api.get(supervisor, alert.alertId)).json();
+    // A repeated push is a signal: the alert shows it as soon as the workflow has taken it in.
+    const updates = (view: { timeline: { kind: string }[] }) => view.timeline.filter((e) => e.kind === 'platform_update').length;
+    const view = await waitFor('nine pushes shown', async () => {
+      const shown = (await api.get(supervisor, alert.alertId)).json();
+      return updates(shown) === 9 ? shown : undefined;
+    });
     expect(view.timeline.filter((e: { kind: string }) => e.kind === 'received')).toHaveLength(1);
-    expect(view.timeline.filter((e: { kind: string }) => e.kind === 'platform_update')).toHaveLength(9);
   });
 
   it('lets a repeated push raise the risk (never lower it) and moves the alert up the queue', async () => {
@@ -53,7 +57,10 @@ describe('ingest', () => {
     const raised = await api.ingest(platform, { ...alert, riskLevel: 'high' });
     expect(raised.statusCode).toBe(200);
     expect(raised.json().duplicate).toBe(true);
-    const after = (await api.get(supervisor, alert.alertId)).json();
+    const after = await waitFor('the push shown', async () => {
+      const shown = (await api.get(supervisor, alert.alertId)).json();
+      return shown.timeline.at(-1)?.kind === 'platform_update' ? shown : undefined;
+    });
     expect(after.riskLevel).toBe('high');
     expect(Date.parse(after.deadline)).toBeLessThan(Date.parse(before.deadline));
     expect(after.timeline.at(-1)).toMatchObject({ kind: 'platform_update', detail: { riskLevel: 'high', raisedFrom: 'low' } });

@@ -11,7 +11,8 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.js';
-import { expect } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { expect, inject } from 'vitest';
 import type { Database } from '../../db/client.js';
 import { caseEvents } from '../../db/schema.js';
 import { alertWorkflowId, type AlertView, type RiskLevel } from '../../domain/alert.js';
@@ -527,7 +528,31 @@ export async function expectPlanFinished(stack: Stack, plan: Plan, state: RunSta
   await expectPlanOutcome(stack.client, stack.database.db, plan, state, ledger);
   const counts = { alerts: plan.alerts.length, stopPayments: plan.cases.length, holds: expectedHoldCount(plan) };
   await expectReconciled(stack.database.db, stack.client, stack.config.temporal.taskQueue, counts, tolerable);
+  await expectEveryHistoryReplays(stack.client, stack.config.temporal.taskQueue);
   return ledger;
+}
+
+/**
+ * Every run the load made replays against the code. A history that does not would stop its workflow
+ * the next time a worker has to rebuild it from scratch (after a restart, or an eviction), and fails
+ * the auditors' replay; most of the time nothing evicts it, so only a replay finds it.
+ */
+export async function expectEveryHistoryReplays(client: Client, taskQueue: string) {
+  const runs: { workflowId: string; runId: string }[] = [];
+  for await (const w of client.workflow.list({ query: caseWorkflows(taskQueue) })) runs.push({ workflowId: w.workflowId, runId: w.runId });
+  async function* histories() {
+    for (const run of runs) yield { workflowId: run.workflowId, history: await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory() };
+  }
+  const failed: string[] = [];
+  let index = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: 'reliability' }, histories())) {
+    const run = runs[index++]!;
+    if (!result.error) continue;
+    const saved = path.join(os.tmpdir(), `fanzha-nondeterministic-${result.workflowId}.json`);
+    writeFileSync(saved, historyToJSON(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()));
+    failed.push(`${result.workflowId}: ${result.error.message.slice(0, 400)} (history in ${saved})`);
+  }
+  expect(failed, `${failed.length} of ${runs.length} histories do not replay`).toEqual([]);
 }
 
 /** Each plan ended as planned: outcome, attempts, one event per decision, holds and money, bank effects. */

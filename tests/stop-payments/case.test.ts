@@ -212,6 +212,25 @@ describe('filing and approval', () => {
   });
 });
 
+describe('reading a case', () => {
+  it('shows a running case, as its workflow last said, while no worker runs (reading never asks a worker)', async () => {
+    const acct = account();
+    await bank.seed({ bank: 'ICBC', account: acct, balanceFen: 10_000_000 });
+    const id = await filed(newFiling([{ bank: 'ICBC', account: acct, amountFen: 3_000_000 }]));
+    expect((await api.approve(approver, id)).statusCode).toBe(200);
+    await caseWhen(stack, id, (v) => v.holds.every((h) => h.state === 'stopped'));
+    await waitFor('the stop shown', async () => (await api.get(supervisor, id)).json().holds[0]?.state === 'stopped');
+    await stack.stopWorker();
+    try {
+      const shown = await api.get(supervisor, id);
+      expect(shown.statusCode).toBe(200);
+      expect(shown.json()).toMatchObject({ state: 'active', stoppedFen: 3_000_000, holds: [{ account: acct, state: 'stopped' }] });
+    } finally {
+      await stack.startWorker();
+    }
+  });
+});
+
 describe('linked alerts', () => {
   it('links the alert a case came from, whether the alert is still open or already closed', async () => {
     const operator = await stack.user(['operator']);

@@ -13,7 +13,8 @@ import { alerts } from '../../../db/schema.js';
 import type { User } from '../../../db/users.js';
 import { alertWorkflowId, maskPhone, type AlertInput, type AlertState, type AlertView, type DecisionActor, type RiskLevel } from '../../../domain/alert.js';
 import type { AlertWorkflow } from '../../../workflows/alert.js';
-import { alertStateQuery, claimUpdate, platformUpdateSignal } from '../../../workflows/messages.js';
+import { claimUpdate, platformUpdateSignal } from '../../../workflows/messages.js';
+import { currentView } from '../../current-view.js';
 import { actorFor, sendDecision, updateIdFor } from '../../decisions.js';
 import { notFound, Problem } from '../../problem.js';
 import { decodeCursor, encodeCursor } from '../../schemas/common.js';
@@ -55,16 +56,10 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
 
   const handle = (alertId: string) => temporal.workflow.getHandle<typeof AlertWorkflow>(alertWorkflowId(alertId));
 
-  /** The alert's authoritative view: the workflow while it runs, the read model once closed. */
+  /** The alert's authoritative view: the workflow's own newest view while it runs, the read model once closed. */
   async function view(alertId: string): Promise<AlertView | null> {
     const [row] = await db.select({ state: alerts.state, detail: alerts.detail }).from(alerts).where(eq(alerts.alertId, alertId));
-    if (row?.state === 'closed') return row.detail as AlertView;
-    try {
-      return await handle(alertId).query(alertStateQuery);
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return (row?.detail as AlertView | undefined) ?? null;
-      throw error;
-    }
+    return currentView<AlertView>(temporal, alertWorkflowId(alertId), row && { closed: row.state === 'closed', detail: row.detail });
   }
 
   return {

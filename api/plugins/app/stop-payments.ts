@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
 import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -22,7 +22,7 @@ import {
   type StopPaymentView,
 } from '../../../domain/stop-payment.js';
 import type { StopPaymentWorkflow } from '../../../workflows/stop-payment.js';
-import { stopPaymentStateQuery } from '../../../workflows/messages.js';
+import { currentView } from '../../current-view.js';
 import { actorFor, sendDecision, updateIdFor } from '../../decisions.js';
 import { notFound } from '../../problem.js';
 import { decodeCursor, encodeCursor } from '../../schemas/common.js';
@@ -52,13 +52,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
 
   async function view(id: string): Promise<StopPaymentView | null> {
     const [row] = await db.select({ state: stopPayments.state, detail: stopPayments.detail }).from(stopPayments).where(eq(stopPayments.stopPaymentId, id));
-    if (row?.state === 'closed' || row?.state === 'rejected') return row.detail as StopPaymentView;
-    try {
-      return await caseHandle(id).query(stopPaymentStateQuery);
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return (row?.detail as StopPaymentView | undefined) ?? null;
-      throw error;
-    }
+    return currentView<StopPaymentView>(temporal, stopPaymentWorkflowId(id), row && { closed: row.state === 'closed' || row.state === 'rejected', detail: row.detail });
   }
 
   async function visible(id: string, user: User): Promise<StopPaymentView> {

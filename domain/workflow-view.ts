@@ -1,0 +1,92 @@
+/**
+ * A workflow's own latest view, read from its history, without asking a worker.
+ *
+ * Why not the `state` query: a query that reaches a worker while the workflow has events no workflow
+ * task has taken yet (after a worker crash the server can hand such a query straight to another
+ * worker) makes that worker apply those events for the query alone. Its cached workflow then differs
+ * from what the history will say, the next workflow task records commands a replay does not make,
+ * and the workflow stops on a nondeterminism error the next time it is rebuilt. The reliability
+ * suite caught cases stuck this way. So nothing in Fanzha queries a running workflow.
+ *
+ * What is read instead is what the workflow itself said last: its result once completed, otherwise the
+ * newer of the view in the last projection it scheduled and the view its last decision (Update)
+ * answered with. After a decision that is exact (read-your-writes for the person who decided); a
+ * signal or a timer shows as soon as its projection is scheduled, at most one write later. A hold that
+ * continued as new and has not changed since has its view in its input.
+ */
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import proto from '@temporalio/proto';
+
+/** The activities that project a workflow's view (their first argument carries it as `view`). */
+const PROJECTIONS = new Set(['recordAlertEvents', 'recordStopPaymentEvents', 'recordHoldEvents']);
+const EventType = proto.temporal.api.enums.v1.EventType;
+const PAGE_SIZE = 100;
+
+export interface LatestView<V> {
+  /** null: the workflow runs but has not projected anything yet (it was started a moment ago, or no worker has run it yet). */
+  view: V | null;
+  running: boolean;
+}
+
+const decode = <T>(payloads: { payloads?: Payload[] | null } | null | undefined): T | undefined => {
+  const first = payloads?.payloads?.[0];
+  return first ? defaultPayloadConverter.fromPayload<T>(first) : undefined;
+};
+
+/** The newest view of `workflowId`'s current run, or null if Temporal does not know it (never started, or past retention). */
+export async function latestWorkflowView<V>(client: Client, workflowId: string): Promise<LatestView<V> | null> {
+  let nextPageToken: Uint8Array | undefined;
+  let running: boolean | null = null;
+  do {
+    let page;
+    try {
+      page = await client.workflowService.getWorkflowExecutionHistoryReverse({
+        namespace: client.options.namespace,
+        execution: { workflowId },
+        maximumPageSize: PAGE_SIZE,
+        nextPageToken,
+      });
+    } catch (error) {
+      if ((error as { code?: number }).code === 5 /* NOT_FOUND */) return null;
+      throw error;
+    }
+    for (const event of page.history?.events ?? []) {
+      if (running === null) {
+        // The newest event says whether the run is over.
+        if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) {
+          const result = decode<V>(event.workflowExecutionCompletedEventAttributes?.result);
+          if (result !== undefined) return { view: result, running: false };
+        }
+        running = !CLOSING.has(event.eventType ?? 0);
+      }
+      if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
+        const attributes = event.activityTaskScheduledEventAttributes;
+        if (attributes?.activityType?.name && PROJECTIONS.has(attributes.activityType.name)) {
+          const batch = decode<{ view: V }>(attributes.input);
+          if (batch?.view) return { view: batch.view, running };
+        }
+      }
+      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) {
+        // Every decision (Update) answers with the view right after it: newer than a projection still waiting for the one before.
+        const view = decode<V>(event.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success);
+        if (view) return { view, running };
+      }
+      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) {
+        const input = decode<{ hold?: V }>(event.workflowExecutionStartedEventAttributes?.input);
+        return { view: input?.hold ?? null, running };
+      }
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return { view: null, running: running ?? true };
+}
+
+const CLOSING = new Set<number>([
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+]);
