@@ -9,7 +9,12 @@ let admin: Caller, supervisor: Caller;
 
 beforeAll(async () => {
   stack = await startStack({
-    policy: { alert: { claimSla: { high: '1s', medium: '2s', low: '3s' }, retryDelay: { high: '300ms', medium: '300ms', low: '300ms' } }, stopPayment: { approvalSla: '1s' } },
+    // An operator's call takes at least 20 ms of the demo's day: with a 5 ms call deadline every call
+    // misses it, so the day has missed deadlines however fast this machine is.
+    policy: {
+      alert: { claimSla: { high: '1s', medium: '2s', low: '3s' }, callTimeout: '5ms', retryDelay: { high: '300ms', medium: '300ms', low: '300ms' } },
+      stopPayment: { approvalSla: '1s' },
+    },
   });
   admin = await stack.user(['admin']);
   supervisor = await stack.user(['supervisor']);
@@ -51,6 +56,7 @@ describe('demo', () => {
     expect(stats.stopPayments.requested).toBe(result.filed);
     expect(stats.stopPayments.rejected).toBe(result.rejected);
     expect(stats.stopPayments.requested).toBeGreaterThanOrEqual(3);
-    expect(stats.alerts.deadlineBreaches.total).toBeGreaterThan(0);
+    expect(stats.alerts.deadlineBreaches.call).toBeGreaterThan(0);
+    expect(stats.alerts.deadlineBreaches.total).toBeGreaterThanOrEqual(stats.alerts.deadlineBreaches.call);
   });
 });
