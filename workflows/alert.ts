@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -31,7 +32,15 @@ import {
   visitResultUpdate,
 } from './messages.js';
 import type { AlertPolicy } from './policy.js';
-import { escalationRecipient, nextEscalationAt, startDeadline, type Deadline as EscalatingDeadline } from './escalation.js';
+import {
+  escalationDue,
+  escalationRecipient,
+  LATE_DECISION_ESCALATES,
+  nextEscalationAt,
+  raiseDueEscalations,
+  startDeadline,
+  type Deadline as EscalatingDeadline,
+} from './escalation.js';
 import { createRecorder } from './recorder.js';
 
 export interface AlertWorkflowInput {
@@ -139,6 +148,11 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
       payload: { alertId: view.alertId, deadline: missed.kind, level: missed.level, state: view.state },
     });
   }
+  /** Before a decision changes anything: the escalations its deadline's timer would already have raised. */
+  function raiseDue() {
+    if (escalationDue(deadline, Date.now()) && patched(LATE_DECISION_ESCALATES)) raiseDueEscalations(deadline, Date.now(), escalate);
+  }
+
 
   // The alert is queued before any handler exists: a decision delivered with the first workflow task
   // (a claim right after the push) must see, and not be overwritten by, the initial state.
@@ -159,6 +173,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(
     claimUpdate,
     ({ actor }) => {
+      raiseDue();
       view.state = 'calling';
       view.assignee = { userId: actor.userId, name: actor.name };
       view.firstCallAt ??= iso(Date.now());
@@ -173,6 +188,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(
     releaseUpdate,
     ({ actor, note }) => {
+      raiseDue();
       view.state = 'queued';
       view.assignee = null;
       deadline = claimDeadline;
@@ -192,6 +208,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(
     callResultUpdate,
     (decision) => {
+      raiseDue();
       const { actor } = decision;
       view.callAttempts += 1;
       claimDeadline = null;
@@ -228,6 +245,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(
     visitResultUpdate,
     ({ actor, outcome, note }) => {
+      raiseDue();
       record('visit_result', actor, { outcome, stationId: view.stationId, note: note ?? null });
       close(outcome === 'not_found' ? 'unreachable' : outcome === 'already_defrauded' ? 'defrauded' : outcome, actor);
       return snapshot();
@@ -238,6 +256,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(
     transferUpdate,
     ({ actor, stationId, reason }) => {
+      raiseDue();
       const from = view.stationId;
       view.stationId = stationId;
       setDeadline('visit', policy.visitSla[view.riskLevel]);
@@ -256,6 +275,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(
     cancelAlertUpdate,
     ({ actor, reason }) => {
+      raiseDue();
       close('cancelled', actor, { reason });
       return snapshot();
     },

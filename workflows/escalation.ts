@@ -22,3 +22,21 @@ export const startDeadline = <Kind extends string>(kind: Kind, span: number, fro
 /** When the next escalation of this deadline is due, or null when it has escalated as far as it goes. */
 export const nextEscalationAt = (deadline: Deadline | null): number | null =>
   deadline && deadline.level < MAX_ESCALATION ? deadline.dueAt + deadline.level * deadline.span : null;
+
+/** Whether an escalation of `deadline` is already due at `now`, its timer not yet handled. */
+export const escalationDue = (deadline: Deadline | null, now: number): boolean => {
+  const at = nextEscalationAt(deadline);
+  return at !== null && at <= now;
+};
+
+/**
+ * Patch: a decision that lands in the same workflow task as its deadline's timer is handled before
+ * the timer (Updates come first), so before it changes anything it raises the escalations already
+ * due, as the timer would have; otherwise a deadline missed while no worker ran was never counted.
+ */
+export const LATE_DECISION_ESCALATES = 'late-decision-escalates';
+
+/** Raises every escalation of `deadline` due by `now`, oldest first. */
+export function raiseDueEscalations<D extends Deadline>(deadline: D | null, now: number, escalate: (missed: D) => void): void {
+  while (deadline && escalationDue(deadline, now)) escalate(deadline);
+}

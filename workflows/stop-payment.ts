@@ -24,7 +24,15 @@ import {
   type StopPaymentInput,
   type StopPaymentView,
 } from '../domain/stop-payment.js';
-import { escalationRecipient, nextEscalationAt, startDeadline, type Deadline } from './escalation.js';
+import {
+  escalationDue,
+  escalationRecipient,
+  LATE_DECISION_ESCALATES,
+  nextEscalationAt,
+  raiseDueEscalations,
+  startDeadline,
+  type Deadline,
+} from './escalation.js';
 import { HoldWorkflow } from './hold.js';
 import {
   approveUpdate,
@@ -153,6 +161,24 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
   deadline = startDeadline('approval', policy.approvalSla, Date.now());
   showDeadline();
 
+  function escalateApproval(missed: Deadline<'approval'>) {
+    missed.level += 1;
+    showDeadline();
+    const recipientRole = escalationRecipient(missed.level);
+    record('deadline_missed', null, { deadline: 'approval', level: missed.level, dueAt: iso(missed.dueAt), notified: recipientRole });
+    recorder.notify({
+      recipientRole,
+      kind: 'approval_overdue',
+      message: `Stop-payment ${stopPaymentId} (${(view.requestedFen / 100).toFixed(2)} CNY) has waited for approval since ${view.createdAt}: escalation level ${missed.level}.`,
+      payload: { stopPaymentId, level: missed.level },
+    });
+  }
+
+  /** Before a decision changes anything: the escalations the approval timer would already have raised. */
+  function raiseDue() {
+    if (escalationDue(deadline, Date.now()) && patched(LATE_DECISION_ESCALATES)) raiseDueEscalations(deadline, Date.now(), escalateApproval);
+  }
+
   // --- decisions -------------------------------------------------------------------------------
   const requireState = (...states: StopPaymentView['state'][]) => {
     if (!states.includes(view.state))
@@ -162,6 +188,7 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
   setHandler(
     approveUpdate,
     ({ actor, note }) => {
+      raiseDue();
       view.state = 'active';
       view.approvedBy = { userId: actor.userId, name: actor.name };
       view.approvedAt = iso(Date.now());
@@ -192,6 +219,7 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
   setHandler(
     rejectUpdate,
     ({ actor, reason }) => {
+      raiseDue();
       view.state = 'rejected';
       view.rejectedBy = { userId: actor.userId, name: actor.name };
       view.rejectionReason = reason;
@@ -279,16 +307,7 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
     const wakeAt = nextEscalationAt(deadline);
     const decided = await condition(() => view.state !== 'pending_approval', wakeAt === null ? undefined : Math.max(wakeAt - Date.now(), 1));
     if (decided || !deadline) continue;
-    deadline.level += 1;
-    showDeadline();
-    const recipientRole = escalationRecipient(deadline.level);
-    record('deadline_missed', null, { deadline: 'approval', level: deadline.level, dueAt: iso(deadline.dueAt), notified: recipientRole });
-    recorder.notify({
-      recipientRole,
-      kind: 'approval_overdue',
-      message: `Stop-payment ${stopPaymentId} (${(view.requestedFen / 100).toFixed(2)} CNY) has waited for approval since ${view.createdAt}: escalation level ${deadline.level}.`,
-      payload: { stopPaymentId, level: deadline.level },
-    });
+    escalateApproval(deadline);
   }
 
   // --- holds: start each one the case finds, close when all are final ---------------------------

@@ -1,9 +1,11 @@
 /** Missed deadlines escalate (level 1 → supervisor, level 2 → center head) and never close or move an alert. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../db/schema.js';
-import { alertApi, expectReadModelMatchesWorkflows, newAlert, waitFor } from '../helpers/alerts.js';
+import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import { eq } from 'drizzle-orm';
+import { alertWorkflowId } from '../../domain/alert.js';
+import { claimUpdate } from '../../workflows/messages.js';
 
 let stack: Stack;
 let api: ReturnType<typeof alertApi>;
@@ -105,5 +107,36 @@ describe('escalation', () => {
     const overdueOnly = (await api.list(supervisor, '?overdue=true')).json().items;
     expect(overdueOnly.every((a: { overdue: boolean }) => a.overdue)).toBe(true);
     expect(overdueOnly.map((a: { alertId: string }) => a.alertId)).toContain(late.alertId);
+  });
+
+  it('counts a deadline missed while no worker ran, though the claim lands in the same workflow task as the deadline', async () => {
+    const alert = newAlert({ riskLevel: 'high' });
+    expect((await api.ingest(platform, alert)).statusCode).toBe(201);
+    await readModelRow(stack, alert.alertId);
+    await stack.stopWorker();
+    let claiming: Promise<unknown> | undefined;
+    try {
+      // The 1 s claim deadline passes with no worker, and the claim waits for one: the worker that
+      // comes back gets both in one workflow task, where the claim is handled first.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const actor = { userId: operator.user.userId, name: operator.user.name, role: 'operator' as const };
+      claiming = stack.client.workflow.getHandle(alertWorkflowId(alert.alertId)).executeUpdate(claimUpdate, { args: [{ actor }], updateId: `late-${alert.alertId}` });
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await stack.startWorker();
+    }
+    const view = (await claiming) as { state: string; escalationLevel: number; timeline: { kind: string; detail: Record<string, unknown> }[] };
+    expect(view.state).toBe('calling');
+    const kinds = view.timeline.map((e) => (e.kind === 'deadline_missed' ? `missed ${e.detail.deadline} ${e.detail.level}` : e.kind));
+    // Missed first (level 2 too if the worker took over a second to come back), then the claim.
+    expect(kinds[0]).toBe('received');
+    expect(kinds[1]).toBe('missed claim 1');
+    expect(kinds.slice(2, -1).every((k) => k === 'missed claim 2')).toBe(true);
+    expect(kinds.at(-1)).toBe('claimed');
+    const rows = await waitFor('the supervisor told', async () => {
+      const found = await stack.database.db.select().from(notifications).where(eq(notifications.caseId, alert.alertId));
+      return found.length > 0 ? found : undefined;
+    });
+    expect(rows[0]!.recipientRole).toBe('supervisor');
   });
 });

@@ -2,6 +2,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../db/schema.js';
+import type { StopPaymentView } from '../../domain/stop-payment.js';
+import { approveUpdate } from '../../workflows/messages.js';
 import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import {
@@ -171,6 +173,29 @@ describe('filing and approval', () => {
       ['center_head', 'approval_overdue'],
     ]);
     expect((await api.approve(approver, id)).json().state).toBe('active');
+  });
+
+  it('counts a late approval as a missed deadline, though it lands in the same workflow task as the deadline', async () => {
+    const id = await filed();
+    await waitFor('the filing projected', async () => (await api.get(supervisor, id)).statusCode === 200);
+    await stack.stopWorker();
+    let approving: Promise<StopPaymentView> | undefined;
+    try {
+      // The 1 s approval deadline passes with no worker, and the approval waits for one: the worker
+      // that comes back gets both in one workflow task, where the approval is handled first.
+      await new Promise((r) => setTimeout(r, 1_400));
+      const actor = { userId: approver.user.userId, name: approver.user.name, role: 'approver' as const };
+      approving = stack.client.workflow.getHandle(`stoppay-${id}`).executeUpdate(approveUpdate, { args: [{ actor }], updateId: `late-${id}` });
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await stack.startWorker();
+    }
+    const view = await approving;
+    const kinds = view.timeline.map((e) => (e.kind === 'deadline_missed' ? `missed ${e.detail.level}` : e.kind));
+    expect(kinds.slice(0, 2)).toEqual(['filed', 'missed 1']);
+    expect(kinds.indexOf('approved')).toBeGreaterThan(1);
+    expect(kinds.slice(2, kinds.indexOf('approved')).every((k) => k === 'missed 2')).toBe(true);
+    expect(view.state).toBe('active');
   });
 
   it('flags a major case and tells the criminal squad', async () => {
