@@ -146,7 +146,13 @@ async function busyWorkflows(): Promise<string[]> {
     await Promise.all(
       todo.map(async (id) => {
         seen.add(id);
-        const { raw } = await stack.client.workflow.getHandle(id).describe();
+        // A child its parent has just asked for may not exist yet: that is busy too.
+        const described = await stack.client.workflow.getHandle(id).describe().catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) return null;
+          throw error;
+        });
+        if (!described) return void busy.push(id);
+        const { raw } = described;
         if (raw.pendingWorkflowTask || (raw.pendingActivities?.length ?? 0) > 0) busy.push(id);
         for (const child of raw.pendingChildren ?? []) if (child.workflowId && !seen.has(child.workflowId)) next.push(child.workflowId);
       }),
