@@ -74,8 +74,18 @@ const app = await buildApp({ config, database, temporal: client, logger: false }
 await app.listen({ host: '127.0.0.1', port: 0 });
 config.port = (app.server.address() as { port: number }).port;
 const workerConnection = await NativeConnection.connect({ address: devServer.address });
-const worker = await createFanzhaWorker({ config, connection: workerConnection, deps: { db: database.db } });
-const running = worker.run();
+let worker = await createFanzhaWorker({ config, connection: workerConnection, deps: { db: database.db } });
+let running = worker.run();
+
+/** A worker outage, for the paths that need one. */
+async function stopWorker() {
+  worker.shutdown();
+  await running;
+}
+async function startWorker() {
+  worker = await createFanzhaWorker({ config, connection: workerConnection, deps: { db: database.db } });
+  running = worker.run();
+}
 
 async function shutdown() {
   if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -207,6 +217,27 @@ const paths: Path[] = [
       await post(operator, `${base}/call-result`, { result: 'contacted', outcome: 'false_positive' });
       await closed(client.workflow.getHandle(`alert-${alert.alertId}`));
       return [{ file: 'alert-escalations', workflowId: `alert-${alert.alertId}` }];
+    },
+  },
+  {
+    name: 'alert-late-claim',
+    async run() {
+      // A worker outage: the claim deadline passes while no worker runs and the claim waits for one, so
+      // the worker that comes back gets both in one workflow task (patch late-decision-escalates).
+      const alert = alertInput('high');
+      const base = alertBase(alert.alertId);
+      await post(platform, '/v1/alerts', alert);
+      await waitFor('the alert queued', async () => (await call(supervisor, 'GET', base)).state === 'queued');
+      await stopWorker();
+      await new Promise((r) => setTimeout(r, 2_000));
+      const claiming = post(operator, `${base}/claim`);
+      await new Promise((r) => setTimeout(r, 300));
+      await startWorker();
+      const claimed = await claiming;
+      if (!claimed.timeline.some((e: { kind: string }) => e.kind === 'deadline_missed')) throw new Error('the late claim did not count the missed deadline');
+      await post(operator, `${base}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+      await closed(client.workflow.getHandle(`alert-${alert.alertId}`));
+      return [{ file: 'alert-late-claim', workflowId: `alert-${alert.alertId}` }];
     },
   },
   {

@@ -38,6 +38,8 @@ describe('golden histories', () => {
         'alert-escalations.json',
         'alert-cancel.json',
         'alert-transfer.json',
+        // Recorded after patch late-decision-escalates: a claim and its missed deadline in one task.
+        'alert-late-claim.json',
         'stop-payment-approve-onward-release.json',
         // Recorded after patch holds-outlive-case-close: both sides of the patch keep replaying.
         'stop-payment-holds-outlive-case.json',
