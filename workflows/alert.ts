@@ -6,7 +6,6 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -32,15 +31,7 @@ import {
   visitResultUpdate,
 } from './messages.js';
 import type { AlertPolicy } from './policy.js';
-import {
-  escalationDue,
-  escalationRecipient,
-  LATE_DECISION_ESCALATES,
-  nextEscalationAt,
-  raiseDueEscalations,
-  startDeadline,
-  type Deadline as EscalatingDeadline,
-} from './escalation.js';
+import { escalationRecipient, nextEscalationAt, raiseDueEscalations, startDeadline, type Deadline as EscalatingDeadline } from './escalation.js';
 import { createRecorder } from './recorder.js';
 
 export interface AlertWorkflowInput {
@@ -150,7 +141,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   }
   /** Before a decision changes anything: the escalations its deadline's timer would already have raised. */
   function raiseDue() {
-    if (escalationDue(deadline, Date.now()) && patched(LATE_DECISION_ESCALATES)) raiseDueEscalations(deadline, Date.now(), escalate);
+    raiseDueEscalations(deadline, Date.now(), escalate);
   }
 
 

@@ -1,5 +1,7 @@
 /** Missed deadlines escalate twice, the same span apart: level 1 tells the supervisor, level 2 the center head. */
 
+import { patched } from '@temporalio/workflow';
+
 export interface Deadline<Kind extends string = string> {
   kind: Kind;
   dueAt: number;
@@ -23,20 +25,18 @@ export const startDeadline = <Kind extends string>(kind: Kind, span: number, fro
 export const nextEscalationAt = (deadline: Deadline | null): number | null =>
   deadline && deadline.level < MAX_ESCALATION ? deadline.dueAt + deadline.level * deadline.span : null;
 
-/** Whether an escalation of `deadline` is already due at `now`, its timer not yet handled. */
-export const escalationDue = (deadline: Deadline | null, now: number): boolean => {
-  const at = nextEscalationAt(deadline);
-  return at !== null && at <= now;
-};
-
 /**
- * Patch: a decision that lands in the same workflow task as its deadline's timer is handled before
- * the timer (Updates come first), so before it changes anything it raises the escalations already
- * due, as the timer would have; otherwise a deadline missed while no worker ran was never counted.
+ * A decision that lands in the same workflow task as its deadline's timer is handled before the
+ * timer (Updates come first). Called before the decision changes anything, this raises every
+ * escalation already due at `now`, oldest first, as the timer would have; otherwise a deadline
+ * missed while no worker ran was never counted. Patch `late-decision-escalates`: recorded only when
+ * something was due, so histories from before keep replaying.
  */
-export const LATE_DECISION_ESCALATES = 'late-decision-escalates';
-
-/** Raises every escalation of `deadline` due by `now`, oldest first. */
 export function raiseDueEscalations<D extends Deadline>(deadline: D | null, now: number, escalate: (missed: D) => void): void {
-  while (deadline && escalationDue(deadline, now)) escalate(deadline);
+  const due = () => {
+    const at = nextEscalationAt(deadline);
+    return at !== null && at <= now;
+  };
+  if (!deadline || !due() || !patched('late-decision-escalates')) return;
+  while (due()) escalate(deadline);
 }

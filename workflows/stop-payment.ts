@@ -24,15 +24,7 @@ import {
   type StopPaymentInput,
   type StopPaymentView,
 } from '../domain/stop-payment.js';
-import {
-  escalationDue,
-  escalationRecipient,
-  LATE_DECISION_ESCALATES,
-  nextEscalationAt,
-  raiseDueEscalations,
-  startDeadline,
-  type Deadline,
-} from './escalation.js';
+import { escalationRecipient, nextEscalationAt, raiseDueEscalations, startDeadline, type Deadline } from './escalation.js';
 import { HoldWorkflow } from './hold.js';
 import {
   approveUpdate,
@@ -176,7 +168,7 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
 
   /** Before a decision changes anything: the escalations the approval timer would already have raised. */
   function raiseDue() {
-    if (escalationDue(deadline, Date.now()) && patched(LATE_DECISION_ESCALATES)) raiseDueEscalations(deadline, Date.now(), escalateApproval);
+    raiseDueEscalations(deadline, Date.now(), escalateApproval);
   }
 
   // --- decisions -------------------------------------------------------------------------------
