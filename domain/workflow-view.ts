@@ -18,8 +18,8 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
-/** The activities that project a workflow's view (their first argument carries it as `view`). */
-const PROJECTIONS = new Set(['recordAlertEvents', 'recordStopPaymentEvents', 'recordHoldEvents']);
+/** The activities that project a workflow's view (their first argument carries it as `view`, and the steps it records). */
+export const PROJECTION_ACTIVITIES: ReadonlySet<string> = new Set(['recordAlertEvents', 'recordStopPaymentEvents', 'recordHoldEvents']);
 const EventType = proto.temporal.api.enums.v1.EventType;
 const PAGE_SIZE = 100;
 
@@ -62,7 +62,7 @@ export async function latestWorkflowView<V>(client: Client, workflowId: string):
       }
       if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
         const attributes = event.activityTaskScheduledEventAttributes;
-        if (attributes?.activityType?.name && PROJECTIONS.has(attributes.activityType.name)) {
+        if (attributes?.activityType?.name && PROJECTION_ACTIVITIES.has(attributes.activityType.name)) {
           const batch = decode<{ view: V }>(attributes.input);
           if (batch?.view) return { view: batch.view, running };
         }

@@ -10,6 +10,7 @@
  * continue-as-new chain every entry also names its `runId`.
  */
 import { maskPhone } from '../../domain/alert.js';
+import { PROJECTION_ACTIVITIES } from '../../domain/workflow-view.js';
 
 export interface TimelineActor {
   userId: string;
@@ -276,7 +277,6 @@ function facts(value: unknown): string {
   return plain.length ? ` (${plain.slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
 }
 
-const RECORD_ACTIVITIES = new Set(['recordAlertEvents', 'recordStopPaymentEvents', 'recordHoldEvents']);
 const BANK_ACTIVITIES: Record<string, string> = {
   stopAtBank: 'stop-payment',
   freezeAtBank: 'freeze',
@@ -384,7 +384,7 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         const name = String(a.activityType?.name ?? '?');
         const input = firstPayload(a.input);
         scheduled.set(String(event.eventId), { name, input });
-        if (RECORD_ACTIVITIES.has(name) && isObject(input)) {
+        if (PROJECTION_ACTIVITIES.has(name) && isObject(input)) {
           const notifications: Json[] = Array.isArray(input.notifications) ? input.notifications : [];
           for (const { seq, event: step } of (Array.isArray(input.events) ? input.events : []) as Json[]) {
             if (!isObject(step)) continue;
@@ -401,14 +401,14 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
             activity: name,
             ...input,
           });
-        } else if (!RECORD_ACTIVITIES.has(name)) {
+        } else if (!PROJECTION_ACTIVITIES.has(name)) {
           push(event, 'activity_scheduled', `Activity ${name} scheduled${facts(input)}`, undefined, { activity: name });
         }
         break;
       }
       case 'ACTIVITY_TASK_COMPLETED': {
         const activity = scheduled.get(String(a.scheduledEventId));
-        if (!activity || RECORD_ACTIVITIES.has(activity.name)) break;
+        if (!activity || PROJECTION_ACTIVITIES.has(activity.name)) break;
         const result = firstPayload(a.result);
         if (BANK_ACTIVITIES[activity.name]) {
           const r: Json = isObject(result) ? result : {};
