@@ -5,7 +5,7 @@
  * (other 4xx) or an answer outside the contract is not, as repeating it would only get the same result.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { BankAction, BankActionAnswer, BankInstruction, OnwardTransfer, StopAnswer, StopStatus } from '../domain/bank.js';
+import type { BankAction, BankActionAnswer, BankInstruction, OnwardTransfer, StopAnswer, StopStatus } from '#domain/bank.js';
 
 export interface BankGatewayOptions {
   /** e.g. http://127.0.0.1:3000/sim/bank; the gateway paths are appended. */

@@ -1,6 +1,6 @@
 /** Bank instructions as activities: thin, so the gateway client's error sorting drives Temporal's retries. */
 import { Context } from '@temporalio/activity';
-import type { BankInstruction } from '../domain/bank.js';
+import type { BankInstruction } from '#domain/bank.js';
 import type { BankGateway } from './bank-gateway.js';
 
 export function createBankActivities({ bankGateway }: { bankGateway: BankGateway }) {

@@ -1,10 +1,9 @@
-import type { Database } from '../db/client.js';
-import { withoutQueryParams } from '../db/errors.js';
-import { createAlertActivities } from './alert-record.js';
+import type { Database } from '#db/client.js';
+import { withoutQueryParams } from '#db/errors.js';
 import { createArchiveActivities } from './archive.js';
 import { createBankActivities } from './bank.js';
 import type { BankGateway } from './bank-gateway.js';
-import { createStopPaymentRecordActivities } from './stop-payment-record.js';
+import { createReadModelActivities } from './read-model.js';
 
 export interface ActivityDeps {
   db: Database;
@@ -14,8 +13,7 @@ export interface ActivityDeps {
 /** Every activity the worker registers, created from its dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return withholdQueryParams({
-    ...createAlertActivities(deps),
-    ...createStopPaymentRecordActivities(deps),
+    ...createReadModelActivities(deps),
     ...createBankActivities(deps),
     ...createArchiveActivities(deps),
   });

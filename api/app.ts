@@ -8,10 +8,10 @@ import autoload from '@fastify/autoload';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import type { FanzhaConfig } from '../config/index.js';
-import type { Database, DatabaseHandle } from '../db/client.js';
-import { createUserStore, type UserStore } from '../db/users.js';
-import bankSimulator from '../simulators/bank.js';
+import type { FanzhaConfig } from '#config/index.js';
+import type { Database, DatabaseHandle } from '#db/client.js';
+import { createUserStore, type UserStore } from '#db/users.js';
+import bankSimulator from '#simulators/bank.js';
 import { Problem } from './problem.js';
 
 declare module 'fastify' {

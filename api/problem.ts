@@ -1,25 +1,15 @@
-/** RFC 9457 problem details with the machine codes of API.md. */
+/** RFC 9457 problem details with the machine codes of API.md; a service's Refusal becomes one here. */
+import { Refusal, type FieldError, type RefusalCode } from '#domain/refusal.js';
+
+export type { FieldError };
+
 export type ProblemCode =
-  | 'validation_failed'
+  | RefusalCode
   | 'unauthenticated'
-  | 'forbidden'
-  | 'separation_of_duties'
-  | 'not_found'
-  | 'invalid_transition'
-  | 'not_assignee'
-  | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
-  | 'unavailable'
   | 'internal';
-
-export interface FieldError {
-  /** JSON pointer into the request part named by `in`. */
-  pointer: string;
-  in: 'body' | 'querystring' | 'params' | 'headers';
-  detail: string;
-}
 
 const TITLES: Record<ProblemCode, string> = {
   validation_failed: 'Your request has invalid fields',
@@ -37,6 +27,18 @@ const TITLES: Record<ProblemCode, string> = {
   internal: 'Internal error',
 };
 
+/** The HTTP status of each refusal (API.md). */
+const REFUSAL_STATUS: Record<RefusalCode, number> = {
+  validation_failed: 400,
+  forbidden: 403,
+  separation_of_duties: 403,
+  not_found: 404,
+  invalid_transition: 409,
+  not_assignee: 409,
+  conflict: 409,
+  unavailable: 503,
+};
+
 export class Problem extends Error {
   constructor(
     readonly status: number,
@@ -45,6 +47,10 @@ export class Problem extends Error {
     readonly extra: { errors?: FieldError[] } & Record<string, unknown> = {},
   ) {
     super(detail);
+  }
+
+  static fromRefusal(refusal: Refusal): Problem {
+    return new Problem(REFUSAL_STATUS[refusal.code], refusal.code, refusal.detail, refusal.errors.length > 0 ? { errors: refusal.errors } : {});
   }
 
   toJSON() {
@@ -59,6 +65,4 @@ export class Problem extends Error {
   }
 }
 
-export const notFound = (what: string) => new Problem(404, 'not_found', `${what} does not exist or is not visible to you.`);
-export const invalidField = (pointer: string, detail: string, where: FieldError['in'] = 'body') =>
-  new Problem(400, 'validation_failed', `${pointer} ${detail}`, { errors: [{ pointer, in: where, detail }] });
+export { Refusal };

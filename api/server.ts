@@ -1,9 +1,9 @@
 /** `npm run api`: one API process. Several can run side by side against one cluster and database. */
 import closeWithGrace from 'close-with-grace';
-import { loadConfigOrExit } from '../config/index.js';
-import { prepareDatabase } from '../db/prepare.js';
+import { loadConfigOrExit } from '#config/index.js';
+import { prepareDatabase } from '#db/prepare.js';
 import { buildApp } from './app.js';
-import { createTemporalClient } from './temporal.js';
+import { createTemporalClient } from '#services/temporal-client.js';
 
 const config = loadConfigOrExit();
 if (!config.databaseUrl) {

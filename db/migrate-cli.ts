@@ -1,5 +1,5 @@
 /** `npm run migrate`: applies the committed migrations to DATABASE_URL (or the embedded PGlite). */
-import { loadConfigOrExit } from '../config/index.js';
+import { loadConfigOrExit } from '#config/index.js';
 import { openDatabase } from './client.js';
 
 const config = loadConfigOrExit();

@@ -1,4 +1,4 @@
-import type { FanzhaConfig } from '../config/index.js';
+import type { FanzhaConfig } from '#config/index.js';
 import { openDatabase, type DatabaseHandle } from './client.js';
 import { createUserStore } from './users.js';
 

@@ -1,7 +1,7 @@
 /** Users and their API tokens. A token is shown once; only its SHA-256 is stored. */
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
-import type { Role } from '../domain/roles.js';
+import type { Role } from '#domain/roles.js';
 import type { Database } from './client.js';
 import { apiTokens, users } from './schema.js';
 

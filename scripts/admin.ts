@@ -6,10 +6,10 @@
  *   npm run admin -- issue-token --user u_xxx [--label laptop]
  *   npm run admin -- list-users
  */
-import { loadConfigOrExit } from '../config/index.js';
-import { prepareDatabase } from '../db/prepare.js';
-import { createUserStore } from '../db/users.js';
-import { ROLES, type Role } from '../domain/roles.js';
+import { loadConfigOrExit } from '#config/index.js';
+import { prepareDatabase } from '#db/prepare.js';
+import { createUserStore } from '#db/users.js';
+import { ROLES, type Role } from '#domain/roles.js';
 
 const [command, ...rest] = process.argv.slice(2);
 const option = (name: string) => {

@@ -16,13 +16,13 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { asc, and, eq, gt } from 'drizzle-orm';
-import { verifyArchive } from '../api/audit/chain.js';
-import { createReplayer, type ReplayInput } from '../api/audit/replay.js';
-import { createHistorySource } from '../api/audit/source.js';
-import { chainTimeline } from '../api/audit/timeline.js';
-import { loadConfigOrExit } from '../config/index.js';
-import { prepareDatabase } from '../db/prepare.js';
-import { auditArchive } from '../db/schema.js';
+import { verifyArchive } from '#audit/chain.js';
+import { createReplayer, type ReplayInput } from '#audit/replay.js';
+import { createHistorySource } from '#audit/source.js';
+import { chainTimeline } from '#audit/timeline.js';
+import { loadConfigOrExit } from '#config/index.js';
+import { prepareDatabase } from '#db/prepare.js';
+import { auditArchive } from '#db/schema.js';
 
 const USAGE = 'usage: npm run audit -- replay <workflowId> | replay-archive [--type T] [--workflow W] | verify | timeline <workflowId>   [--bundle <file>]';
 const { values: options, positionals } = parseArgs({

@@ -9,8 +9,8 @@
  * Start the system with FANZHA_POLICY_FILE=scripts/demo-policy.json so deadlines are short enough to be missed in two minutes.
  */
 import { pathToFileURL } from 'node:url';
-import { FRAUD_TYPES, type AlertInput, type RiskLevel } from '../domain/alert.js';
-import type { Role } from '../domain/roles.js';
+import { FRAUD_TYPES, type AlertInput, type RiskLevel } from '#domain/alert.js';
+import type { Role } from '#domain/roles.js';
 import { mulberry32 } from './seeded-random.js';
 
 export interface DemoOptions {

@@ -7,10 +7,10 @@
  * 2 for a configuration error.
  */
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../config/index.js';
-import { openDatabase } from '../db/client.js';
-import { createTemporalClient } from '../api/temporal.js';
-import { formatReport, reconcile } from '../activities/reconcile.js';
+import { loadConfigOrExit } from '#config/index.js';
+import { openDatabase } from '#db/client.js';
+import { createTemporalClient } from '#services/temporal-client.js';
+import { formatReport, reconcile } from '#read-model/reconcile.js';
 
 const { values } = parseArgs({
   options: {

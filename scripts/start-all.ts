@@ -6,13 +6,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
-import { archiverScheduleId, ensureArchiverSchedule } from '../activities/archive.js';
-import { buildApp } from '../api/app.js';
-import { createTemporalClient } from '../api/temporal.js';
-import { loadConfigOrExit } from '../config/index.js';
-import { prepareDatabase } from '../db/prepare.js';
-import { channelsFromConfig, createDispatcher } from '../worker/notifications/dispatcher.js';
-import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from '../worker/worker.js';
+import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
+import { buildApp } from '#api/app.js';
+import { createTemporalClient } from '#services/temporal-client.js';
+import { loadConfigOrExit } from '#config/index.js';
+import { prepareDatabase } from '#db/prepare.js';
+import { channelsFromConfig, createDispatcher } from '#worker/notifications/dispatcher.js';
+import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from '#worker/worker.js';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 import { startDevServer, type DevServer } from './temporal-dev-server.js';
 

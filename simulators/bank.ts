@@ -8,9 +8,24 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 // Type-only: brings the `config.rateLimit` route option into scope.
 import type {} from '@fastify/rate-limit';
 import { Type, type Static } from 'typebox';
-import { Problem, invalidField } from '../api/problem.js';
-import { ProblemSchema } from '../api/schemas/common.js';
-import type { BankAction, BankActionAnswer, BankInstruction, OnwardTransfer, StopAnswer } from '../domain/bank.js';
+import type { BankAction, BankActionAnswer, BankInstruction, OnwardTransfer, StopAnswer } from '#domain/bank.js';
+
+/** An answer of the simulated bank that is not a success, sent as RFC 9457 problem+json with a machine code. */
+class BankRefusal extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: 'validation_failed' | 'not_found' | 'conflict' | 'unavailable',
+    message: string,
+    readonly errors?: { pointer: string; in: 'body'; detail: string }[],
+  ) {
+    super(message);
+  }
+}
+
+const ProblemSchema = Type.Object(
+  { type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String() },
+  { description: 'RFC 9457 problem details', additionalProperties: true },
+);
 
 const Bank = Type.String({ minLength: 1, maxLength: 64 });
 const Account = Type.String({ pattern: '^[0-9]{6,32}$', description: '6-32 digits' });
@@ -148,6 +163,16 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
   // worker's retries against it come from one address.
   const config = { public: true, rateLimit: false as const };
   const tags = ['bank simulator'];
+
+  // Its own refusals only; anything else (a bad body, a rate limit) goes on to the app's handler.
+  app.setErrorHandler((error, _request, reply) => {
+    if (!(error instanceof BankRefusal)) throw error;
+    const { statusCode: status, code, message: detail, errors } = error;
+    return reply
+      .status(status)
+      .type('application/problem+json')
+      .send({ type: `https://fanzha.example/problems/${code.replace(/_/g, '-')}`, title: code, status, detail, code, ...(errors ? { errors } : {}) });
+  });
   // No bearer token in the OpenAPI document either.
   const security: never[] = [];
 
@@ -162,20 +187,20 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     if (body.amountFen !== undefined) instr.amountFen = body.amountFen;
     if (body.legalDocRef !== undefined) instr.legalDocRef = body.legalDocRef;
     // A stop-payment without an amount has no defined meaning in the contract: refuse it rather than guess.
-    if (action === 'stop-payments' && instr.amountFen === undefined) throw invalidField('/amountFen', 'is required for a stop-payment');
+    if (action === 'stop-payments' && instr.amountFen === undefined) throw new BankRefusal(400, 'validation_failed', '/amountFen is required for a stop-payment', [{ pointer: '/amountFen', in: 'body', detail: 'is required for a stop-payment' }]);
 
     if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
     // Everything below is synchronous, so concurrent calls with one instruction ID cannot both apply.
     if (state.faults.failNext > 0) {
       state.faults.failNext -= 1;
       record(action, instr, 'failed');
-      throw new Problem(503, 'unavailable', 'The bank gateway is unavailable (injected fault); nothing was applied, retry later.');
+      throw new BankRefusal(503, 'unavailable', 'The bank gateway is unavailable (injected fault); nothing was applied, retry later.');
     }
     const previous = state.answers.get(instr.instructionId);
     if (previous) {
       if (previous.action !== action || !sameInstruction(previous.instruction, instr)) {
         record(action, instr, 'conflict');
-        throw new Problem(409, 'conflict', `Instruction ${instr.instructionId} was already received with a different action or body; instruction IDs are single-use.`);
+        throw new BankRefusal(409, 'conflict', `Instruction ${instr.instructionId} was already received with a different action or body; instruction IDs are single-use.`);
       }
       record(action, instr, 'replayed', previous.answer);
       return previous.answer;
@@ -221,7 +246,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     },
     async (request) => {
       const found = state.accounts.get(accountKey(request.params.bank, request.params.account));
-      if (!found) throw new Problem(404, 'not_found', 'This account was never seeded; the simulated bank holds whatever is asked of it.');
+      if (!found) throw new BankRefusal(404, 'not_found', 'This account was never seeded; the simulated bank holds whatever is asked of it.');
       return found;
     },
   );

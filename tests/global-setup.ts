@@ -8,13 +8,13 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../db/client.js';
-import { findOrBuildTemporalCli } from '../scripts/temporal-cli.js';
-import { startDevServerOnFreePort } from '../scripts/temporal-dev-server.js';
+import { openDatabase } from '#db/client.js';
+import { findOrBuildTemporalCli } from '#scripts/temporal-cli.js';
+import { startDevServerOnFreePort } from '#scripts/temporal-dev-server.js';
 
 /** Test files that start processes of their own pick their ports with it. */
-export { freePort } from '../scripts/temporal-dev-server.js';
-import { WORKFLOWS_PATH } from '../worker/worker.js';
+export { freePort } from '#scripts/temporal-dev-server.js';
+import { WORKFLOWS_PATH } from '#worker/worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,9 +1,9 @@
 /** `npm run worker`: one worker process. Run several against one cluster to scale out. */
 import { Client } from '@temporalio/client';
 import closeWithGrace from 'close-with-grace';
-import { archiverScheduleId, ensureArchiverSchedule } from '../activities/archive.js';
-import { loadConfigOrExit } from '../config/index.js';
-import { prepareDatabase } from '../db/prepare.js';
+import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
+import { loadConfigOrExit } from '#config/index.js';
+import { prepareDatabase } from '#db/prepare.js';
 import { channelsFromConfig, createDispatcher } from './notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from './worker.js';
 

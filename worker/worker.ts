@@ -1,9 +1,9 @@
 /** The worker: task queue `fanzha` (configurable), bundled workflows/, activities from their dependencies. */
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { createBankGateway } from '../activities/bank-gateway.js';
-import { bankGatewayUrl, type FanzhaConfig } from '../config/index.js';
+import { createActivities, type ActivityDeps } from '#activities/index.js';
+import { createBankGateway } from '#activities/bank-gateway.js';
+import { bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
 
 /** The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters. */
 export function installWorkerRuntime(logLevel: string) {

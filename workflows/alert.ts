@@ -10,7 +10,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AlertActivities } from '../activities/alert-record.js';
+import type { AlertActivities } from '../activities/read-model.js';
 import {
   RISK_RANK,
   type AlertInput,

@@ -5,16 +5,10 @@
  * retried) still archive each run once.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { ArchiveActivities, ArchiveOutcome } from '../activities/archive.js';
+import type { ArchiveOutcome, ArchiverInput } from '#domain/archive.js';
+import type { ArchiveActivities } from '../activities/archive.js';
 
-export interface ArchiverInput {
-  /** Whose closed runs to archive: the task queue the case workflows run on. */
-  taskQueue: string;
-  /** Runs per listing (default 100). */
-  batchSize?: number;
-  /** Listings per archiver run (default 10); the schedule's next run carries on. */
-  maxBatches?: number;
-}
+export type { ArchiverInput };
 
 export type ArchiverResult = Record<ArchiveOutcome, number>;
 

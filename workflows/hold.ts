@@ -16,7 +16,7 @@ import {
 
 } from '@temporalio/workflow';
 import type { BankActivities } from '../activities/bank.js';
-import type { StopPaymentRecordActivities } from '../activities/stop-payment-record.js';
+import type { StopPaymentRecordActivities } from '../activities/read-model.js';
 import type { DecisionActor } from '../domain/alert.js';
 import type { StopAnswer } from '../domain/bank.js';
 import { isFinalHold, type HoldView } from '../domain/stop-payment.js';

@@ -14,7 +14,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { StopPaymentRecordActivities } from '../activities/stop-payment-record.js';
+import type { StopPaymentRecordActivities } from '../activities/read-model.js';
 import { alertWorkflowId, type DecisionActor } from '../domain/alert.js';
 import {
   holdIdFor,

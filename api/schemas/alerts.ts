@@ -8,8 +8,8 @@ import {
   NOT_REACHED_REASONS,
   RISK_LEVELS,
   VISIT_OUTCOMES,
-} from '../../domain/alert.js';
-import { ROLES } from '../../domain/roles.js';
+} from '#domain/alert.js';
+import { ROLES } from '#domain/roles.js';
 import { ClientId, IsoTime, ListQuery, Phone } from './common.js';
 
 const Note = Type.String({ minLength: 1, maxLength: 2000 });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { AUDIT_ACTIONS } from '../plugins/app/audit.js';
+import { AUDIT_ACTIONS } from '#services/audit.js';
 import { ListQuery } from './common.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { invalidField } from '../problem.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -41,16 +40,3 @@ export const authProblems = {
   429: ProblemSchema,
   503: ProblemSchema,
 };
-
-export const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-/** Cursors are opaque to clients; a tampered one is a 400 naming the parameter. */
-export function decodeCursor<T>(cursor: string | undefined, isValid: (v: unknown) => v is T): T | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (isValid(value)) return value;
-  } catch {
-    // reported below
-  }
-  throw invalidField('/cursor', 'is not a cursor this API returned; pass nextCursor from a previous page', 'querystring');
-}

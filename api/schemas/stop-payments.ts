@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { HOLD_STATES, STOP_PAYMENT_STATES } from '../../domain/stop-payment.js';
+import { HOLD_STATES, STOP_PAYMENT_STATES } from '#domain/stop-payment.js';
 import { TimelineEventSchema } from './alerts.js';
 import { AmountFen, ClientId, IsoTime, ListQuery, Phone } from './common.js';
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { ROLES } from '../../domain/roles.js';
+import { ROLES } from '#domain/roles.js';
 import { ClientId } from './common.js';
 
 export const RoleSchema = Type.Enum([...ROLES]);

@@ -1,7 +1,7 @@
 /** What the alert API guarantees beyond the state machine: uniqueness, races, scoping, masking, idempotency, input. */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, caseEvents } from '../../db/schema.js';
+import { alerts, caseEvents } from '#db/schema.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 

@@ -1,11 +1,11 @@
 /** Missed deadlines escalate (level 1 → supervisor, level 2 → center head) and never close or move an alert. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notifications } from '../../db/schema.js';
+import { notifications } from '#db/schema.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import { eq } from 'drizzle-orm';
-import { alertWorkflowId } from '../../domain/alert.js';
-import { claimUpdate } from '../../workflows/messages.js';
+import { alertWorkflowId } from '#domain/alert.js';
+import { claimUpdate } from '#workflows/messages.js';
 
 let stack: Stack;
 let api: ReturnType<typeof alertApi>;

@@ -1,7 +1,7 @@
 /** The audit settings: how often the archiver runs, and which workflow code replays use. */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../config/index.js';
+import { ConfigError, loadConfig } from '#config/index.js';
 
 describe('audit configuration', () => {
   it('archives every minute unless FANZHA_ARCHIVE_EVERY says otherwise', () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { workflowTypeOf, type JsonHistory } from '../../api/audit/timeline.js';
+import { workflowTypeOf, type JsonHistory } from '#audit/timeline.js';
 import { changedWorkflowBundle } from './helpers.js';
 
 try {

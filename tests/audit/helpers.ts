@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { expect, inject } from 'vitest';
-import type { ArchiverResult } from '../../workflows/archiver.js';
+import type { ArchiverResult } from '#workflows/archiver.js';
 import { REPO_ROOT } from '../helpers/processes.js';
 import type { Caller, Stack, StackOptions } from '../helpers/stack.js';
 

@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { buildApp } from '../../api/app.js';
+import { buildApp } from '#api/app.js';
 import { alertApi, newAlert } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import { caseWhen, newFiling, stopPaymentApi } from '../helpers/stop-payments.js';

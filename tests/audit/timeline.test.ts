@@ -3,7 +3,7 @@
  * escalations, bank calls, child workflows, continue-as-new — and every read in the access log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLES, type Role } from '../../domain/roles.js';
+import { ROLES, type Role } from '#domain/roles.js';
 import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import { account, bankSimulator, caseWhen, newFiling, stopPaymentApi } from '../helpers/stop-payments.js';

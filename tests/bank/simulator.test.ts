@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBankGateway, type BankGateway } from '../../activities/bank-gateway.js';
-import problems from '../../api/plugins/app/problems.js';
-import bankSimulator from '../../simulators/bank.js';
+import { createBankGateway, type BankGateway } from '#activities/bank-gateway.js';
+import problems from '#api/plugins/app/problems.js';
+import bankSimulator from '#simulators/bank.js';
 
 let app: FastifyInstance;
 let baseUrl: string;

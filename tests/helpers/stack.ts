@@ -8,13 +8,13 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../api/app.js';
-import { loadConfig, type FanzhaConfig } from '../../config/index.js';
-import { openDatabase, type DatabaseHandle } from '../../db/client.js';
-import { createUserStore, type User } from '../../db/users.js';
-import type { Role } from '../../domain/roles.js';
-import { resolvePolicy } from '../../workflows/policy.js';
-import { createFanzhaWorker, type FanzhaWorkerOptions } from '../../worker/worker.js';
+import { buildApp } from '#api/app.js';
+import { loadConfig, type FanzhaConfig } from '#config/index.js';
+import { openDatabase, type DatabaseHandle } from '#db/client.js';
+import { createUserStore, type User } from '#db/users.js';
+import type { Role } from '#domain/roles.js';
+import { resolvePolicy } from '#workflows/policy.js';
+import { createFanzhaWorker, type FanzhaWorkerOptions } from '#worker/worker.js';
 import { databaseUrl } from '../global-setup.js';
 
 let runtimeInstalled = false;

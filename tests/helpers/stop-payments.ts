@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { StopPaymentInput, StopPaymentView } from '../../domain/stop-payment.js';
-import { stopPaymentStateQuery } from '../../workflows/messages.js';
-import { stopPayments } from '../../db/schema.js';
+import type { StopPaymentInput, StopPaymentView } from '#domain/stop-payment.js';
+import { latestWorkflowView } from '#read-model/workflow-view.js';
 import { waitFor } from './alerts.js';
 import type { Caller, Stack } from './stack.js';
 
@@ -47,13 +46,13 @@ export function bankSimulator(stack: Stack) {
   };
 }
 
-/** Waits until the case (as its workflow tells it) satisfies `until`. */
+/** Waits until the case (as its workflow last told it, read from its history) satisfies `until`. */
 export async function caseWhen(stack: Stack, id: string, until: (view: StopPaymentView) => boolean, what = 'the case', timeoutMs = 30_000) {
   return waitFor(
     what,
     async () => {
-      const view = await stack.client.workflow.getHandle(`stoppay-${id}`).query(stopPaymentStateQuery);
-      return until(view) ? view : undefined;
+      const view = (await latestWorkflowView<StopPaymentView>(stack.client, `stoppay-${id}`))?.view;
+      return view && until(view) ? view : undefined;
     },
     timeoutMs,
   );
@@ -65,26 +64,4 @@ export function expectTotalsConsistent(view: StopPaymentView) {
   if (view.holds.length === 0) return;
   if (view.requestedFen !== sum((h) => h.requestedFen) || view.stoppedFen !== sum((h) => h.stoppedFen) || view.frozenFen !== sum((h) => h.frozenFen))
     throw new Error(`totals ${JSON.stringify([view.requestedFen, view.stoppedFen, view.frozenFen])} differ from the sum over holds`);
-}
-
-/** Reconciliation: the read model of every case says what its workflow says. */
-export async function expectCaseReadModelMatches(stack: Stack) {
-  const rows = await stack.database.db.select({ id: stopPayments.stopPaymentId }).from(stopPayments);
-  for (const { id } of rows) {
-    const truth = await stack.client.workflow.getHandle(`stoppay-${id}`).query(stopPaymentStateQuery);
-    await waitFor(`read model of case ${id}`, async () => {
-      const row = await stack.database.db.query.stopPayments.findFirst({ where: (s, { eq }) => eq(s.stopPaymentId, id) });
-      const holdRows = await stack.database.db.query.holds.findMany({ where: (h, { eq }) => eq(h.stopPaymentId, id) });
-      return (
-        row &&
-        row.state === truth.state &&
-        row.requestedFen === truth.requestedFen &&
-        row.stoppedFen === truth.stoppedFen &&
-        row.frozenFen === truth.frozenFen &&
-        row.major === truth.major &&
-        holdRows.length === truth.holds.filter((h) => h.state !== 'submitting' || holdRows.some((r) => r.holdId === h.holdId)).length &&
-        truth.holds.every((h) => h.state === 'submitting' || holdRows.find((r) => r.holdId === h.holdId)?.state === h.state)
-      );
-    });
-  }
 }

@@ -1,6 +1,6 @@
 /** The demo day, at high speed against a real system, ends with statistics that agree with what it did. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemo, type DemoResult } from '../../scripts/demo.js';
+import { runDemo, type DemoResult } from '#scripts/demo.js';
 import { waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 

@@ -2,10 +2,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/index.js';
-import { notifications } from '../../db/schema.js';
-import { signWebhook } from '../../worker/notifications/channels.js';
-import { channelsFromConfig, createDispatcher, type Dispatcher } from '../../worker/notifications/dispatcher.js';
+import { loadConfig } from '#config/index.js';
+import { notifications } from '#db/schema.js';
+import { signWebhook } from '#worker/notifications/channels.js';
+import { channelsFromConfig, createDispatcher, type Dispatcher } from '#worker/notifications/dispatcher.js';
 import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 

@@ -1,7 +1,7 @@
 /** Statistics over a read model with known answers: every figure is checked. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, caseEvents, stopPayments } from '../../db/schema.js';
-import { RISK_RANK, type RiskLevel } from '../../domain/alert.js';
+import { alerts, caseEvents, stopPayments } from '#db/schema.js';
+import { RISK_RANK, type RiskLevel } from '#domain/alert.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;

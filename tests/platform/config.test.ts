@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../config/index.js';
-import { parseDuration } from '../../domain/duration.js';
-import { PolicyError, resolvePolicy } from '../../workflows/policy.js';
+import { ConfigError, loadConfig } from '#config/index.js';
+import { parseDuration } from '#domain/duration.js';
+import { PolicyError, resolvePolicy } from '#workflows/policy.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-config-'));
 const policyFile = (content: string) => {

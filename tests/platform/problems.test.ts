@@ -4,7 +4,7 @@
  */
 import { ServiceError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { toProblem } from '../../api/plugins/app/problems.js';
+import { toProblem } from '#api/plugins/app/problems.js';
 
 /** The error the Temporal client throws: its own message is generic, the gRPC status (the reason) is its cause. */
 const temporalError = (operation: string, code: number, status: string) =>

@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../api/app.js';
-import { openDatabase } from '../../db/client.js';
-import { hashToken } from '../../db/users.js';
+import { buildApp } from '#api/app.js';
+import { openDatabase } from '#db/client.js';
+import { hashToken } from '#db/users.js';
 import { freePort } from '../global-setup.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLES } from '../../domain/roles.js';
+import { ROLES } from '#domain/roles.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;

@@ -7,8 +7,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { reconcile } from '../../activities/reconcile.js';
-import { alerts, caseEvents, holds, stopPayments } from '../../db/schema.js';
+import { reconcile } from '#read-model/reconcile.js';
+import { alerts, caseEvents, holds, stopPayments } from '#db/schema.js';
 import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { leftoverProcesses, startNodeProcess, stopAllProcesses } from '../helpers/processes.js';
 import { newFiling, stopPaymentApi } from '../helpers/stop-payments.js';

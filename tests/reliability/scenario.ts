@@ -10,17 +10,17 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app.js';
+import { buildApp } from '#api/app.js';
 import { Worker } from '@temporalio/worker';
 import { expect, inject } from 'vitest';
-import type { Database } from '../../db/client.js';
-import { caseEvents } from '../../db/schema.js';
-import { alertWorkflowId, type AlertView, type RiskLevel } from '../../domain/alert.js';
-import { stopPaymentWorkflowId, type StopPaymentView } from '../../domain/stop-payment.js';
-import { reconcile, formatReport, type Difference } from '../../activities/reconcile.js';
-import { alertStateQuery, stopPaymentStateQuery } from '../../workflows/messages.js';
+import type { Database } from '#db/client.js';
+import { caseEvents } from '#db/schema.js';
+import { alertWorkflowId, type AlertView, type RiskLevel } from '#domain/alert.js';
+import { stopPaymentWorkflowId, type StopPaymentView } from '#domain/stop-payment.js';
+import { reconcile, formatReport, type Difference } from '#read-model/reconcile.js';
+import { alertStateQuery, stopPaymentStateQuery } from '#workflows/messages.js';
 import { waitFor } from '../helpers/alerts.js';
-import { mulberry32 } from '../../scripts/seeded-random.js';
+import { mulberry32 } from '#scripts/seeded-random.js';
 import type { Stack } from '../helpers/stack.js';
 import { leftoverProcesses, stopAllProcesses } from '../helpers/processes.js';
 
@@ -685,7 +685,7 @@ export const RELIABILITY_POLICY = {
 };
 
 /** The users a plan needs, created directly in the stack's database. */
-export async function createActors(makeUser: (roles: import('../../domain/roles.js').Role[]) => Promise<{ token: string }>, operators: number): Promise<Actors> {
+export async function createActors(makeUser: (roles: import('#domain/roles.js').Role[]) => Promise<{ token: string }>, operators: number): Promise<Actors> {
   return {
     platform: (await makeUser(['platform'])).token,
     operators: await Promise.all(Array.from({ length: operators }, async () => (await makeUser(['operator'])).token)),

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { startDevServer, startDevServerOnFreePort, type DevServer } from '../../scripts/temporal-dev-server.js';
+import { startDevServer, startDevServerOnFreePort, type DevServer } from '#scripts/temporal-dev-server.js';
 import { waitFor } from '../helpers/alerts.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {

@@ -1,16 +1,15 @@
 /** A stop-payment case from the 110 desk to money held at the banks, following the money onward. */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notifications } from '../../db/schema.js';
-import type { StopPaymentView } from '../../domain/stop-payment.js';
-import { approveUpdate } from '../../workflows/messages.js';
-import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
+import { notifications } from '#db/schema.js';
+import type { StopPaymentView } from '#domain/stop-payment.js';
+import { approveUpdate } from '#workflows/messages.js';
+import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import {
   account,
   bankSimulator,
   caseWhen,
-  expectCaseReadModelMatches,
   expectTotalsConsistent,
   newFiling,
   stopPaymentApi,
@@ -35,7 +34,7 @@ beforeAll(async () => {
   platform = await stack.user(['platform']);
 });
 afterAll(async () => {
-  await expectCaseReadModelMatches(stack);
+  await expectReadModelMatchesWorkflows(stack);
   await stack?.close();
 });
 

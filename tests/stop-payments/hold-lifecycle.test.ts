@@ -1,11 +1,11 @@
 /** A held account over time: re-stops, freeze, renewal, lapse, expiry — all on short policy durations. */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notifications } from '../../db/schema.js';
-import type { StopPaymentView } from '../../domain/stop-payment.js';
-import { waitFor } from '../helpers/alerts.js';
+import { notifications } from '#db/schema.js';
+import type { StopPaymentView } from '#domain/stop-payment.js';
+import { expectReadModelMatchesWorkflows, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
-import { caseWhen, expectCaseReadModelMatches, expectTotalsConsistent, newFiling, stopPaymentApi } from '../helpers/stop-payments.js';
+import { caseWhen, expectTotalsConsistent, newFiling, stopPaymentApi } from '../helpers/stop-payments.js';
 
 let stack: Stack;
 let api: ReturnType<typeof stopPaymentApi>;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   senior = await stack.user(['senior_approver']);
 });
 afterAll(async () => {
-  await expectCaseReadModelMatches(stack);
+  await expectReadModelMatchesWorkflows(stack);
   await stack?.close();
 });
 

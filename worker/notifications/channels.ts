@@ -1,6 +1,6 @@
 /** Where a notification goes: a signed webhook, or the log. */
 import { createHmac } from 'node:crypto';
-import type { notifications } from '../../db/schema.js';
+import type { notifications } from '#db/schema.js';
 
 export type OutboxNotification = typeof notifications.$inferSelect;
 

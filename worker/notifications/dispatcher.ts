@@ -4,9 +4,9 @@
  * with backoff. A row is marked delivered in the same transaction that claimed it.
  */
 import { and, asc, isNull, lte, or, sql } from 'drizzle-orm';
-import type { FanzhaConfig, NotificationRecipient } from '../../config/index.js';
-import type { Database } from '../../db/client.js';
-import { notifications } from '../../db/schema.js';
+import type { FanzhaConfig, NotificationRecipient } from '#config/index.js';
+import type { Database } from '#db/client.js';
+import { notifications } from '#db/schema.js';
 import { logChannel, webhookChannel, type NotificationChannel } from './channels.js';
 
 export interface DispatcherOptions {

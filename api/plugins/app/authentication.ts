@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Role } from '../../../domain/roles.js';
-import type { User } from '../../../db/users.js';
-import { Problem } from '../../problem.js';
+import type { User } from '#db/users.js';
+import { hasRole, type Role } from '#domain/roles.js';
+import { Problem } from '#api/problem.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,8 +21,6 @@ declare module 'fastify' {
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/;
-
-export const hasRole = (user: User, ...roles: Role[]) => roles.some((role) => user.roles.includes(role));
 
 export default fp(
   async function authentication(app: FastifyInstance) {
@@ -43,7 +41,7 @@ export default fp(
       const user = await app.users.findByToken(match[1]!);
       if (!user) throw new Problem(401, 'unauthenticated', 'This token is unknown or has been revoked.');
       request.user = user;
-      if (config.roles !== 'any' && !hasRole(user, ...config.roles))
+      if (config.roles !== 'any' && !hasRole(user.roles, config.roles))
         throw new Problem(403, 'forbidden', `This needs one of the roles: ${config.roles.join(', ')}.`);
     });
   },

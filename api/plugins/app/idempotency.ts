@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { withoutQueryParams } from '../../../db/errors.js';
-import { idempotencyKeys } from '../../../db/schema.js';
-import { Problem } from '../../problem.js';
+import { withoutQueryParams } from '#db/errors.js';
+import { idempotencyKeys } from '#db/schema.js';
+import { Problem } from '#api/problem.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

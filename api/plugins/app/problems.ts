@@ -1,9 +1,10 @@
 /** Every error leaves as application/problem+json with a machine code; bad input never becomes a 500. */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { invalidField, Problem, type FieldError } from '../../problem.js';
-import { withoutQueryParams } from '../../../db/errors.js';
-import { isUnavailable } from '../../unavailable.js';
+import { withoutQueryParams } from '#db/errors.js';
+import { invalidField } from '#domain/refusal.js';
+import { isUnavailable } from '#domain/unavailable.js';
+import { Problem, Refusal, type FieldError } from '#api/problem.js';
 
 interface AjvError {
   instancePath: string;
@@ -37,7 +38,8 @@ function fieldErrors(errors: AjvError[], where: FieldError['in']): FieldError[] 
   return out;
 }
 
-export function toProblem(error: FastifyError & { validationContext?: string }): Problem {
+export function toProblem(error: (FastifyError & { validationContext?: string }) | Refusal): Problem {
+  if (error instanceof Refusal) return Problem.fromRefusal(error);
   if (error instanceof Problem) return error;
   if (error.validation) {
     const where = (error.validationContext ?? 'body') as FieldError['in'];

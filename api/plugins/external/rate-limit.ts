@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { Problem } from '../../problem.js';
+import { Problem } from '#api/problem.js';
 
 /** Per bearer token (a busy platform client shares nothing with an operator), else per address. */
 export default fp(async (app: FastifyInstance) => {

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ProblemSchema } from '../../schemas/common.js';
+import { ProblemSchema } from '#api/schemas/common.js';
 
 /** OpenAPI generated from the route schemas, at /openapi.json, and Swagger UI at /docs. */
 export default fp(async (app: FastifyInstance) => {

@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AlertInputSchema, AlertListQuery, AlertSummarySchema, IngestAnswerSchema } from '../../../schemas/alerts.js';
-import { authProblems, IdempotencyHeaders, page } from '../../../schemas/common.js';
-import { alertWorkflowId } from '../../../../domain/alert.js';
-
-export const ALERT_READERS = ['operator', 'supervisor', 'station', 'auditor'] as const;
+import { alertWorkflowId } from '#domain/alert.js';
+import { MAY } from '#domain/roles.js';
+import { AlertInputSchema, AlertListQuery, AlertSummarySchema, IngestAnswerSchema } from '#api/schemas/alerts.js';
+import { authProblems, IdempotencyHeaders, page } from '#api/schemas/common.js';
 
 const alerts: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '',
     {
-      config: { roles: ['platform'], idempotent: true },
+      config: { roles: MAY.ingestAlerts, idempotent: true },
       schema: {
         tags: ['alerts'],
         summary: 'Receive a warning instruction (预警指令) from the platform',
@@ -20,7 +19,7 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const input = request.body;
-      const { created, state } = await app.alerts.ingest(input, request.idempotencyKey && `${request.user.userId}:${request.idempotencyKey}`);
+      const { created, state } = await app.services.alerts.ingest(request.user, input, request.idempotencyKey);
       const answer = { alertId: input.alertId, workflowId: alertWorkflowId(input.alertId), state };
       return created ? reply.status(201).send(answer) : reply.status(200).send({ ...answer, duplicate: true });
     },
@@ -29,7 +28,7 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '',
     {
-      config: { roles: ALERT_READERS },
+      config: { roles: MAY.readAlerts },
       schema: {
         tags: ['alerts'],
         summary: 'Alerts, most urgent first (earliest deadline)',
@@ -37,7 +36,7 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: page(AlertSummarySchema), ...authProblems },
       },
     },
-    async (request) => app.alerts.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => app.services.alerts.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 };
 

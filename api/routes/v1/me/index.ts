@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authProblems } from '../../../schemas/common.js';
-import { UserSchema } from '../../../schemas/users.js';
+import { authProblems } from '#api/schemas/common.js';
+import { UserSchema } from '#api/schemas/users.js';
 
 const me: FastifyPluginAsyncTypebox = async (app) => {
   app.get('', { config: { roles: 'any' }, schema: { tags: ['users'], response: { 200: UserSchema, ...authProblems } } }, async (request) => request.user);

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authProblems, IdempotencyHeaders, page } from '../../../schemas/common.js';
-import { FiledAnswerSchema, StopPaymentInputSchema, StopPaymentListQuery, StopPaymentSummarySchema } from '../../../schemas/stop-payments.js';
-
-export const CASE_READERS = ['calltaker', 'approver', 'senior_approver', 'supervisor', 'auditor'] as const;
+import { MAY } from '#domain/roles.js';
+import { authProblems, IdempotencyHeaders, page } from '#api/schemas/common.js';
+import { FiledAnswerSchema, StopPaymentInputSchema, StopPaymentListQuery, StopPaymentSummarySchema } from '#api/schemas/stop-payments.js';
 
 const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '',
     {
-      config: { roles: ['calltaker'], idempotent: true },
+      config: { roles: MAY.fileStopPayments, idempotent: true },
       schema: {
         tags: ['stop-payments'],
         summary: 'File an emergency stop-payment (紧急止付) from the 110 desk',
@@ -17,13 +16,13 @@ const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: FiledAnswerSchema, ...authProblems },
       },
     },
-    async (request, reply) => reply.status(201).send(await app.stopPayments.file(request.body, request.user, request.idempotencyKey)),
+    async (request, reply) => reply.status(201).send(await app.services.stopPayments.file(request.user, request.body, request.idempotencyKey)),
   );
 
   app.get(
     '',
     {
-      config: { roles: CASE_READERS },
+      config: { roles: MAY.readStopPayments },
       schema: {
         tags: ['stop-payments'],
         summary: 'Cases: pending approvals first by deadline, then the newest; a call-taker sees their own',
@@ -31,9 +30,8 @@ const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: page(StopPaymentSummarySchema), ...authProblems },
       },
     },
-    async (request) => app.stopPayments.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => app.services.stopPayments.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 };
 
 export default stopPayments;
-

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { presentAlert } from '../../../../plugins/app/alerts.js';
-import { AlertDetailSchema } from '../../../../schemas/alerts.js';
-import { authProblems, IdempotencyHeaders } from '../../../../schemas/common.js';
+import { MAY } from '#domain/roles.js';
+import { AlertDetailSchema } from '#api/schemas/alerts.js';
+import { authProblems, IdempotencyHeaders } from '#api/schemas/common.js';
 
 const next: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '',
     {
-      config: { roles: ['operator'], idempotent: true },
+      config: { roles: MAY.callAlerts, idempotent: true },
       schema: {
         tags: ['alerts'],
         summary: 'Take the most urgent queued alert: it is claimed for you',
@@ -17,9 +17,8 @@ const next: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const claimed = await app.alerts.claimNext(request.user, request.idempotencyKey);
-      if (!claimed) return reply.status(204).send(null);
-      return presentAlert(claimed, request.user);
+      const claimed = await app.services.alerts.takeNext(request.user, request.idempotencyKey);
+      return claimed ?? reply.status(204).send(null);
     },
   );
 };

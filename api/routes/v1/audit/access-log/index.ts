@@ -1,13 +1,14 @@
 /** Who read which case through the audit endpoints, and when (admin). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AccessLogEntrySchema, AccessLogQuery } from '../../../../schemas/audit.js';
-import { authProblems, page } from '../../../../schemas/common.js';
+import { MAY } from '#domain/roles.js';
+import { AccessLogEntrySchema, AccessLogQuery } from '#api/schemas/audit.js';
+import { authProblems, page } from '#api/schemas/common.js';
 
 const accessLog: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '',
     {
-      config: { roles: ['admin'] },
+      config: { roles: MAY.administer },
       schema: {
         tags: ['audit'],
         summary: 'The audit access log, newest first',
@@ -15,7 +16,7 @@ const accessLog: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: page(AccessLogEntrySchema), ...authProblems },
       },
     },
-    async (request) => app.audit.accessLog({ ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => app.services.audit.accessLog(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 };
 

@@ -1,17 +1,15 @@
 /** One workflow as an auditor reads it: timeline, raw history, replay. Every read is in the access log. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
-import type { Role } from '../../../../../../domain/roles.js';
-import { AuditWorkflowParams, HistorySchema, ReplayBody, ReplaySchema, RunQuery, TimelineSchema } from '../../../../../schemas/audit.js';
-import { authProblems, ProblemSchema } from '../../../../../schemas/common.js';
-
-export const AUDITOR: Role[] = ['auditor'];
+import { MAY } from '#domain/roles.js';
+import { AuditWorkflowParams, HistorySchema, ReplayBody, ReplaySchema, RunQuery, TimelineSchema } from '#api/schemas/audit.js';
+import { authProblems, ProblemSchema } from '#api/schemas/common.js';
 
 const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/timeline',
     {
-      config: { roles: AUDITOR },
+      config: { roles: MAY.audit },
       schema: {
         tags: ['audit'],
         summary: 'Who decided what and when, timers, escalations, bank calls: the history as a person reads it (every run of a continue-as-new chain)',
@@ -19,16 +17,13 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: TimelineSchema, 404: ProblemSchema, ...authProblems },
       },
     },
-    async (request) => {
-      await app.audit.logAccess(request.user, 'timeline', request.params.workflowId);
-      return app.audit.timeline(request.params.workflowId);
-    },
+    async (request) => app.services.audit.timeline(request.user, request.params.workflowId),
   );
 
   app.get(
     '/history',
     {
-      config: { roles: AUDITOR },
+      config: { roles: MAY.audit },
       schema: {
         tags: ['audit'],
         summary: 'The raw history of one run (the newest unless runId): the JSON `temporal workflow show --output json` prints, replayable with Worker.runReplayHistory',
@@ -38,8 +33,7 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.audit.logAccess(request.user, 'history', request.params.workflowId);
-      const run = await app.audit.run(request.params.workflowId, request.query.runId);
+      const run = await app.services.audit.history(request.user, request.params.workflowId, request.query.runId);
       // The text as Temporal wrote it or as the archive hashed it, byte for byte.
       return reply
         .type('application/json; charset=utf-8')
@@ -53,7 +47,7 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/replay',
     {
-      config: { roles: AUDITOR },
+      config: { roles: MAY.audit },
       schema: {
         tags: ['audit'],
         summary: 'Replays the history of one run (the newest unless runId) against the workflow code in use now',
@@ -62,10 +56,7 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ReplaySchema, 404: ProblemSchema, ...authProblems },
       },
     },
-    async (request) => {
-      await app.audit.logAccess(request.user, 'replay', request.params.workflowId);
-      return app.audit.replay(request.params.workflowId, request.body.runId);
-    },
+    async (request) => app.services.audit.replay(request.user, request.params.workflowId, request.body.runId),
   );
 };
 

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authProblems, ProblemSchema } from '../../../../../schemas/common.js';
-import { IssuedTokenSchema, NewTokenSchema, UserIdParams } from '../../../../../schemas/users.js';
-import { notFound } from '../../../../../problem.js';
+import { MAY } from '#domain/roles.js';
+import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { IssuedTokenSchema, NewTokenSchema, UserIdParams } from '#api/schemas/users.js';
 
 // No Idempotency-Key replay here on purpose: replaying would mean storing the token itself.
 const tokens: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '',
     {
-      config: { roles: ['admin'] },
+      config: { roles: MAY.administer },
       schema: {
         tags: ['users'],
         params: UserIdParams,
@@ -17,10 +17,8 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const user = await app.users.get(request.params.userId);
-      if (!user) throw notFound(`User ${request.params.userId}`);
-      const issued = await app.users.issueToken(user.userId, request.body?.label ?? null);
-      request.log.info({ userId: user.userId, tokenId: issued.tokenId }, 'token issued');
+      const issued = await app.services.users.issueToken(request.user, request.params.userId, request.body?.label ?? null);
+      request.log.info({ userId: request.params.userId, tokenId: issued.tokenId }, 'token issued');
       return reply.status(201).send(issued);
     },
   );

@@ -1,21 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { authProblems, ProblemSchema } from '../../../../../../schemas/common.js';
-import { TokenParams } from '../../../../../../schemas/users.js';
-import { notFound } from '../../../../../../problem.js';
+import { MAY } from '#domain/roles.js';
+import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { TokenParams } from '#api/schemas/users.js';
 
 const token: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '',
     {
-      config: { roles: ['admin'] },
+      config: { roles: MAY.administer },
       schema: { tags: ['users'], params: TokenParams, response: { 204: Type.Null(), 404: ProblemSchema, ...authProblems } },
     },
     async (request, reply) => {
       const { userId, tokenId } = request.params;
-      const revoked = await app.users.revokeToken(userId, tokenId);
-      // Revoking twice is fine (DELETE is idempotent); an unknown token is not.
-      if (!revoked && !(await app.users.tokenExists(userId, tokenId))) throw notFound(`Token ${tokenId} of user ${userId}`);
+      await app.services.users.revokeToken(request.user, userId, tokenId);
       request.log.info({ userId, tokenId }, 'token revoked');
       return reply.status(204).send(null);
     },

@@ -9,8 +9,8 @@
  * that projects several steps gives one entry per step, all with that event's ID); across a
  * continue-as-new chain every entry also names its `runId`.
  */
-import { maskPhone } from '../../domain/alert.js';
-import { PROJECTION_ACTIVITIES } from '../../domain/workflow-view.js';
+import { maskPhone } from '#domain/alert.js';
+import { PROJECTION_ACTIVITIES } from '#read-model/workflow-view.js';
 
 export interface TimelineActor {
   userId: string;

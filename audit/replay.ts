@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 
-/** The same entry point the worker bundles (worker/worker.ts WORKFLOWS_PATH); api/ never imports the worker. */
-export const WORKFLOWS_ENTRY = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** The same entry point the worker bundles (worker/worker.ts WORKFLOWS_PATH); audit/ never imports the worker. */
+export const WORKFLOWS_ENTRY = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export type ReplayVerdict = { deterministic: true } | { deterministic: false; error: string };
 

@@ -7,9 +7,9 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { and, desc, eq } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
-import { auditArchive } from '../../db/schema.js';
-import { isUnavailable } from '../unavailable.js';
+import type { Database } from '#db/client.js';
+import { auditArchive } from '#db/schema.js';
+import { isUnavailable } from '#domain/unavailable.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { closingStatusOf, previousRunOf, workflowTypeOf, type JsonHistory } from './timeline.js';
 

@@ -1,5 +1,5 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import type { FanzhaConfig } from '../config/index.js';
+import type { FanzhaConfig } from '#config/index.js';
 
 /**
  * A lazy connection: the API starts (and /readyz can say what is down) even while Temporal is

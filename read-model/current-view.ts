@@ -1,11 +1,11 @@
 /**
  * What GET returns for one alert or case: the read model once it is closed (final, no Temporal call),
  * otherwise the workflow's own newest view read from its history (never a query: see
- * domain/workflow-view.ts), and the read model again for a workflow Temporal no longer keeps.
+ * workflow-view.ts), and the read model again for a workflow Temporal no longer keeps.
  */
 import type { Client } from '@temporalio/client';
-import { latestWorkflowView } from '../domain/workflow-view.js';
-import { Problem } from './problem.js';
+import { Refusal } from '#domain/refusal.js';
+import { latestWorkflowView } from './workflow-view.js';
 
 /** A workflow shows its first view with its first workflow task, a few milliseconds after it starts: wait that long, not forever. */
 const FIRST_VIEW_WAIT_MS = 3_000;
@@ -20,7 +20,7 @@ export async function currentView<V>(temporal: Client, workflowId: string, row: 
     if (latest.view) return latest.view;
     if (row) return row.detail as V;
     // It exists but has nothing to show yet: started a moment ago, or waiting for a worker to take it.
-    if (Date.now() >= deadline) throw new Problem(503, 'unavailable', `${workflowId} has not started running yet (no worker has taken it); retry shortly.`);
+    if (Date.now() >= deadline) throw new Refusal('unavailable', `${workflowId} has not started running yet (no worker has taken it); retry shortly.`);
     await new Promise((r) => setTimeout(r, FIRST_VIEW_STEP_MS));
   }
 }

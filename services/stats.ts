@@ -4,15 +4,14 @@
  * were filed, approvals and rejections by when they were decided.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import fp from 'fastify-plugin';
-import type { Database } from '../../../db/client.js';
+import type { Database } from '#db/client.js';
+import type { User } from '#db/users.js';
+import { invalidField } from '#domain/refusal.js';
+import { MAY } from '#domain/roles.js';
+import { requireRole } from './decisions.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    stats: ReturnType<typeof createStatsService>;
-  }
-}
+const DAY = 86_400_000;
+const MAX_PERIOD = 5 * 366 * DAY;
 
 const at = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
@@ -53,6 +52,16 @@ export function createStatsService(db: Database) {
   }
 
   return {
+    /** The statistics `user` asked for: [from, to), by default the last 24 hours, at most five years. */
+    async forPeriod(user: User, period: { from?: string; to?: string }) {
+      requireRole(user, MAY.readStats);
+      const to = period.to ? new Date(period.to) : new Date();
+      const from = period.from ? new Date(period.from) : new Date(to.getTime() - DAY);
+      if (from.getTime() >= to.getTime()) throw invalidField('/from', 'must be before to', 'querystring');
+      if (to.getTime() - from.getTime() > MAX_PERIOD) throw invalidField('/from', 'must be at most five years before to', 'querystring');
+      return this.compute(from, to);
+    },
+
     async compute(fromDate: Date, toDate: Date) {
       // Timestamps go in as text with a cast: postgres.js does not serialise Date parameters of raw SQL.
       const from = at(fromDate);
@@ -147,9 +156,4 @@ export function createStatsService(db: Database) {
   };
 }
 
-export default fp(
-  async function statsService(app: FastifyInstance) {
-    app.decorate('stats', createStatsService(app.db));
-  },
-  { name: 'stats' },
-);
+export type StatsService = ReturnType<typeof createStatsService>;

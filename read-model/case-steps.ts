@@ -2,9 +2,9 @@
  * Event rows and outbox rows of any case (alert, stop-payment, hold), keyed by (workflow, seq):
  * a replayed or retried projection inserts nothing twice.
  */
-import type { Database } from '../db/client.js';
-import { caseEvents, notifications } from '../db/schema.js';
-import type { RecordBatch } from '../workflows/recorder.js';
+import type { Database } from '#db/client.js';
+import { caseEvents, notifications } from '#db/schema.js';
+import type { RecordBatch } from '#workflows/recorder.js';
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 

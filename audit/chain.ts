@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
-import { auditArchive } from '../../db/schema.js';
+import type { Database } from '#db/client.js';
+import { auditArchive } from '#db/schema.js';
 
 /** pg_advisory_xact_lock key of the archive chain ("fanzha-audit" in spirit; any fixed bigint works). */
 export const ARCHIVE_CHAIN_LOCK = 7_272_746_100n;

@@ -2,33 +2,26 @@
  * The auditor's view of every case (DESIGN.md §6): a human timeline and the raw history of any
  * workflow, from Temporal or from the archive once Temporal no longer has it; replay of that history
  * against the current workflow code; the hash-chained archive and its verification. Every read of a
- * case through these is written to audit_access_log, which an admin can read.
+ * case through these is written to audit_access_log first (a failed read too), which an admin reads.
  */
 import type { Client } from '@temporalio/client';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
-import fp from 'fastify-plugin';
-import type { FanzhaConfig } from '../../../config/index.js';
-import type { Database } from '../../../db/client.js';
-import { auditAccessLog, auditArchive, users } from '../../../db/schema.js';
-import type { User } from '../../../db/users.js';
-import { verifyArchive } from '../../audit/chain.js';
-import { createReplayer } from '../../audit/replay.js';
-import { createHistorySource, type LoadedRun } from '../../audit/source.js';
-import { chainTimeline } from '../../audit/timeline.js';
-import { notFound } from '../../problem.js';
-import { decodeCursor, encodeCursor } from '../../schemas/common.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    audit: AuditService;
-  }
-}
+import { verifyArchive } from '#audit/chain.js';
+import { createReplayer } from '#audit/replay.js';
+import { createHistorySource, type LoadedRun } from '#audit/source.js';
+import { chainTimeline } from '#audit/timeline.js';
+import type { FanzhaConfig } from '#config/index.js';
+import type { Database } from '#db/client.js';
+import { auditAccessLog, auditArchive, users } from '#db/schema.js';
+import type { User } from '#db/users.js';
+import { notFound } from '#domain/refusal.js';
+import { MAY } from '#domain/roles.js';
+import { decodeCursor, encodeCursor, isIdCursor } from './cursor.js';
+import { requireRole } from './decisions.js';
 
 export const AUDIT_ACTIONS = ['timeline', 'history', 'replay', 'archive_list', 'archive_verify'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-const isIdCursor = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 const gone = (workflowId: string, runId?: string) => notFound(`Workflow ${workflowId}${runId ? ` run ${runId}` : ''} (neither Temporal nor the audit archive has it)`);
 const runFacts = (run: LoadedRun) => ({ runId: run.runId, status: run.status, startedAt: run.startedAt, closedAt: run.closedAt, source: run.source, events: run.history.events.length });
 
@@ -43,16 +36,18 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
     return found;
   }
 
+  /** Who read which case, and how: written before the read, so a failed read is recorded too. */
+  async function logAccess(user: User, action: AuditAction, workflowId: string | null = null) {
+    requireRole(user, MAY.audit);
+    await db.insert(auditAccessLog).values({ userId: user.userId, action, workflowId });
+  }
+
   return {
     source,
     replayer,
 
-    /** Who read which case, and how: written before the read, so a failed read is recorded too. */
-    async logAccess(user: User, action: AuditAction, workflowId: string | null = null) {
-      await db.insert(auditAccessLog).values({ userId: user.userId, action, workflowId });
-    },
-
-    async timeline(workflowId: string) {
+    async timeline(user: User, workflowId: string) {
+      await logAccess(user, 'timeline', workflowId);
       const chain = await source.loadChain(workflowId);
       if (!chain) throw gone(workflowId);
       const newest = chain.runs[chain.runs.length - 1]!;
@@ -67,15 +62,21 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
       };
     },
 
-    run,
+    /** The raw history of one run, as Temporal wrote it or as the archive hashed it. */
+    async history(user: User, workflowId: string, runId?: string) {
+      await logAccess(user, 'history', workflowId);
+      return run(workflowId, runId);
+    },
 
-    async replay(workflowId: string, runId?: string) {
+    async replay(user: User, workflowId: string, runId?: string) {
+      await logAccess(user, 'replay', workflowId);
       const found = await run(workflowId, runId);
       const verdict = await replayer.replay({ workflowId, history: found.history });
       return { workflowId, runId: found.runId, workflowType: found.workflowType, source: found.source, events: found.history.events.length, ...verdict };
     },
 
-    async archive(filters: { limit: number; cursor?: string; workflowId?: string; workflowType?: string }) {
+    async archive(user: User, filters: { limit: number; cursor?: string; workflowId?: string; workflowType?: string }) {
+      await logAccess(user, 'archive_list', filters.workflowId ?? null);
       const after = decodeCursor(filters.cursor, isIdCursor);
       const conditions: (SQL | undefined)[] = [
         filters.workflowId ? eq(auditArchive.workflowId, filters.workflowId) : undefined,
@@ -105,9 +106,13 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
       };
     },
 
-    verify: () => verifyArchive(db),
+    async verify(user: User) {
+      await logAccess(user, 'archive_verify');
+      return verifyArchive(db);
+    },
 
-    async accessLog(filters: { limit: number; cursor?: string; userId?: string; workflowId?: string; action?: AuditAction }) {
+    async accessLog(user: User, filters: { limit: number; cursor?: string; userId?: string; workflowId?: string; action?: AuditAction }) {
+      requireRole(user, MAY.administer);
       const after = decodeCursor(filters.cursor, isIdCursor);
       const conditions: (SQL | undefined)[] = [
         filters.userId ? eq(auditAccessLog.userId, filters.userId) : undefined,
@@ -139,10 +144,3 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
-
-export default fp(
-  async function auditService(app: FastifyInstance) {
-    app.decorate('audit', createAuditService({ db: app.db, temporal: app.temporal, config: app.config }));
-  },
-  { name: 'audit' },
-);

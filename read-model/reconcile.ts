@@ -11,13 +11,13 @@
  */
 import type { Client } from '@temporalio/client';
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
-import { alerts, caseEvents, holds, stopPayments } from '../db/schema.js';
-import { alertWorkflowId, type AlertView, type TimelineEvent } from '../domain/alert.js';
-import { holdWorkflowId, stopPaymentWorkflowId, type HoldView, type StopPaymentView } from '../domain/stop-payment.js';
-import { latestWorkflowView } from '../domain/workflow-view.js';
-import { alertRow } from './alert-record.js';
-import { holdRow, stopPaymentRow } from './stop-payment-record.js';
+import type { Database } from '#db/client.js';
+import { alerts, caseEvents, holds, stopPayments } from '#db/schema.js';
+import { alertWorkflowId, type AlertView, type TimelineEvent } from '#domain/alert.js';
+import { holdWorkflowId, stopPaymentWorkflowId, type HoldView, type StopPaymentView } from '#domain/stop-payment.js';
+import { latestWorkflowView } from './workflow-view.js';
+import { alertRow } from './alerts.js';
+import { holdRow, stopPaymentRow } from './stop-payments.js';
 
 export type ReconciledKind = 'alert' | 'stop_payment' | 'hold';
 

@@ -1,13 +1,13 @@
 /**
- * Projects alert steps into the read model: the alert row, one event row per step and the outbox
- * rows, in one transaction. Idempotent: events and notifications are keyed by (workflow, seq), and an
+ * The alerts table of the read model: the row of an alert view, and the projection of a batch of alert
+ * steps — the alert row, one event row per step and the outbox rows, in one transaction. Idempotent: events and notifications are keyed by (workflow, seq), and an
  * older batch never overwrites a newer row, so replays and retries change nothing twice.
  */
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
-import { alerts } from '../db/schema.js';
-import { RISK_RANK, type AlertView } from '../domain/alert.js';
-import type { RecordBatch } from '../workflows/recorder.js';
+import type { Database } from '#db/client.js';
+import { alerts } from '#db/schema.js';
+import { RISK_RANK, type AlertView } from '#domain/alert.js';
+import type { RecordBatch } from '#workflows/recorder.js';
 import { writeCaseSteps } from './case-steps.js';
 
 export type AlertRecordBatch = RecordBatch<AlertView>;
@@ -45,21 +45,15 @@ export function alertRow(view: AlertView, seq: number): typeof alerts.$inferInse
   };
 }
 
-export function createAlertActivities({ db }: { db: Database }) {
-  return {
-    async recordAlertEvents(batch: AlertRecordBatch): Promise<void> {
-      const { seq } = batch;
-      const row = alertRow(batch.view, seq);
-      await db.transaction(async (tx) => {
-        const { alertId: _id, ...changes } = row;
-        await tx
-          .insert(alerts)
-          .values(row)
-          .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
-        await writeCaseSteps(tx, { workflowId: batch.view.workflowId, caseType: 'alert', caseId: batch.view.alertId }, batch);
-      });
-    },
-  };
+export async function projectAlertBatch(db: Database, batch: AlertRecordBatch): Promise<void> {
+  const { seq } = batch;
+  const row = alertRow(batch.view, seq);
+  await db.transaction(async (tx) => {
+    const { alertId: _id, ...changes } = row;
+    await tx
+      .insert(alerts)
+      .values(row)
+      .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
+    await writeCaseSteps(tx, { workflowId: batch.view.workflowId, caseType: 'alert', caseId: batch.view.alertId }, batch);
+  });
 }
-
-export type AlertActivities = ReturnType<typeof createAlertActivities>;

@@ -1,0 +1,78 @@
+/**
+ * The history archive (DESIGN.md §6): finds closed workflow runs not yet archived and copies each full
+ * history into `audit_archive`, hash-chained. Idempotent: a run is archived once however often (or
+ * however concurrently) this runs; the archive activities are thin wrappers around it.
+ */
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { and, eq, inArray, max } from 'drizzle-orm';
+import type { Database } from '#db/client.js';
+import { auditArchive } from '#db/schema.js';
+import { ARCHIVER_WORKFLOW_TYPE, type ArchiveOutcome, type RunRef } from '#domain/archive.js';
+import { appendToArchive } from './chain.js';
+import { closedRunFacts, isNotFound } from './source.js';
+import type { JsonHistory } from './timeline.js';
+
+/** Visibility lags a little behind closing; runs closed this long before the newest archived one are looked at again. */
+const LOOK_BACK_MS = 10 * 60_000;
+
+const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** `client` reads Temporal; `heartbeat` is called while a long listing goes on (an activity's heartbeat). */
+export function createArchiver({ db, client, heartbeat = () => {} }: { db: Database; client: Client; heartbeat?: () => void }) {
+  return {
+    /**
+     * Closed runs on the task queue that the archive does not hold yet, oldest first. Only runs
+     * closed since shortly before the newest archived one are listed (all of them the first time).
+     */
+    async listArchivable(input: { taskQueue: string; limit: number }): Promise<RunRef[]> {
+            const [{ newest } = { newest: null }] = await db.select({ newest: max(auditArchive.closedAt) }).from(auditArchive);
+      const since = newest ? new Date(newest.getTime() - LOOK_BACK_MS) : null;
+      let query = `TaskQueue = ${quote(input.taskQueue)} AND ExecutionStatus != 'Running' AND WorkflowType != ${quote(ARCHIVER_WORKFLOW_TYPE)}`;
+      if (since) query += ` AND CloseTime >= ${quote(since.toISOString())}`;
+      const closed: (RunRef & { closedAt: number })[] = [];
+      for await (const run of client.workflow.list({ query })) {
+        closed.push({ workflowId: run.workflowId, runId: run.runId, closedAt: run.closeTime?.getTime() ?? 0 });
+        if (closed.length % 1000 === 0) heartbeat();
+      }
+      const archived = new Set<string>();
+      const key = (r: RunRef) => `${r.workflowId}\u0000${r.runId}`;
+      for (let i = 0; i < closed.length; i += 500) {
+        const ids = [...new Set(closed.slice(i, i + 500).map((r) => r.workflowId))];
+        const rows = await db
+          .select({ workflowId: auditArchive.workflowId, runId: auditArchive.runId })
+          .from(auditArchive)
+          .where(inArray(auditArchive.workflowId, ids));
+        for (const row of rows) archived.add(key(row));
+      }
+      return closed
+        .filter((r) => !archived.has(key(r)))
+        .sort((a, b) => a.closedAt - b.closedAt || a.workflowId.localeCompare(b.workflowId) || a.runId.localeCompare(b.runId))
+        .slice(0, input.limit)
+        .map(({ workflowId, runId }) => ({ workflowId, runId }));
+    },
+
+    /** Copies one closed run's full history into the archive, once. */
+    async archiveRun(run: RunRef): Promise<ArchiveOutcome> {
+      const [done] = await db
+        .select({ id: auditArchive.id })
+        .from(auditArchive)
+        .where(and(eq(auditArchive.workflowId, run.workflowId), eq(auditArchive.runId, run.runId)));
+      if (done) return 'already_archived';
+      let text: string;
+      try {
+        text = historyToJSON(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+      } catch (error) {
+        if (isNotFound(error)) return 'gone';
+        throw error;
+      }
+      const facts = closedRunFacts(JSON.parse(text) as JsonHistory);
+      if (!facts) return 'still_open';
+      const { created } = await appendToArchive(db, { ...run, ...facts, history: text });
+      return created ? 'archived' : 'already_archived';
+    },
+  };
+}
+
+export type Archiver = ReturnType<typeof createArchiver>;
+

@@ -1,0 +1,35 @@
+/**
+ * Why the system says no, in its own terms: the services throw a Refusal, and each entry point says it
+ * in its own way (the JSON API as RFC 9457 problem+json, the console as a message in place).
+ */
+export type RefusalCode =
+  | 'validation_failed'
+  | 'forbidden'
+  | 'separation_of_duties'
+  | 'not_found'
+  | 'invalid_transition'
+  | 'not_assignee'
+  | 'conflict'
+  | 'unavailable';
+
+export interface FieldError {
+  /** JSON pointer into the request part named by `in`. */
+  pointer: string;
+  in: 'body' | 'querystring' | 'params' | 'headers';
+  detail: string;
+}
+
+export class Refusal extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    readonly detail: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(detail);
+    this.name = 'Refusal';
+  }
+}
+
+export const notFound = (what: string) => new Refusal('not_found', `${what} does not exist or is not visible to you.`);
+export const invalidField = (pointer: string, detail: string, where: FieldError['in'] = 'body') =>
+  new Refusal('validation_failed', `${pointer} ${detail}`, [{ pointer, in: where, detail }]);

@@ -1,0 +1,255 @@
+/**
+ * Alerts (预警劝阻): starting their workflows, every decision on them as an Update, reading them from
+ * the workflow while it runs and from the read model after, and who may see which alert and phone.
+ * Each method takes the user who acts; the role checks, station scoping and masking are here, so every
+ * entry point (the JSON API, the console) applies the same ones.
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import type { FanzhaConfig } from '#config/index.js';
+import type { Database } from '#db/client.js';
+import { alerts } from '#db/schema.js';
+import type { User } from '#db/users.js';
+import {
+  alertWorkflowId,
+  maskPhone,
+  type AlertInput,
+  type AlertState,
+  type AlertView,
+  type CallOutcome,
+  type DecisionActor,
+  type NotReachedReason,
+  type RiskLevel,
+  type VisitOutcome,
+} from '#domain/alert.js';
+import { invalidField, notFound, Refusal } from '#domain/refusal.js';
+import { MAY } from '#domain/roles.js';
+import { currentView } from '#read-model/current-view.js';
+import type { AlertWorkflow } from '#workflows/alert.js';
+import {
+  callResultUpdate,
+  cancelAlertUpdate,
+  claimUpdate,
+  platformUpdateSignal,
+  releaseUpdate,
+  transferUpdate,
+  visitResultUpdate,
+  type CallResultDecision,
+} from '#workflows/messages.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
+
+export interface AlertFilters {
+  state?: AlertState;
+  riskLevel?: RiskLevel;
+  stationId?: string;
+  overdue?: boolean;
+  limit: number;
+  cursor?: string;
+}
+
+/** An operator's report of a call, as the person filled it in; checked here field by field. */
+export interface CallReport {
+  result: 'contacted' | 'not_reached';
+  outcome?: CallOutcome;
+  amountAtRiskFen?: number;
+  reason?: NotReachedReason;
+  note?: string;
+}
+
+type Cursor = [string, number, string, string];
+const isCursor = (v: unknown): v is Cursor =>
+  Array.isArray(v) && v.length === 4 && typeof v[0] === 'string' && typeof v[1] === 'number' && typeof v[2] === 'string' && typeof v[3] === 'string';
+
+/** A station officer (who is not also a supervisor or other center role) sees only their station. */
+const stationScope = (user: User): string | null =>
+  user.roles.includes('station') && !user.roles.some((r) => r === 'supervisor' || r === 'operator' || r === 'auditor') ? user.stationId : null;
+
+/** Phones are shown whole only to the assignee and to the officer of the alert's station. */
+export function presentAlert<T extends Pick<AlertView, 'victim' | 'assignee' | 'stationId'>>(view: T, user: User): T {
+  const mayShow =
+    view.assignee?.userId === user.userId || (user.roles.includes('station') && user.stationId !== null && user.stationId === view.stationId);
+  return mayShow ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
+}
+
+/** The decision a call report stands for; a field that does not fit the result is refused by name. */
+function callDecision(report: CallReport, actor: DecisionActor): CallResultDecision {
+  if (report.result === 'contacted') {
+    if (!report.outcome) throw invalidField('/outcome', 'is required when result is contacted');
+    if (report.reason) throw invalidField('/reason', 'is only for result not_reached');
+    return { actor, result: 'contacted', outcome: report.outcome, amountAtRiskFen: report.amountAtRiskFen, note: report.note };
+  }
+  if (report.outcome) throw invalidField('/outcome', 'is only for result contacted');
+  if (report.amountAtRiskFen !== undefined) throw invalidField('/amountAtRiskFen', 'is only for result contacted');
+  return { actor, result: 'not_reached', reason: report.reason, note: report.note };
+}
+
+export function createAlertService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
+  const { db, temporal, config } = deps;
+
+  const handle = (alertId: string) => temporal.workflow.getHandle<typeof AlertWorkflow>(alertWorkflowId(alertId));
+
+  /** The alert's authoritative view: the workflow's own newest view while it runs, the read model once closed. */
+  async function view(alertId: string): Promise<AlertView | null> {
+    const [row] = await db.select({ state: alerts.state, detail: alerts.detail }).from(alerts).where(eq(alerts.alertId, alertId));
+    return currentView<AlertView>(temporal, alertWorkflowId(alertId), row && { closed: row.state === 'closed', detail: row.detail });
+  }
+
+  /** The alert if `user` may see it (a station officer sees only their station's), unmasked: for checks, never for showing. */
+  async function visible(alertId: string, user: User): Promise<AlertView> {
+    requireRole(user, MAY.readAlerts);
+    const found = await view(alertId);
+    const scope = stationScope(user);
+    if (!found || (scope !== null && found.stationId !== scope)) throw notFound(`Alert ${alertId}`);
+    return found;
+  }
+
+  /** Sends a decision; the Idempotency-Key (per user) becomes the Update ID, so a retry has one effect. The answer is masked for `user`. */
+  async function decide<D extends { actor: DecisionActor }>(
+    alertId: string,
+    user: User,
+    update: UpdateDefinition<AlertView, [D]>,
+    decision: D,
+    idempotencyKey: string | null,
+  ): Promise<AlertView> {
+    if (stationScope(user) !== null) await visible(alertId, user);
+    try {
+      const answer = await sendDecision(handle(alertId), update, [decision], updateIdFor(user, idempotencyKey), `Alert ${alertId} is closed; it takes no more decisions.`);
+      return presentAlert(answer, user);
+    } catch (error) {
+      // An unknown alert is "not found", not "closed".
+      if (error instanceof Refusal && error.code === 'invalid_transition' && !(await view(alertId))) throw notFound(`Alert ${alertId}`);
+      throw error;
+    }
+  }
+
+  return {
+    /**
+     * The platform's push. `requestKey` (the user-scoped Idempotency-Key) is kept in the workflow's
+     * memo: a retry of the request that started it (its first answer lost with a killed API process)
+     * is recognised and answered as the first time, instead of being taken for a second push.
+     */
+    async ingest(user: User, input: AlertInput, idempotencyKey: string | null): Promise<{ created: boolean; state: AlertState }> {
+      requireRole(user, MAY.ingestAlerts);
+      const requestKey = idempotencyKey && `${user.userId}:${idempotencyKey}`;
+      const workflowId = alertWorkflowId(input.alertId);
+      const receivedAt = new Date().toISOString();
+      const startedByThisRequest = async () =>
+        requestKey !== null && (await handle(input.alertId).describe().catch(() => null))?.memo?.ingestRequest === requestKey;
+      // A closed alert stays closed: its repeated push is a duplicate, never a new case.
+      const [known] = await db.select({ state: alerts.state }).from(alerts).where(eq(alerts.alertId, input.alertId));
+      if (known?.state === 'closed') return (await startedByThisRequest()) ? { created: true, state: 'queued' } : { created: false, state: 'closed' };
+      try {
+        await temporal.workflow.start<typeof AlertWorkflow>('AlertWorkflow', {
+          taskQueue: config.temporal.taskQueue,
+          workflowId,
+          args: [{ alert: input, receivedAt, policy: config.policy.alert }],
+          // The workflow ID is the alert ID: the server, not a read-then-write, makes a push unique.
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          ...(requestKey !== null ? { memo: { ingestRequest: requestKey } } : {}),
+        });
+        return { created: true, state: 'queued' };
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      if (await startedByThisRequest()) return { created: true, state: 'queued' };
+      try {
+        await handle(input.alertId).signal(platformUpdateSignal, { riskLevel: input.riskLevel, receivedAt, note: input.note });
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      const [row] = await db.select({ state: alerts.state }).from(alerts).where(eq(alerts.alertId, input.alertId));
+      return { created: false, state: (row?.state as AlertState | undefined) ?? 'queued' };
+    },
+
+    /** Most urgent first: earliest deadline (none last), then higher risk, then oldest. Masked for `user`. */
+    async list(user: User, filters: AlertFilters) {
+      requireRole(user, MAY.readAlerts);
+      const scope = stationScope(user);
+      const conditions: (SQL | undefined)[] = [
+        filters.state ? eq(alerts.state, filters.state) : undefined,
+        filters.riskLevel ? eq(alerts.riskLevel, filters.riskLevel) : undefined,
+        filters.stationId ? eq(alerts.stationId, filters.stationId) : undefined,
+        filters.overdue !== undefined ? eq(alerts.overdue, filters.overdue) : undefined,
+        scope !== null ? eq(alerts.stationId, scope) : undefined,
+      ];
+      const dueKey = sql`coalesce(${alerts.deadline}, 'infinity'::timestamptz)`;
+      const after = decodeCursor(filters.cursor, isCursor);
+      if (after)
+        conditions.push(
+          sql`(${dueKey}, ${alerts.riskRank}, ${alerts.receivedAt}, ${alerts.alertId}) > (${after[0]}::timestamptz, ${after[1]}, ${after[2]}::timestamptz, ${after[3]})`,
+        );
+      const rows = await db
+        .select()
+        .from(alerts)
+        .where(and(...conditions))
+        .orderBy(asc(dueKey), asc(alerts.riskRank), asc(alerts.receivedAt), asc(alerts.alertId))
+        .limit(filters.limit + 1);
+      const page = rows.slice(0, filters.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((row) => {
+          const { timeline: _timeline, suspect: _suspect, note: _note, ...summary } = row.detail as AlertView;
+          return presentAlert(summary, user);
+        }),
+        nextCursor:
+          rows.length > filters.limit && last
+            ? encodeCursor([last.deadline ? last.deadline.toISOString() : 'infinity', last.riskRank, last.receivedAt.toISOString(), last.alertId])
+            : null,
+      };
+    },
+
+    /** One alert as `user` may see it: refused as not found outside their scope, masked for them. */
+    async detail(user: User, alertId: string): Promise<AlertView> {
+      return presentAlert(await visible(alertId, user), user);
+    },
+
+    /** Claims the most urgent queued alert for the operator, moving on when another operator wins the race; null when none is left. */
+    async takeNext(user: User, idempotencyKey: string | null): Promise<AlertView | null> {
+      const actor = actorFor(user, MAY.callAlerts);
+      const tried = new Set<string>();
+      for (let round = 0; round < 5; round++) {
+        const candidates = await db
+          .select({ alertId: alerts.alertId })
+          .from(alerts)
+          .where(eq(alerts.state, 'queued'))
+          .orderBy(asc(sql`coalesce(${alerts.deadline}, 'infinity'::timestamptz)`), asc(alerts.riskRank), asc(alerts.receivedAt))
+          .limit(10 + tried.size);
+        const fresh = candidates.filter((c) => !tried.has(c.alertId));
+        if (fresh.length === 0) return null;
+        for (const { alertId } of fresh) {
+          tried.add(alertId);
+          try {
+            return await decide(alertId, user, claimUpdate, { actor }, idempotencyKey && `${idempotencyKey}:${alertId}`);
+          } catch (error) {
+            if (error instanceof Refusal && (error.code === 'invalid_transition' || error.code === 'not_assignee' || error.code === 'conflict')) continue;
+            throw error;
+          }
+        }
+      }
+      return null;
+    },
+
+    claim: (user: User, alertId: string, idempotencyKey: string | null) =>
+      decide(alertId, user, claimUpdate, { actor: actorFor(user, MAY.callAlerts) }, idempotencyKey),
+
+    release: (user: User, alertId: string, input: { note?: string }, idempotencyKey: string | null) =>
+      decide(alertId, user, releaseUpdate, { actor: actorFor(user, MAY.callAlerts), note: input.note }, idempotencyKey),
+
+    reportCall: (user: User, alertId: string, report: CallReport, idempotencyKey: string | null) =>
+      decide(alertId, user, callResultUpdate, callDecision(report, actorFor(user, MAY.callAlerts)), idempotencyKey),
+
+    reportVisit: (user: User, alertId: string, input: { outcome: VisitOutcome; note?: string }, idempotencyKey: string | null) =>
+      decide(alertId, user, visitResultUpdate, { actor: actorFor(user, MAY.visitAlerts), outcome: input.outcome, note: input.note }, idempotencyKey),
+
+    transfer: (user: User, alertId: string, input: { stationId: string; reason: string }, idempotencyKey: string | null) =>
+      decide(alertId, user, transferUpdate, { actor: actorFor(user, MAY.visitAlerts), stationId: input.stationId, reason: input.reason }, idempotencyKey),
+
+    cancel: (user: User, alertId: string, input: { reason: string }, idempotencyKey: string | null) =>
+      decide(alertId, user, cancelAlertUpdate, { actor: actorFor(user, MAY.cancelAlerts), reason: input.reason }, idempotencyKey),
+  };
+}
+
+export type AlertService = ReturnType<typeof createAlertService>;

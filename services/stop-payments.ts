@@ -1,0 +1,186 @@
+/**
+ * Stop-payment cases (紧急止付): filing starts the case workflow, decisions are Updates to the case or
+ * to one of its holds, reads come from the workflow while it runs and from the read model after. Each
+ * method takes the user who acts: role checks, who sees which case, four-eyes (in the workflow) and
+ * masking apply the same through every entry point.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
+import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
+import type { FanzhaConfig } from '#config/index.js';
+import type { Database } from '#db/client.js';
+import { stopPayments } from '#db/schema.js';
+import type { User } from '#db/users.js';
+import { maskPhone, type DecisionActor } from '#domain/alert.js';
+import { notFound } from '#domain/refusal.js';
+import { hasRole, MAY } from '#domain/roles.js';
+import {
+  holdWorkflowId,
+  stopPaymentWorkflowId,
+  type HoldView,
+  type StopPaymentInput,
+  type StopPaymentState,
+  type StopPaymentView,
+} from '#domain/stop-payment.js';
+import { currentView } from '#read-model/current-view.js';
+import {
+  approveUpdate,
+  freezeUpdate,
+  rejectUpdate,
+  releaseCaseUpdate,
+  renewUpdate,
+  restopUpdate,
+} from '#workflows/messages.js';
+import type { StopPaymentWorkflow } from '#workflows/stop-payment.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
+
+/** A call-taker sees the cases they filed; the other readers see every case. */
+const seesAllCases = (user: User) => hasRole(user.roles, MAY.readAllStopPayments);
+
+/** The victim's phone is shown whole only to the call-taker who filed the case. */
+export function presentCase<T extends Pick<StopPaymentView, 'victim' | 'createdBy'>>(view: T, user: User): T {
+  return view.createdBy.userId === user.userId ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
+}
+
+type Cursor = [number, string, number, string];
+const isCursor = (v: unknown): v is Cursor =>
+  Array.isArray(v) && v.length === 4 && typeof v[0] === 'number' && typeof v[1] === 'string' && typeof v[2] === 'number' && typeof v[3] === 'string';
+
+export function createStopPaymentService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
+  const { db, temporal, config } = deps;
+  const caseHandle = (id: string) => temporal.workflow.getHandle<typeof StopPaymentWorkflow>(stopPaymentWorkflowId(id));
+
+  async function view(id: string): Promise<StopPaymentView | null> {
+    const [row] = await db.select({ state: stopPayments.state, detail: stopPayments.detail }).from(stopPayments).where(eq(stopPayments.stopPaymentId, id));
+    return currentView<StopPaymentView>(temporal, stopPaymentWorkflowId(id), row && { closed: row.state === 'closed' || row.state === 'rejected', detail: row.detail });
+  }
+
+  /** The case if `user` may see it, unmasked: for checks, never for showing. */
+  async function visible(id: string, user: User): Promise<StopPaymentView> {
+    requireRole(user, MAY.readStopPayments);
+    const found = await view(id);
+    if (!found || (!seesAllCases(user) && found.createdBy.userId !== user.userId)) throw notFound(`Stop-payment ${id}`);
+    return found;
+  }
+
+  async function decideCase<D extends { actor: DecisionActor }>(
+    id: string,
+    user: User,
+    update: UpdateDefinition<StopPaymentView, [D]>,
+    decision: D,
+    idempotencyKey: string | null,
+  ): Promise<StopPaymentView> {
+    await visible(id, user);
+    const answer = await sendDecision(caseHandle(id), update, [decision], updateIdFor(user, idempotencyKey), `Stop-payment ${id} has ended; it takes no more decisions.`);
+    return presentCase(answer, user);
+  }
+
+  /** A decision on one hold: sent to the hold's own workflow; the answer is the case with that hold as it is now. */
+  async function decideHold<D extends { actor: DecisionActor }>(
+    id: string,
+    holdId: string,
+    user: User,
+    update: UpdateDefinition<HoldView, [D]>,
+    decision: D,
+    idempotencyKey: string | null,
+  ): Promise<StopPaymentView> {
+    const found = await visible(id, user);
+    if (!found.holds.some((h) => h.holdId === holdId)) throw notFound(`Hold ${holdId} of stop-payment ${id}`);
+    const hold = await sendDecision(
+      temporal.workflow.getHandle(holdWorkflowId(holdId)),
+      update,
+      [decision],
+      updateIdFor(user, idempotencyKey),
+      `Hold ${holdId} has ended; it takes no more decisions.`,
+    );
+    const current = (await view(id)) ?? found;
+    return presentCase({ ...current, holds: current.holds.map((h) => (h.holdId === hold.holdId ? hold : h)) }, user);
+  }
+
+  return {
+    /**
+     * With an Idempotency-Key the case ID is derived from (user, key), so even a retry whose first
+     * answer was lost finds the same workflow instead of filing the case twice.
+     */
+    async file(user: User, input: StopPaymentInput, idempotencyKey: string | null) {
+      const createdBy = actorFor(user, MAY.fileStopPayments);
+      const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+      const suffix = idempotencyKey
+        ? createHash('sha256').update(`${user.userId}\u0000${idempotencyKey}`).digest('base64url').slice(0, 12)
+        : randomBytes(9).toString('base64url');
+      const stopPaymentId = `SP-${day}-${suffix}`.replace(/[^A-Za-z0-9_-]/g, '_');
+      try {
+        await temporal.workflow.start<typeof StopPaymentWorkflow>('StopPaymentWorkflow', {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: stopPaymentWorkflowId(stopPaymentId),
+          args: [{ stopPaymentId, filing: input, createdBy, createdAt: new Date().toISOString(), policy: config.policy.stopPayment }],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      return { stopPaymentId, workflowId: stopPaymentWorkflowId(stopPaymentId), state: 'pending_approval' as const };
+    },
+
+    /** Pending approvals first, most urgent deadline first; then the newest cases. Masked for `user`. */
+    async list(user: User, filters: { state?: StopPaymentState; limit: number; cursor?: string }) {
+      requireRole(user, MAY.readStopPayments);
+      const rank = sql<number>`(case when ${stopPayments.state} = 'pending_approval' then 0 else 1 end)`;
+      const due = sql`coalesce(${stopPayments.deadline}, 'infinity'::timestamptz)`;
+      const age = sql<number>`(-extract(epoch from ${stopPayments.createdAt}) * 1000)`;
+      const conditions: (SQL | undefined)[] = [
+        filters.state ? eq(stopPayments.state, filters.state) : undefined,
+        seesAllCases(user) ? undefined : eq(stopPayments.createdById, user.userId),
+      ];
+      const after = decodeCursor(filters.cursor, isCursor);
+      if (after) conditions.push(sql`(${rank}, ${due}, ${age}, ${stopPayments.stopPaymentId}) > (${after[0]}, ${after[1]}::timestamptz, ${after[2]}, ${after[3]})`);
+      const rows = await db
+        .select({ detail: stopPayments.detail, rank, deadline: stopPayments.deadline, createdAt: stopPayments.createdAt, id: stopPayments.stopPaymentId })
+        .from(stopPayments)
+        .where(and(...conditions))
+        .orderBy(asc(rank), asc(due), desc(stopPayments.createdAt), asc(stopPayments.stopPaymentId))
+        .limit(filters.limit + 1);
+      const page = rows.slice(0, filters.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((row) => {
+          const { holds: _h, timeline: _t, transfers: _tr, ...summary } = row.detail as StopPaymentView;
+          return presentCase(summary, user);
+        }),
+        nextCursor:
+          rows.length > filters.limit && last
+            ? encodeCursor([Number(last.rank), last.deadline ? last.deadline.toISOString() : 'infinity', -last.createdAt.getTime(), last.id])
+            : null,
+      };
+    },
+
+    /** One case as `user` may see it, masked for them. */
+    async detail(user: User, id: string): Promise<StopPaymentView> {
+      return presentCase(await visible(id, user), user);
+    },
+
+    /** Never by the filer: the workflow refuses it (four-eyes), whatever the entry point. */
+    approve: (user: User, id: string, input: { note?: string }, idempotencyKey: string | null) =>
+      decideCase(id, user, approveUpdate, { actor: actorFor(user, MAY.approveStopPayments), note: input.note }, idempotencyKey),
+
+    reject: (user: User, id: string, input: { reason: string }, idempotencyKey: string | null) =>
+      decideCase(id, user, rejectUpdate, { actor: actorFor(user, MAY.approveStopPayments), reason: input.reason }, idempotencyKey),
+
+    release: (user: User, id: string, input: { reason: string; holdIds?: string[] }, idempotencyKey: string | null) =>
+      decideCase(id, user, releaseCaseUpdate, { actor: actorFor(user, MAY.freezeStopPayments), reason: input.reason, holdIds: input.holdIds }, idempotencyKey),
+
+    restop: (user: User, id: string, holdId: string, input: { note?: string }, idempotencyKey: string | null) =>
+      decideHold(id, holdId, user, restopUpdate, { actor: actorFor(user, MAY.approveStopPayments), note: input.note }, idempotencyKey),
+
+    freeze: (user: User, id: string, holdId: string, input: { legalDocRef: string; note?: string }, idempotencyKey: string | null) =>
+      decideHold(id, holdId, user, freezeUpdate, { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note }, idempotencyKey),
+
+    renew: (user: User, id: string, holdId: string, input: { legalDocRef: string; note?: string }, idempotencyKey: string | null) =>
+      decideHold(id, holdId, user, renewUpdate, { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note }, idempotencyKey),
+  };
+}
+
+export type StopPaymentService = ReturnType<typeof createStopPaymentService>;
+
