@@ -1,16 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three projects, run one after another by `npm test` (package.json): `unit` needs nothing running;
+ * `integration` shares one Temporal dev server and a template database (tests/global-setup.ts), two
+ * files at a time; `reliability` kills and restarts processes, so its files run one at a time, never
+ * beside another heavy suite on two cores.
+ */
+const shared = {
+  // Worker threads and the Temporal native bridge do not mix.
+  pool: 'forks' as const,
+  // @fastify/autoload imports routes with Node's own import(): let tsx load them.
+  execArgv: ['--import', 'tsx'],
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+};
+
 export default defineConfig({
   test: {
-    // Worker threads and the Temporal native bridge do not mix.
-    pool: 'forks',
     maxWorkers: 2,
-    // @fastify/autoload imports routes with Node's own import(): let tsx load them.
-    execArgv: ['--import', 'tsx'],
-    globalSetup: ['tests/global-setup.ts'],
-    include: ['tests/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
     reporters: ['default'],
+    projects: [
+      { test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      {
+        test: {
+          ...shared,
+          name: 'integration',
+          include: ['tests/**/*.test.ts'],
+          exclude: ['tests/unit/**', 'tests/reliability/**'],
+          globalSetup: ['tests/global-setup.ts'],
+        },
+      },
+      { test: { ...shared, name: 'reliability', include: ['tests/reliability/**/*.test.ts'], globalSetup: ['tests/global-setup.ts'] } },
+    ],
   },
 });

@@ -262,7 +262,6 @@ async function main() {
     const freshness: number[] = [];
     for (let i = 0; i < 100; i++) {
       const station = `fresh-${run}-${i}`;
-      const t0 = performance.now();
       await post(platform.token, '/v1/alerts', alertInput(`F${run}-${i}`, station));
       const t1 = performance.now();
       for (;;) {
@@ -342,7 +341,6 @@ async function main() {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function markdown(report: any): string {
   const r = report.results;
   const ms = (x: number) => `${round(x)} ms`;

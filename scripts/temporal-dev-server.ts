@@ -82,7 +82,7 @@ async function stopLeftover(pidFile: string, log: (line: string) => void): Promi
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   rmSync(pidFile, { force: true });
   if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
-  let cmdline = '';
+  let cmdline: string;
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {

@@ -15,7 +15,8 @@ async function check(probe: () => Promise<unknown>): Promise<'ok' | 'unreachable
 export default async function health(app: FastifyInstance) {
   app.get(
     '/healthz',
-    { config: { public: true }, schema: { tags: ['health'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    // Alive even when overloaded: a liveness probe must not restart a busy process.
+    { config: { public: true, pressureHandler: () => {} }, schema: { tags: ['health'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { AlertInput } from '#domain/alert.js';
 import { formatReport, reconcile } from '#read-model/reconcile.js';
-import { alerts } from '#db/schema.js';
+import type { alerts } from '#db/schema.js';
 import type { Caller, Stack } from './stack.js';
 
 export const newAlert = (overrides: Partial<AlertInput> = {}): AlertInput => ({

@@ -89,4 +89,37 @@ describe('health and readiness', () => {
       await app.close();
     }
   });
+
+  it('sheds load with 503 + Retry-After while the event loop lags, keeping /healthz alive, and recovers', async () => {
+    const app = await buildApp({ config: { ...stack.config, maxEventLoopDelayMs: 10 }, database: stack.database, temporal: stack.client, logger: false });
+    try {
+      const caller = await stack.user(['operator']);
+      const me = () => app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
+      expect((await me()).statusCode).toBe(200);
+      // Keep the event loop busy in 50 ms slices through more than one of under-pressure's samples (1 s).
+      const until = Date.now() + 1_500;
+      while (Date.now() < until) {
+        const slice = Date.now() + 50;
+        while (Date.now() < slice);
+        await new Promise((r) => setImmediate(r));
+      }
+      const shed = await me();
+      expect(shed.statusCode).toBe(503);
+      expect(shed.headers['retry-after']).toBe('2');
+      expect(shed.headers['content-type']).toMatch(/problem\+json/);
+      expect(shed.json()).toMatchObject({ code: 'unavailable', status: 503 });
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      // Once the loop is idle again, requests are served.
+      const recovered = await (async () => {
+        for (let i = 0; i < 30; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          if ((await me()).statusCode === 200) return true;
+        }
+        return false;
+      })();
+      expect(recovered).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
 });

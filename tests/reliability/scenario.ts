@@ -17,6 +17,7 @@ import type { Database } from '#db/client.js';
 import { caseEvents } from '#db/schema.js';
 import { alertWorkflowId, type AlertView, type RiskLevel } from '#domain/alert.js';
 import { stopPaymentWorkflowId, type StopPaymentView } from '#domain/stop-payment.js';
+import type { Role } from '#domain/roles.js';
 import { reconcile, formatReport, type Difference } from '#read-model/reconcile.js';
 import { alertStateQuery, stopPaymentStateQuery } from '#workflows/messages.js';
 import { waitFor } from '../helpers/alerts.js';
@@ -66,7 +67,7 @@ export function injectSender(target: Stack | { app: FastifyInstance; errors?: st
       headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
       ...(body === undefined ? {} : { payload: body as object }),
     });
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = response.body ? JSON.parse(response.body) : null;
     } catch {
@@ -94,7 +95,7 @@ export function fetchSender(baseUrl: () => string, timeoutMs = 60_000): Send {
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {
@@ -509,7 +510,7 @@ export async function waitAllClosed(client: Client, taskQueue: string, timeoutMs
       });
       running.push(`${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}; last events ${last.join(', ')}; history in ${saved}`);
     }
-    throw new Error(`${(error as Error).message}\n${running.join('\n')}`);
+    throw new Error(`${(error as Error).message}\n${running.join('\n')}`, { cause: error });
   }
 }
 
@@ -685,7 +686,7 @@ export const RELIABILITY_POLICY = {
 };
 
 /** The users a plan needs, created directly in the stack's database. */
-export async function createActors(makeUser: (roles: import('#domain/roles.js').Role[]) => Promise<{ token: string }>, operators: number): Promise<Actors> {
+export async function createActors(makeUser: (roles: Role[]) => Promise<{ token: string }>, operators: number): Promise<Actors> {
   return {
     platform: (await makeUser(['platform'])).token,
     operators: await Promise.all(Array.from({ length: operators }, async () => (await makeUser(['operator'])).token)),
