@@ -24,7 +24,7 @@ import { createUserStore } from '#db/users.js';
 import type { AlertInput } from '#domain/alert.js';
 import type { Role } from '#domain/roles.js';
 import type { StopPaymentInput, StopPaymentView } from '#domain/stop-payment.js';
-import { stopPaymentStateQuery } from '#workflows/messages.js';
+import { latestWorkflowView } from '#read-model/workflow-view.js';
 import { resolvePolicy } from '#workflows/policy.js';
 import { createFanzhaWorker, WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
@@ -157,11 +157,12 @@ const filing = (accounts: { bank: string; account: string; amountFen: number }[]
 });
 
 const alertBase = (id: string) => `/v1/alerts/${id}`;
-const caseOf = (id: string) => client.workflow.getHandle(`stoppay-${id}`).query(stopPaymentStateQuery);
+/** The case as its workflow last told it, read from its history: nothing queries a running workflow. */
+const caseOf = async (id: string) => (await latestWorkflowView<StopPaymentView>(client, `stoppay-${id}`))?.view ?? null;
 const caseWhen = (id: string, until: (v: StopPaymentView) => boolean, what: string, timeoutMs?: number) =>
   waitFor(what, async () => {
     const view = await caseOf(id);
-    return until(view) ? view : undefined;
+    return view && until(view) ? view : undefined;
   }, timeoutMs);
 
 // --- the paths -------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ import { alertWorkflowId, type AlertView, type RiskLevel } from '#domain/alert.j
 import { stopPaymentWorkflowId, type StopPaymentView } from '#domain/stop-payment.js';
 import type { Role } from '#domain/roles.js';
 import { reconcile, formatReport, type Difference } from '#read-model/reconcile.js';
-import { alertStateQuery, stopPaymentStateQuery } from '#workflows/messages.js';
 import { waitFor } from '../helpers/alerts.js';
 import { mulberry32 } from '#scripts/seeded-random.js';
 import type { Stack } from '../helpers/stack.js';
@@ -663,7 +662,6 @@ export async function expectReconciled(
 
 export const expectedHoldCount = (plan: Plan) => plan.cases.filter((c) => c.path !== 'reject').reduce((s, c) => s + c.holds.length, 0);
 
-export { alertStateQuery, stopPaymentStateQuery };
 
 /** Short durations, so that retries, escalations and reminders happen within a test; nothing lapses or expires by itself. */
 export const RELIABILITY_POLICY = {
