@@ -30,7 +30,7 @@ import {
   transferUpdate,
   visitResultUpdate,
 } from './messages.js';
-import type { AlertPolicy } from './policy.js';
+import type { AlertPolicy } from '../domain/policy.js';
 import { escalationRecipient, nextEscalationAt, raiseDueEscalations, startDeadline, type Deadline as EscalatingDeadline } from './escalation.js';
 import { createRecorder } from './recorder.js';
 

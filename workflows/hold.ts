@@ -33,7 +33,7 @@ import {
   type ReleaseHoldOrder,
   type RestopDecision,
 } from './messages.js';
-import type { StopPaymentPolicy } from './policy.js';
+import type { StopPaymentPolicy } from '../domain/policy.js';
 import { createRecorder } from './recorder.js';
 
 export interface HoldWorkflowInput {

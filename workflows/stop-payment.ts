@@ -37,7 +37,7 @@ import {
   releaseHoldSignal,
   stopPaymentStateQuery,
 } from './messages.js';
-import type { StopPaymentPolicy } from './policy.js';
+import type { StopPaymentPolicy } from '../domain/policy.js';
 import { createRecorder } from './recorder.js';
 
 export interface StopPaymentWorkflowInput {
