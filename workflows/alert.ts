@@ -49,7 +49,7 @@ const { recordAlertEvents } = proxyActivities<AlertActivities>(PROJECTION_OPTION
 type DeadlineKind = 'claim' | 'call' | 'visit';
 type Deadline = EscalatingDeadline<DeadlineKind>;
 
-/** One alert: its view, its deadlines, and a method per decision. AlertWorkflow wires it to Temporal. */
+/** One alert: its view, its deadlines, a method per decision. AlertWorkflow wires it up. */
 class Alert {
   readonly view: AlertView;
   readonly recorder: Recorder<AlertStepKind>;

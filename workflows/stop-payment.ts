@@ -69,7 +69,7 @@ const accountKey = (bank: string, account: string) => `${bank}\u0000${account}`;
 const releasable = (hold: HoldView) => hold.state === 'stopped' || hold.state === 'frozen' || hold.state === 'freezing';
 const yuan = (fen: number) => (fen / 100).toFixed(2);
 
-/** One case: its view, its holds, its approval deadline, and a method per decision. StopPaymentWorkflow wires it to Temporal. */
+/** One case: its view, its holds, its approval deadline, a method per decision. StopPaymentWorkflow wires it up. */
 class StopPaymentCase {
   readonly view: StopPaymentView;
   readonly recorder: Recorder<StopPaymentStepKind>;

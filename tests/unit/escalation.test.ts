@@ -29,7 +29,12 @@ afterEach(() => {
 
 describe('startDeadline', () => {
   it('is due one span after it starts, not yet escalated', () => {
-    expect(startDeadline('claim', 2 * MIN, T0)).toEqual({ kind: 'claim', dueAt: T0 + 2 * MIN, span: 2 * MIN, level: 0 });
+    expect(startDeadline('claim', 2 * MIN, T0)).toEqual({
+      kind: 'claim',
+      dueAt: T0 + 2 * MIN,
+      span: 2 * MIN,
+      level: 0,
+    });
   });
 });
 
@@ -94,8 +99,18 @@ describe('escalationsDue', () => {
 describe('raiseEscalation', () => {
   it('raises the level and says whom it tells: the supervisor first, then the center head', () => {
     const deadline = startDeadline('claim', 2 * MIN, T0);
-    expect(raiseEscalation(deadline)).toEqual({ deadline: 'claim', level: 1, dueAt: '2026-11-28T10:02:00.000Z', notified: 'supervisor' });
-    expect(raiseEscalation(deadline)).toEqual({ deadline: 'claim', level: 2, dueAt: '2026-11-28T10:02:00.000Z', notified: 'center_head' });
+    expect(raiseEscalation(deadline)).toEqual({
+      deadline: 'claim',
+      level: 1,
+      dueAt: '2026-11-28T10:02:00.000Z',
+      notified: 'supervisor',
+    });
+    expect(raiseEscalation(deadline)).toEqual({
+      deadline: 'claim',
+      level: 2,
+      dueAt: '2026-11-28T10:02:00.000Z',
+      notified: 'center_head',
+    });
     expect(deadline.level).toBe(2);
     expect([escalationRecipient(1), escalationRecipient(2)]).toEqual(['supervisor', 'center_head']);
   });

@@ -6,7 +6,12 @@ import type { AlertStepKind } from '../../domain/steps.js';
 import { StepLog, type RecordBatch } from '../../workflows/step-log.js';
 
 const OPERATOR: DecisionActor = { userId: 'u1', name: '王警官', role: 'operator' };
-const draft = (message: string) => ({ recipientRole: 'supervisor' as const, kind: 'alert_overdue', message, payload: {} });
+const draft = (message: string) => ({
+  recipientRole: 'supervisor' as const,
+  kind: 'alert_overdue',
+  message,
+  payload: {},
+});
 const kinds = (batch: RecordBatch<unknown>) => batch.events.map((s) => [s.seq, s.event.kind]);
 
 beforeEach(() => {
@@ -39,7 +44,12 @@ describe('StepLog', () => {
     vi.setSystemTime(new Date('2026-11-28T10:05:00Z'));
     log.record('claimed', OPERATOR, { attempt: 1 });
     expect(timeline).toEqual([
-      { at: '2026-11-28T10:05:00.000Z', kind: 'claimed', actor: { userId: 'u1', role: 'operator' }, detail: { attempt: 1 } },
+      {
+        at: '2026-11-28T10:05:00.000Z',
+        kind: 'claimed',
+        actor: { userId: 'u1', role: 'operator' },
+        detail: { attempt: 1 },
+      },
     ]);
     log.record('received', null);
     expect(timeline[1]).toMatchObject({ kind: 'received', actor: null, detail: {} });
