@@ -141,16 +141,6 @@ class Alert {
     return nextEscalationAt(this.deadline);
   }
 
-  /** The main loop woke at `nextWake()` with nothing decided meanwhile. */
-  timerFired() {
-    if (this.view.state === 'retry_wait') {
-      this.enterQueue();
-      this.recorder.record('requeued', null, { attempt: this.view.callAttempts + 1, deadline: this.view.deadline });
-    } else if (this.deadline) {
-      this.escalate(this.deadline);
-    }
-  }
-
   // --- states ---------------------------------------------------------------------------------
 
   private enterQueue() {
@@ -188,6 +178,16 @@ class Alert {
       issuedAt: alert.issuedAt,
     });
     this.enterQueue();
+  }
+
+  /** The main loop woke at `nextWake()` with nothing decided meanwhile. */
+  timerFired() {
+    if (this.view.state === 'retry_wait') {
+      this.enterQueue();
+      this.recorder.record('requeued', null, { attempt: this.view.callAttempts + 1, deadline: this.view.deadline });
+    } else if (this.deadline) {
+      this.escalate(this.deadline);
+    }
   }
 
   // --- decisions (Updates): validator, then the decision --------------------------------------

@@ -300,18 +300,6 @@ class Hold {
     return this.decide({ kind: 'renew', decision });
   }
 
-  /** Carries out the queued decision at the bank (the main loop calls it, then `actionDone`). */
-  carryOut(next: Action): Promise<void> {
-    if (next.kind === 'restop') return this.carryOutRestop(next.decision);
-    if (next.kind === 'freeze') return this.carryOutFreeze(next.decision);
-    return this.carryOutRenew(next.decision);
-  }
-
-  actionDone() {
-    this.pendingAction = null;
-    this.actionsDone++;
-  }
-
   private async carryOutRestop(decision: RestopDecision) {
     const { view, policy, recorder } = this;
     const { actor } = decision;
@@ -396,6 +384,18 @@ class Hold {
     });
     this.renewed = true;
     await this.tellCase();
+  }
+
+  /** Carries out the queued decision at the bank (the main loop calls it, then `actionDone`). */
+  carryOut(next: Action): Promise<void> {
+    if (next.kind === 'restop') return this.carryOutRestop(next.decision);
+    if (next.kind === 'freeze') return this.carryOutFreeze(next.decision);
+    return this.carryOutRenew(next.decision);
+  }
+
+  actionDone() {
+    this.pendingAction = null;
+    this.actionsDone++;
   }
 
   /** A renewed freeze starts a fresh run: a freeze renewed for years keeps a short history. */
