@@ -12,16 +12,20 @@ const KINDS: Record<string, readonly string[]> = {
   recordHoldEvents: HOLD_STEP_KINDS,
 };
 
+interface JsonEvent {
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; input: { payloads: { data: string }[] } };
+}
+
 /** [projection activity, step kind] for every step every golden history projected. */
 function projectedSteps(): [string, string][] {
   const steps: [string, string][] = [];
   for (const file of readdirSync(DIR).filter((f) => f.endsWith('.json'))) {
-    const history = JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as { events: Record<string, any>[] };
+    const history = JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as { events: JsonEvent[] };
     for (const event of history.events) {
       const scheduled = event.activityTaskScheduledEventAttributes;
-      const activity: string | undefined = scheduled?.activityType?.name;
-      if (!activity || !(activity in KINDS)) continue;
-      const batch = JSON.parse(Buffer.from(scheduled.input.payloads[0].data, 'base64').toString('utf8'));
+      const activity = scheduled?.activityType?.name;
+      if (!scheduled || !activity || !(activity in KINDS)) continue;
+      const batch = JSON.parse(Buffer.from(scheduled.input.payloads[0]!.data, 'base64').toString('utf8'));
       for (const step of batch.events as { event: { kind: string } }[]) steps.push([activity, step.event.kind]);
     }
   }
