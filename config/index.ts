@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { parseDuration } from '#domain/duration.js';
-import { resolvePolicy, PolicyError, type Policy } from '#workflows/policy.js';
+import { resolvePolicy, PolicyError, type Policy } from '#domain/policy.js';
 
 export type Env = Record<string, string | undefined>;
 

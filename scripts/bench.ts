@@ -16,7 +16,7 @@ import { Worker } from '@temporalio/worker';
 import postgres from 'postgres';
 import type { AlertInput } from '#domain/alert.js';
 import { callResultUpdate, claimUpdate } from '#workflows/messages.js';
-import { resolvePolicy } from '#workflows/policy.js';
+import { resolvePolicy } from '#domain/policy.js';
 import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';

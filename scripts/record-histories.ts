@@ -25,7 +25,7 @@ import type { AlertInput } from '#domain/alert.js';
 import type { Role } from '#domain/roles.js';
 import type { StopPaymentInput, StopPaymentView } from '#domain/stop-payment.js';
 import { latestWorkflowView } from '#read-model/workflow-view.js';
-import { resolvePolicy } from '#workflows/policy.js';
+import { resolvePolicy } from '#domain/policy.js';
 import { createFanzhaWorker, WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { startDevServerOnFreePort } from './temporal-dev-server.js';

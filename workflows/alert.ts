@@ -2,22 +2,19 @@
  * AlertWorkflow (DESIGN.md §4): one early-warning alert from the platform's push to a closed case.
  * Humans decide through validated Updates; deadlines are timers that escalate but never close.
  */
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AlertActivities } from '../activities/read-model.js';
+import { RISK_RANK, type AlertInput, type AlertOutcome, type AlertView, type DecisionActor } from '../domain/alert.js';
+import type { AlertPolicy } from '../domain/policy.js';
+import type { AlertStepKind } from '../domain/steps.js';
 import {
-  RISK_RANK,
-  type AlertInput,
-  type AlertOutcome,
-  type AlertView,
-  type DecisionActor,
-} from '../domain/alert.js';
+  escalationRecipient,
+  nextEscalationAt,
+  raiseDueEscalations,
+  raiseEscalation,
+  startDeadline,
+  type Deadline as EscalatingDeadline,
+} from './escalation.js';
 import {
   alertStateQuery,
   callResultUpdate,
@@ -29,10 +26,16 @@ import {
   releaseUpdate,
   transferUpdate,
   visitResultUpdate,
+  type CallResultDecision,
+  type CancelDecision,
+  type ClaimDecision,
+  type PlatformUpdate,
+  type ReleaseDecision,
+  type TransferDecision,
+  type VisitResultDecision,
 } from './messages.js';
-import type { AlertPolicy } from './policy.js';
-import { escalationRecipient, nextEscalationAt, raiseDueEscalations, startDeadline, type Deadline as EscalatingDeadline } from './escalation.js';
-import { createRecorder } from './recorder.js';
+import { createRecorder, type Recorder } from './recorder.js';
+import { iso, PROJECTION_OPTIONS, refuse, requireState } from './shared.js';
 
 export interface AlertWorkflowInput {
   alert: AlertInput;
@@ -41,239 +44,297 @@ export interface AlertWorkflowInput {
   policy: AlertPolicy;
 }
 
-const { recordAlertEvents } = proxyActivities<AlertActivities>({
-  startToCloseTimeout: '30s',
-  // Projections must land eventually, through any database outage.
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+const { recordAlertEvents } = proxyActivities<AlertActivities>(PROJECTION_OPTIONS);
 
 type DeadlineKind = 'claim' | 'call' | 'visit';
 type Deadline = EscalatingDeadline<DeadlineKind>;
 
-const refuse = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
-const iso = (ms: number) => new Date(ms).toISOString();
-
-export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertView> {
-  const { alert, policy } = input;
-  const view: AlertView = {
-    alertId: alert.alertId,
-    workflowId: workflowInfo().workflowId,
-    state: 'queued',
-    outcome: null,
-    riskLevel: alert.riskLevel,
-    fraudType: alert.fraudType,
-    stationId: alert.stationId,
-    source: alert.source,
-    issuedAt: alert.issuedAt,
-    receivedAt: input.receivedAt,
-    victim: { phone: alert.victim.phone, name: alert.victim.name ?? null },
-    suspect: alert.suspect ?? null,
-    note: alert.note ?? null,
-    assignee: null,
-    callAttempts: 0,
-    escalationLevel: 0,
-    overdue: false,
-    deadline: null,
-    amountAtRiskFen: null,
-    stopPaymentId: null,
-    firstCallAt: null,
-    closedAt: null,
-    timeline: [],
-  };
-
-  let deadline: Deadline | null = null;
+/** One alert: its view, its deadlines, a method per decision. AlertWorkflow wires it up. */
+class Alert {
+  readonly view: AlertView;
+  readonly recorder: Recorder<AlertStepKind>;
+  private readonly policy: AlertPolicy;
+  private deadline: Deadline | null = null;
   /** The claim deadline, kept while an operator calls so that `release` puts it back unchanged. */
-  let claimDeadline: Deadline | null = null;
-  let retryAt: number | null = null;
+  private claimDeadline: Deadline | null = null;
+  private retryAt: number | null = null;
 
-  const snapshot = (): AlertView => ({ ...view, assignee: view.assignee && { ...view.assignee }, timeline: [...view.timeline] });
-  const recorder = createRecorder({ timeline: view.timeline, snapshot, write: recordAlertEvents });
-  const record = recorder.record;
-
-  function setDeadline(kind: DeadlineKind, span: number, from = Date.now()) {
-    deadline = startDeadline(kind, span, from);
-    showDeadline();
+  constructor(input: AlertWorkflowInput) {
+    const { alert } = input;
+    this.policy = input.policy;
+    this.view = {
+      alertId: alert.alertId,
+      workflowId: workflowInfo().workflowId,
+      state: 'queued',
+      outcome: null,
+      riskLevel: alert.riskLevel,
+      fraudType: alert.fraudType,
+      stationId: alert.stationId,
+      source: alert.source,
+      issuedAt: alert.issuedAt,
+      receivedAt: input.receivedAt,
+      victim: { phone: alert.victim.phone, name: alert.victim.name ?? null },
+      suspect: alert.suspect ?? null,
+      note: alert.note ?? null,
+      assignee: null,
+      callAttempts: 0,
+      escalationLevel: 0,
+      overdue: false,
+      deadline: null,
+      amountAtRiskFen: null,
+      stopPaymentId: null,
+      firstCallAt: null,
+      closedAt: null,
+      timeline: [],
+    };
+    this.recorder = createRecorder<AlertView, AlertStepKind>({
+      timeline: this.view.timeline,
+      snapshot: () => this.snapshot(),
+      write: recordAlertEvents,
+    });
   }
 
-  function showDeadline() {
+  snapshot(): AlertView {
+    const { view } = this;
+    return { ...view, assignee: view.assignee && { ...view.assignee }, timeline: [...view.timeline] };
+  }
+
+  get closed(): boolean {
+    return this.view.state === 'closed';
+  }
+
+  // --- deadlines ------------------------------------------------------------------------------
+
+  private setDeadline(kind: DeadlineKind, span: number, from = Date.now()) {
+    this.deadline = startDeadline(kind, span, from);
+    this.showDeadline();
+  }
+
+  private showDeadline() {
+    const { view, deadline, retryAt } = this;
     view.deadline = deadline ? iso(deadline.dueAt) : retryAt !== null ? iso(retryAt) : null;
     view.escalationLevel = deadline?.level ?? 0;
     view.overdue = (deadline?.level ?? 0) > 0;
   }
 
-  function enterQueue() {
-    view.state = 'queued';
-    view.assignee = null;
-    retryAt = null;
-    setDeadline('claim', policy.claimSla[view.riskLevel]);
-  }
-
-  function enterVisit(why: string) {
-    view.state = 'visit_pending';
-    view.assignee = null;
-    retryAt = null;
-    setDeadline('visit', policy.visitSla[view.riskLevel]);
-    record('visit_requested', null, { reason: why, stationId: view.stationId, deadline: view.deadline });
-  }
-
-  function close(outcome: AlertOutcome, actor: DecisionActor | null, detail: Record<string, unknown> = {}) {
-    view.state = 'closed';
-    view.outcome = outcome;
-    view.closedAt = iso(Date.now());
-    deadline = null;
-    claimDeadline = null;
-    retryAt = null;
-    showDeadline();
-    record('closed', actor, { outcome, ...detail });
-  }
-
-  function escalate(missed: Deadline) {
-    missed.level += 1;
-    showDeadline();
-    const recipientRole = escalationRecipient(missed.level);
-    record('deadline_missed', null, { deadline: missed.kind, level: missed.level, dueAt: iso(missed.dueAt), notified: recipientRole });
-    recorder.notify({
-      recipientRole,
+  private escalate(missed: Deadline) {
+    const { view } = this;
+    const step = raiseEscalation(missed);
+    this.showDeadline();
+    this.recorder.record('deadline_missed', null, step);
+    this.recorder.notify({
+      recipientRole: escalationRecipient(missed.level),
       kind: 'alert_overdue',
       message: `Alert ${view.alertId} (${view.riskLevel} risk, station ${view.stationId}): ${missed.kind} deadline ${iso(missed.dueAt)} missed, escalation level ${missed.level}.`,
       payload: { alertId: view.alertId, deadline: missed.kind, level: missed.level, state: view.state },
     });
   }
+
   /** Before a decision changes anything: the escalations its deadline's timer would already have raised. */
-  function raiseDue() {
-    raiseDueEscalations(deadline, Date.now(), escalate);
+  private raiseDue() {
+    raiseDueEscalations(this.deadline, Date.now(), (missed) => this.escalate(missed));
   }
 
+  /** When the main loop must wake on its own: a retry coming due, or the deadline's next escalation. */
+  nextWake(): number | null {
+    if (this.view.state === 'retry_wait') return this.retryAt;
+    return nextEscalationAt(this.deadline);
+  }
 
-  // The alert is queued before any handler exists: a decision delivered with the first workflow task
-  // (a claim right after the push) must see, and not be overwritten by, the initial state.
-  record('received', null, { source: alert.source, riskLevel: alert.riskLevel, issuedAt: alert.issuedAt });
-  enterQueue();
+  // --- states ---------------------------------------------------------------------------------
 
-  // --- decisions ----------------------------------------------------------------------------
+  private enterQueue() {
+    this.view.state = 'queued';
+    this.view.assignee = null;
+    this.retryAt = null;
+    this.setDeadline('claim', this.policy.claimSla[this.view.riskLevel]);
+  }
 
-  const requireState = (...states: AlertView['state'][]) => {
-    if (!states.includes(view.state))
-      throw refuse(REFUSAL.invalidTransition, `Alert ${view.alertId} is ${view.state}${view.outcome ? ` (${view.outcome})` : ''}; this needs it to be ${states.join(' or ')}.`);
-  };
-  const requireAssignee = (actor: DecisionActor) => {
+  private enterVisit(why: string) {
+    const { view } = this;
+    view.state = 'visit_pending';
+    view.assignee = null;
+    this.retryAt = null;
+    this.setDeadline('visit', this.policy.visitSla[view.riskLevel]);
+    this.recorder.record('visit_requested', null, { reason: why, stationId: view.stationId, deadline: view.deadline });
+  }
+
+  private close(outcome: AlertOutcome, actor: DecisionActor | null, detail: Record<string, unknown> = {}) {
+    this.view.state = 'closed';
+    this.view.outcome = outcome;
+    this.view.closedAt = iso(Date.now());
+    this.deadline = null;
+    this.claimDeadline = null;
+    this.retryAt = null;
+    this.showDeadline();
+    this.recorder.record('closed', actor, { outcome, ...detail });
+  }
+
+  /** The alert as the platform pushed it: queued, its claim deadline running. */
+  receive({ alert }: AlertWorkflowInput) {
+    this.recorder.record('received', null, {
+      source: alert.source,
+      riskLevel: alert.riskLevel,
+      issuedAt: alert.issuedAt,
+    });
+    this.enterQueue();
+  }
+
+  /** The main loop woke at `nextWake()` with nothing decided meanwhile. */
+  timerFired() {
+    if (this.view.state === 'retry_wait') {
+      this.enterQueue();
+      this.recorder.record('requeued', null, { attempt: this.view.callAttempts + 1, deadline: this.view.deadline });
+    } else if (this.deadline) {
+      this.escalate(this.deadline);
+    }
+  }
+
+  // --- decisions (Updates): validator, then the decision --------------------------------------
+
+  private requireState(...states: AlertView['state'][]) {
+    const { view } = this;
+    requireState(
+      `Alert ${view.alertId}`,
+      view.state,
+      states,
+      `${view.state}${view.outcome ? ` (${view.outcome})` : ''}`,
+    );
+  }
+
+  private requireAssignee(actor: DecisionActor) {
+    const { view } = this;
     if (view.assignee?.userId !== actor.userId)
-      throw refuse(REFUSAL.notAssignee, `Alert ${view.alertId} is assigned to ${view.assignee ? view.assignee.name : 'nobody'}, not to you.`);
-  };
+      throw refuse(
+        REFUSAL.notAssignee,
+        `Alert ${view.alertId} is assigned to ${view.assignee ? view.assignee.name : 'nobody'}, not to you.`,
+      );
+  }
 
-  setHandler(
-    claimUpdate,
-    ({ actor }) => {
-      raiseDue();
-      view.state = 'calling';
-      view.assignee = { userId: actor.userId, name: actor.name };
-      view.firstCallAt ??= iso(Date.now());
-      claimDeadline = deadline;
-      setDeadline('call', policy.callTimeout);
-      record('claimed', actor, { attempt: view.callAttempts + 1 });
-      return snapshot();
-    },
-    { validator: (_decision) => requireState('queued') },
-  );
+  validateClaim(_decision: ClaimDecision) {
+    this.requireState('queued');
+  }
 
-  setHandler(
-    releaseUpdate,
-    ({ actor, note }) => {
-      raiseDue();
-      view.state = 'queued';
+  claim({ actor }: ClaimDecision): AlertView {
+    const { view } = this;
+    this.raiseDue();
+    view.state = 'calling';
+    view.assignee = { userId: actor.userId, name: actor.name };
+    view.firstCallAt ??= iso(Date.now());
+    this.claimDeadline = this.deadline;
+    this.setDeadline('call', this.policy.callTimeout);
+    this.recorder.record('claimed', actor, { attempt: view.callAttempts + 1 });
+    return this.snapshot();
+  }
+
+  validateRelease({ actor }: ReleaseDecision) {
+    this.requireState('calling');
+    this.requireAssignee(actor);
+  }
+
+  release({ actor, note }: ReleaseDecision): AlertView {
+    this.raiseDue();
+    this.view.state = 'queued';
+    this.view.assignee = null;
+    this.deadline = this.claimDeadline;
+    this.claimDeadline = null;
+    this.showDeadline();
+    this.recorder.record('released', actor, note ? { note } : {});
+    return this.snapshot();
+  }
+
+  validateCallResult({ actor }: CallResultDecision) {
+    this.requireState('calling');
+    this.requireAssignee(actor);
+  }
+
+  callResult(decision: CallResultDecision): AlertView {
+    const { view, policy, recorder } = this;
+    this.raiseDue();
+    const { actor } = decision;
+    view.callAttempts += 1;
+    this.claimDeadline = null;
+    if (decision.result === 'contacted') {
+      if (decision.amountAtRiskFen !== undefined) view.amountAtRiskFen = decision.amountAtRiskFen;
+      recorder.record('call_result', actor, {
+        result: 'contacted',
+        outcome: decision.outcome,
+        amountAtRiskFen: decision.amountAtRiskFen ?? null,
+        note: decision.note ?? null,
+      });
+      if (decision.outcome === 'refused') this.enterVisit('refused');
+      else this.close(decision.outcome === 'already_defrauded' ? 'defrauded' : decision.outcome, actor);
+      return this.snapshot();
+    }
+    recorder.record('call_result', actor, {
+      result: 'not_reached',
+      reason: decision.reason ?? null,
+      attempt: view.callAttempts,
+      note: decision.note ?? null,
+    });
+    if (view.callAttempts < policy.maxCallAttempts) {
+      view.state = 'retry_wait';
       view.assignee = null;
-      deadline = claimDeadline;
-      claimDeadline = null;
-      showDeadline();
-      record('released', actor, note ? { note } : {});
-      return snapshot();
-    },
-    {
-      validator: ({ actor }) => {
-        requireState('calling');
-        requireAssignee(actor);
-      },
-    },
-  );
+      this.deadline = null;
+      const retryAt = Date.now() + policy.retryDelay[view.riskLevel];
+      this.retryAt = retryAt;
+      this.showDeadline();
+      recorder.record('retry_scheduled', null, {
+        at: iso(retryAt),
+        attemptsLeft: policy.maxCallAttempts - view.callAttempts,
+      });
+    } else if (policy.visitOnUnreachable[view.riskLevel]) {
+      this.enterVisit('unreachable');
+    } else {
+      this.close('unreachable', null, { reason: 'call attempts exhausted' });
+    }
+    return this.snapshot();
+  }
 
-  setHandler(
-    callResultUpdate,
-    (decision) => {
-      raiseDue();
-      const { actor } = decision;
-      view.callAttempts += 1;
-      claimDeadline = null;
-      if (decision.result === 'contacted') {
-        if (decision.amountAtRiskFen !== undefined) view.amountAtRiskFen = decision.amountAtRiskFen;
-        record('call_result', actor, { result: 'contacted', outcome: decision.outcome, amountAtRiskFen: decision.amountAtRiskFen ?? null, note: decision.note ?? null });
-        if (decision.outcome === 'refused') enterVisit('refused');
-        else close(decision.outcome === 'already_defrauded' ? 'defrauded' : decision.outcome, actor);
-        return snapshot();
-      }
-      record('call_result', actor, { result: 'not_reached', reason: decision.reason ?? null, attempt: view.callAttempts, note: decision.note ?? null });
-      if (view.callAttempts < policy.maxCallAttempts) {
-        view.state = 'retry_wait';
-        view.assignee = null;
-        deadline = null;
-        retryAt = Date.now() + policy.retryDelay[view.riskLevel];
-        showDeadline();
-        record('retry_scheduled', null, { at: iso(retryAt), attemptsLeft: policy.maxCallAttempts - view.callAttempts });
-      } else if (policy.visitOnUnreachable[view.riskLevel]) {
-        enterVisit('unreachable');
-      } else {
-        close('unreachable', null, { reason: 'call attempts exhausted' });
-      }
-      return snapshot();
-    },
-    {
-      validator: (decision) => {
-        requireState('calling');
-        requireAssignee(decision.actor);
-      },
-    },
-  );
+  validateVisitResult(_decision: VisitResultDecision) {
+    this.requireState('visit_pending');
+  }
 
-  setHandler(
-    visitResultUpdate,
-    ({ actor, outcome, note }) => {
-      raiseDue();
-      record('visit_result', actor, { outcome, stationId: view.stationId, note: note ?? null });
-      close(outcome === 'not_found' ? 'unreachable' : outcome === 'already_defrauded' ? 'defrauded' : outcome, actor);
-      return snapshot();
-    },
-    { validator: (_decision) => requireState('visit_pending') },
-  );
+  visitResult({ actor, outcome, note }: VisitResultDecision): AlertView {
+    this.raiseDue();
+    this.recorder.record('visit_result', actor, { outcome, stationId: this.view.stationId, note: note ?? null });
+    this.close(
+      outcome === 'not_found' ? 'unreachable' : outcome === 'already_defrauded' ? 'defrauded' : outcome,
+      actor,
+    );
+    return this.snapshot();
+  }
 
-  setHandler(
-    transferUpdate,
-    ({ actor, stationId, reason }) => {
-      raiseDue();
-      const from = view.stationId;
-      view.stationId = stationId;
-      setDeadline('visit', policy.visitSla[view.riskLevel]);
-      record('transferred', actor, { from, to: stationId, reason, deadline: view.deadline });
-      return snapshot();
-    },
-    {
-      validator: ({ stationId }) => {
-        requireState('visit_pending');
-        if (stationId === view.stationId)
-          throw refuse(REFUSAL.invalidTransition, `Alert ${view.alertId} already belongs to station ${stationId}.`);
-      },
-    },
-  );
+  validateTransfer({ stationId }: TransferDecision) {
+    this.requireState('visit_pending');
+    if (stationId === this.view.stationId)
+      throw refuse(REFUSAL.invalidTransition, `Alert ${this.view.alertId} already belongs to station ${stationId}.`);
+  }
 
-  setHandler(
-    cancelAlertUpdate,
-    ({ actor, reason }) => {
-      raiseDue();
-      close('cancelled', actor, { reason });
-      return snapshot();
-    },
-    { validator: (_decision) => requireState('queued', 'calling', 'retry_wait', 'visit_pending') },
-  );
+  transfer({ actor, stationId, reason }: TransferDecision): AlertView {
+    const { view } = this;
+    this.raiseDue();
+    const from = view.stationId;
+    view.stationId = stationId;
+    this.setDeadline('visit', this.policy.visitSla[view.riskLevel]);
+    this.recorder.record('transferred', actor, { from, to: stationId, reason, deadline: view.deadline });
+    return this.snapshot();
+  }
 
-  setHandler(platformUpdateSignal, ({ riskLevel, receivedAt, note }) => {
+  validateCancel(_decision: CancelDecision) {
+    this.requireState('queued', 'calling', 'retry_wait', 'visit_pending');
+  }
+
+  cancel({ actor, reason }: CancelDecision): AlertView {
+    this.raiseDue();
+    this.close('cancelled', actor, { reason });
+    return this.snapshot();
+  }
+
+  // --- signals --------------------------------------------------------------------------------
+
+  platformUpdate({ riskLevel, receivedAt, note }: PlatformUpdate) {
+    const { view, policy, deadline } = this;
     const raised = view.state !== 'closed' && RISK_RANK[riskLevel] < RISK_RANK[view.riskLevel];
     const from = view.riskLevel;
     if (raised) {
@@ -281,41 +342,67 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
       // A higher risk may only bring the claim deadline forward, never push it back.
       if (view.state === 'queued' && deadline) {
         const dueAt = Math.min(deadline.dueAt, Date.parse(receivedAt) + policy.claimSla[riskLevel]);
-        if (dueAt < deadline.dueAt) setDeadline('claim', policy.claimSla[riskLevel], dueAt - policy.claimSla[riskLevel]);
+        if (dueAt < deadline.dueAt)
+          this.setDeadline('claim', policy.claimSla[riskLevel], dueAt - policy.claimSla[riskLevel]);
       }
     }
-    record('platform_update', null, { riskLevel, raisedFrom: raised ? from : null, receivedAt, note: note ?? null });
+    this.recorder.record('platform_update', null, {
+      riskLevel,
+      raisedFrom: raised ? from : null,
+      receivedAt,
+      note: note ?? null,
+    });
+  }
+
+  linkStopPayment({ stopPaymentId }: { stopPaymentId: string }) {
+    this.view.stopPaymentId = stopPaymentId;
+    this.recorder.record('stop_payment_linked', null, { stopPaymentId });
+  }
+}
+
+export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertView> {
+  const alert = new Alert(input);
+  const { recorder } = alert;
+
+  // The alert is queued before any handler exists: a decision delivered with the first workflow task
+  // (a claim right after the push) must see, and not be overwritten by, the initial state.
+  alert.receive(input);
+
+  setHandler(claimUpdate, (decision) => alert.claim(decision), {
+    validator: (decision) => alert.validateClaim(decision),
   });
-
-  setHandler(linkStopPaymentSignal, ({ stopPaymentId }) => {
-    view.stopPaymentId = stopPaymentId;
-    record('stop_payment_linked', null, { stopPaymentId });
+  setHandler(releaseUpdate, (decision) => alert.release(decision), {
+    validator: (decision) => alert.validateRelease(decision),
   });
+  setHandler(callResultUpdate, (decision) => alert.callResult(decision), {
+    validator: (decision) => alert.validateCallResult(decision),
+  });
+  setHandler(visitResultUpdate, (decision) => alert.visitResult(decision), {
+    validator: (decision) => alert.validateVisitResult(decision),
+  });
+  setHandler(transferUpdate, (decision) => alert.transfer(decision), {
+    validator: (decision) => alert.validateTransfer(decision),
+  });
+  setHandler(cancelAlertUpdate, (decision) => alert.cancel(decision), {
+    validator: (decision) => alert.validateCancel(decision),
+  });
+  setHandler(platformUpdateSignal, (update) => alert.platformUpdate(update));
+  setHandler(linkStopPaymentSignal, (link) => alert.linkStopPayment(link));
+  setHandler(alertStateQuery, () => alert.snapshot());
 
-  setHandler(alertStateQuery, snapshot);
-
-  // --- timers: retries come back to the queue, missed deadlines escalate ---------------------
-  const nextWake = (): number | null => {
-    if (view.state === 'retry_wait') return retryAt;
-    return nextEscalationAt(deadline);
-  };
-  while (view.state !== 'closed') {
+  // Timers: retries come back to the queue, missed deadlines escalate; any step re-arms them.
+  while (!alert.closed) {
     const seen = recorder.changes;
-    const wakeAt = nextWake();
+    const wakeAt = alert.nextWake();
     const changed =
       wakeAt === null
         ? await condition(() => recorder.changes !== seen).then(() => true)
         : await condition(() => recorder.changes !== seen, Math.max(wakeAt - Date.now(), 1));
     if (changed) continue;
-    if (view.state === 'retry_wait') {
-      enterQueue();
-      record('requeued', null, { attempt: view.callAttempts + 1, deadline: view.deadline });
-    } else if (deadline) {
-      escalate(deadline);
-    }
+    alert.timerFired();
   }
 
   await condition(allHandlersFinished);
   await recorder.flush();
-  return snapshot();
+  return alert.snapshot();
 }

@@ -5,7 +5,7 @@
  * retried) still archive each run once.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { ArchiveOutcome, ArchiverInput } from '#domain/archive.js';
+import type { ArchiveOutcome, ArchiverInput } from '../domain/archive.js';
 import type { ArchiveActivities } from '../activities/archive.js';
 
 export type { ArchiverInput };

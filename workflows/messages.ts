@@ -87,8 +87,14 @@ export const releaseCaseUpdate = defineUpdate<StopPaymentView, [ReleaseCaseDecis
 export const stopPaymentStateQuery = defineQuery<StopPaymentView>('state');
 /** A hold tells its case what it is now. */
 export const holdChangedSignal = defineSignal<[HoldView]>('holdChanged');
+/** Accounts the money moved on to from a hold, `level` hops from the victim's transfers. */
+export interface OnwardFound {
+  parentHoldId: string;
+  level: number;
+  transfers: OnwardTransfer[];
+}
 /** A hold tells its case which accounts the money moved on to. */
-export const onwardFoundSignal = defineSignal<[{ parentHoldId: string; level: number; transfers: OnwardTransfer[] }]>('onwardFound');
+export const onwardFoundSignal = defineSignal<[OnwardFound]>('onwardFound');
 
 // --- Hold (one held account) -----------------------------------------------------------------
 

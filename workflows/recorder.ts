@@ -6,23 +6,13 @@
 import { condition } from '@temporalio/workflow';
 import type { DecisionActor, TimelineEvent } from '../domain/alert.js';
 import type { NotificationDraft } from '../domain/notification.js';
+import { StepLog, type RecordBatch } from './step-log.js';
 
-export interface RecordedStep {
-  seq: number;
-  event: TimelineEvent;
-}
+export type { RecordBatch, RecordedStep } from './step-log.js';
 
-export interface RecordBatch<View> {
-  view: View;
-  /** The newest step this view includes: an older view never overwrites a newer one. */
-  seq: number;
-  events: RecordedStep[];
-  notifications: NotificationDraft[];
-}
-
-export interface Recorder {
+export interface Recorder<K extends string> {
   /** Appends a step to `timeline` and queues it for projection; returns its sequence number. */
-  record(kind: string, actor: DecisionActor | null, detail?: Record<string, unknown>): number;
+  record(kind: K, actor: DecisionActor | null, detail?: Record<string, unknown>): number;
   /** Queues a notification caused by the latest step. */
   notify(draft: Omit<NotificationDraft, 'seq'>): void;
   /** Queues a projection of the current view without a new step (a change worth showing, not telling). */
@@ -34,27 +24,23 @@ export interface Recorder {
   flush(): Promise<void>;
 }
 
-export function createRecorder<View>(options: {
+export function createRecorder<View, K extends string>(options: {
   timeline: TimelineEvent[];
   snapshot: () => View;
   write: (batch: RecordBatch<View>) => Promise<void>;
   /** Carried across continue-as-new so sequence numbers never repeat. */
   startSeq?: number;
-}): Recorder {
-  let seq = options.startSeq ?? 0;
-  let changes = 0;
-  let dirty = false;
+}): Recorder<K> {
+  const log = new StepLog<K>(options.timeline, options.startSeq);
   let writing = false;
-  const steps: RecordedStep[] = [];
-  const notifications: NotificationDraft[] = [];
 
+  // Awaits exactly as before the split: the commands of one workflow task keep their order.
   void (async () => {
     for (;;) {
-      await condition(() => dirty);
-      dirty = false;
+      await condition(() => log.dirty);
       writing = true;
       try {
-        await options.write({ view: options.snapshot(), seq, events: steps.splice(0), notifications: notifications.splice(0) });
+        await options.write(log.take(options.snapshot()));
       } finally {
         writing = false;
       }
@@ -62,34 +48,17 @@ export function createRecorder<View>(options: {
   })();
 
   return {
-    record(kind, actor, detail = {}) {
-      const event: TimelineEvent = {
-        at: new Date(Date.now()).toISOString(),
-        kind,
-        actor: actor && { userId: actor.userId, role: actor.role },
-        detail,
-      };
-      options.timeline.push(event);
-      steps.push({ seq: ++seq, event });
-      changes++;
-      dirty = true;
-      return seq;
-    },
-    notify(draft) {
-      notifications.push({ ...draft, seq });
-      dirty = true;
-    },
-    touch() {
-      dirty = true;
-    },
+    record: (kind, actor, detail) => log.record(kind, actor, detail),
+    notify: (draft) => log.notify(draft),
+    touch: () => log.touch(),
     get changes() {
-      return changes;
+      return log.changes;
     },
     get seq() {
-      return seq;
+      return log.seq;
     },
     async flush() {
-      await condition(() => !dirty && !writing);
+      await condition(() => !log.dirty && !writing);
     },
   };
 }

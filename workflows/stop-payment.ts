@@ -4,7 +4,6 @@
  * final. The approval deadline escalates and never approves by itself.
  */
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
@@ -16,6 +15,8 @@ import {
 } from '@temporalio/workflow';
 import type { StopPaymentRecordActivities } from '../activities/read-model.js';
 import { alertWorkflowId, type DecisionActor } from '../domain/alert.js';
+import type { StopPaymentPolicy } from '../domain/policy.js';
+import type { StopPaymentStepKind } from '../domain/steps.js';
 import {
   holdIdFor,
   holdWorkflowId,
@@ -24,8 +25,15 @@ import {
   type StopPaymentInput,
   type StopPaymentView,
 } from '../domain/stop-payment.js';
-import { escalationRecipient, nextEscalationAt, raiseDueEscalations, startDeadline, type Deadline } from './escalation.js';
-import { HoldWorkflow } from './hold.js';
+import {
+  escalationRecipient,
+  nextEscalationAt,
+  raiseDueEscalations,
+  raiseEscalation,
+  startDeadline,
+  type Deadline,
+} from './escalation.js';
+import { HoldWorkflow, type HoldWorkflowInput } from './hold.js';
 import {
   approveUpdate,
   holdChangedSignal,
@@ -36,9 +44,13 @@ import {
   releaseCaseUpdate,
   releaseHoldSignal,
   stopPaymentStateQuery,
+  type ApproveDecision,
+  type OnwardFound,
+  type RejectDecision,
+  type ReleaseCaseDecision,
 } from './messages.js';
-import type { StopPaymentPolicy } from './policy.js';
-import { createRecorder } from './recorder.js';
+import { createRecorder, type Recorder } from './recorder.js';
+import { ANSWER_WAIT, iso, PROJECTION_OPTIONS, refuse, requireState } from './shared.js';
 
 export interface StopPaymentWorkflowInput {
   stopPaymentId: string;
@@ -48,72 +60,130 @@ export interface StopPaymentWorkflowInput {
   policy: StopPaymentPolicy;
 }
 
-const { recordStopPaymentEvents, linkAlertToStopPayment } = proxyActivities<StopPaymentRecordActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+const { recordStopPaymentEvents, linkAlertToStopPayment } =
+  proxyActivities<StopPaymentRecordActivities>(PROJECTION_OPTIONS);
 
-const ANSWER_WAIT = '20s';
 /** Patch: holds started from here on are abandoned, not terminated, when their case closes. */
 const HOLDS_OUTLIVE_CASE = 'holds-outlive-case-close';
-const refuse = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
-const iso = (ms: number) => new Date(ms).toISOString();
 const accountKey = (bank: string, account: string) => `${bank}\u0000${account}`;
+const releasable = (hold: HoldView) => hold.state === 'stopped' || hold.state === 'frozen' || hold.state === 'freezing';
+const yuan = (fen: number) => (fen / 100).toFixed(2);
 
-export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Promise<StopPaymentView> {
-  const { filing, policy, stopPaymentId } = input;
-  const view: StopPaymentView = {
-    stopPaymentId,
-    workflowId: workflowInfo().workflowId,
-    state: 'pending_approval',
-    createdBy: { userId: input.createdBy.userId, name: input.createdBy.name },
-    approvedBy: null,
-    rejectedBy: null,
-    rejectionReason: null,
-    reportedAt: filing.reportedAt,
-    createdAt: input.createdAt,
-    approvedAt: null,
-    firstStopAt: null,
-    closedAt: null,
-    deadline: null,
-    escalationLevel: 0,
-    major: false,
-    requestedFen: filing.transfers.reduce((sum, t) => sum + t.amountFen, 0),
-    stoppedFen: 0,
-    frozenFen: 0,
-    caseRef: filing.caseRef ?? null,
-    alertId: filing.alertId ?? null,
-    victim: { ...filing.victim },
-    transfers: filing.transfers,
-    holds: [],
-    timeline: [],
-  };
-  const snapshot = (): StopPaymentView => ({ ...view, holds: view.holds.map((h) => ({ ...h })), timeline: [...view.timeline] });
-  const recorder = createRecorder({ timeline: view.timeline, snapshot, write: recordStopPaymentEvents });
-  const record = recorder.record;
+/** One case: its view, its holds, its approval deadline, a method per decision. StopPaymentWorkflow wires it up. */
+class StopPaymentCase {
+  readonly view: StopPaymentView;
+  readonly recorder: Recorder<StopPaymentStepKind>;
+  private readonly input: StopPaymentWorkflowInput;
+  private deadline: Deadline<'approval'> | null = null;
+  private readonly heldAccounts = new Set<string>();
+  /** Holds found but whose HoldWorkflow the main loop has not started yet. */
+  private readonly holdsToStart: HoldView[] = [];
 
-  let deadline: Deadline<'approval'> | null = null;
-  const heldAccounts = new Set<string>();
-  const holdsToStart: HoldView[] = [];
-
-  function showDeadline() {
-    view.deadline = deadline ? iso(deadline.dueAt) : null;
-    view.escalationLevel = deadline?.level ?? 0;
+  constructor(input: StopPaymentWorkflowInput) {
+    const { filing, stopPaymentId } = input;
+    this.input = input;
+    this.view = {
+      stopPaymentId,
+      workflowId: workflowInfo().workflowId,
+      state: 'pending_approval',
+      createdBy: { userId: input.createdBy.userId, name: input.createdBy.name },
+      approvedBy: null,
+      rejectedBy: null,
+      rejectionReason: null,
+      reportedAt: filing.reportedAt,
+      createdAt: input.createdAt,
+      approvedAt: null,
+      firstStopAt: null,
+      closedAt: null,
+      deadline: null,
+      escalationLevel: 0,
+      major: false,
+      requestedFen: filing.transfers.reduce((sum, t) => sum + t.amountFen, 0),
+      stoppedFen: 0,
+      frozenFen: 0,
+      caseRef: filing.caseRef ?? null,
+      alertId: filing.alertId ?? null,
+      victim: { ...filing.victim },
+      transfers: filing.transfers,
+      holds: [],
+      timeline: [],
+    };
+    this.recorder = createRecorder<StopPaymentView, StopPaymentStepKind>({
+      timeline: this.view.timeline,
+      snapshot: () => this.snapshot(),
+      write: recordStopPaymentEvents,
+    });
   }
 
+  snapshot(): StopPaymentView {
+    const { view } = this;
+    return { ...view, holds: view.holds.map((h) => ({ ...h })), timeline: [...view.timeline] };
+  }
+
+  get pendingApproval(): boolean {
+    return this.view.state === 'pending_approval';
+  }
+
+  get active(): boolean {
+    return this.view.state === 'active';
+  }
+
+  // --- approval deadline ----------------------------------------------------------------------
+
+  private showDeadline() {
+    this.view.deadline = this.deadline ? iso(this.deadline.dueAt) : null;
+    this.view.escalationLevel = this.deadline?.level ?? 0;
+  }
+
+  private escalateApproval(missed: Deadline<'approval'>) {
+    const { view } = this;
+    const step = raiseEscalation(missed);
+    this.showDeadline();
+    this.recorder.record('deadline_missed', null, step);
+    this.recorder.notify({
+      recipientRole: escalationRecipient(missed.level),
+      kind: 'approval_overdue',
+      message: `Stop-payment ${view.stopPaymentId} (${yuan(view.requestedFen)} CNY) has waited for approval since ${view.createdAt}: escalation level ${missed.level}.`,
+      payload: { stopPaymentId: view.stopPaymentId, level: missed.level },
+    });
+  }
+
+  /** Before a decision changes anything: the escalations the approval timer would already have raised. */
+  private raiseDue() {
+    raiseDueEscalations(this.deadline, Date.now(), (missed) => this.escalateApproval(missed));
+  }
+
+  nextWake(): number | null {
+    return nextEscalationAt(this.deadline);
+  }
+
+  /** The approval timer fired with no decision meanwhile. */
+  approvalOverdue() {
+    if (this.deadline) this.escalateApproval(this.deadline);
+  }
+
+  // --- holds ----------------------------------------------------------------------------------
+
   /** Totals are always the sum over holds (once there are holds). */
-  function retotal() {
+  private retotal() {
+    const { view } = this;
     if (view.holds.length === 0) return;
     view.requestedFen = view.holds.reduce((sum, h) => sum + h.requestedFen, 0);
     view.stoppedFen = view.holds.reduce((sum, h) => sum + h.stoppedFen, 0);
     view.frozenFen = view.holds.reduce((sum, h) => sum + h.frozenFen, 0);
   }
 
-  function addHold(bank: string, account: string, requestedFen: number, level: number, parentHoldId: string | null): HoldView | null {
+  private addHold(
+    bank: string,
+    account: string,
+    requestedFen: number,
+    level: number,
+    parentHoldId: string | null,
+  ): HoldView | null {
     const key = accountKey(bank, account);
-    if (heldAccounts.has(key)) return null;
-    heldAccounts.add(key);
-    const holdId = holdIdFor(stopPaymentId, view.holds.length + 1);
+    if (this.heldAccounts.has(key)) return null;
+    this.heldAccounts.add(key);
+    const holdId = holdIdFor(this.view.stopPaymentId, this.view.holds.length + 1);
     const hold: HoldView = {
       holdId,
       workflowId: holdWorkflowId(holdId),
@@ -132,138 +202,183 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
       stoppedAt: null,
       failure: null,
     };
-    view.holds.push(hold);
-    holdsToStart.push(hold);
-    retotal();
+    this.view.holds.push(hold);
+    this.holdsToStart.push(hold);
+    this.retotal();
     return hold;
   }
 
-  // --- filing ----------------------------------------------------------------------------------
-  record('filed', input.createdBy, { transfers: filing.transfers.length, requestedFen: view.requestedFen, reportedAt: filing.reportedAt });
-  if (view.requestedFen >= policy.majorCaseThresholdFen) {
-    view.major = true;
-    record('major_case', null, { requestedFen: view.requestedFen, thresholdFen: policy.majorCaseThresholdFen, notified: 'criminal_squad' });
-    recorder.notify({
-      recipientRole: 'criminal_squad',
-      kind: 'major_case',
-      message: `Major stop-payment case ${stopPaymentId}: ${(view.requestedFen / 100).toFixed(2)} CNY reported (threshold ${(policy.majorCaseThresholdFen / 100).toFixed(2)} CNY).`,
-      payload: { stopPaymentId, requestedFen: view.requestedFen },
+  /** The holds found since the last call, for the main loop to start. */
+  takeHoldsToStart(): HoldView[] {
+    return this.holdsToStart.splice(0);
+  }
+
+  get hasHoldsToStart(): boolean {
+    return this.holdsToStart.length > 0;
+  }
+
+  get allHoldsFinal(): boolean {
+    return this.view.holds.every((h) => isFinalHold(h.state));
+  }
+
+  holdInput(hold: HoldView): HoldWorkflowInput {
+    return {
+      stopPaymentId: this.view.stopPaymentId,
+      caseWorkflowId: this.view.workflowId,
+      hold,
+      policy: this.input.policy,
+    };
+  }
+
+  /** A hold's result: its final state, in case its last `holdChanged` did not arrive. */
+  holdFinished(final: HoldView) {
+    const index = this.view.holds.findIndex((h) => h.holdId === final.holdId);
+    if (index >= 0 && !isFinalHold(this.view.holds[index]!.state)) {
+      this.view.holds[index] = final;
+      this.retotal();
+      this.recorder.touch();
+    }
+  }
+
+  // --- filing and closing ---------------------------------------------------------------------
+
+  file() {
+    const { view, input, recorder } = this;
+    const { filing, policy, stopPaymentId } = input;
+    recorder.record('filed', input.createdBy, {
+      transfers: filing.transfers.length,
+      requestedFen: view.requestedFen,
+      reportedAt: filing.reportedAt,
+    });
+    if (view.requestedFen >= policy.majorCaseThresholdFen) {
+      view.major = true;
+      recorder.record('major_case', null, {
+        requestedFen: view.requestedFen,
+        thresholdFen: policy.majorCaseThresholdFen,
+        notified: 'criminal_squad',
+      });
+      recorder.notify({
+        recipientRole: 'criminal_squad',
+        kind: 'major_case',
+        message: `Major stop-payment case ${stopPaymentId}: ${yuan(view.requestedFen)} CNY reported (threshold ${yuan(policy.majorCaseThresholdFen)} CNY).`,
+        payload: { stopPaymentId, requestedFen: view.requestedFen },
+      });
+    }
+    this.deadline = startDeadline('approval', policy.approvalSla, Date.now());
+    this.showDeadline();
+  }
+
+  /** Every hold is final. */
+  close() {
+    const { view } = this;
+    view.state = 'closed';
+    view.closedAt = iso(Date.now());
+    this.recorder.record('closed', null, {
+      requestedFen: view.requestedFen,
+      stoppedFen: view.stoppedFen,
+      frozenFen: view.frozenFen,
     });
   }
-  deadline = startDeadline('approval', policy.approvalSla, Date.now());
-  showDeadline();
 
-  function escalateApproval(missed: Deadline<'approval'>) {
-    missed.level += 1;
-    showDeadline();
-    const recipientRole = escalationRecipient(missed.level);
-    record('deadline_missed', null, { deadline: 'approval', level: missed.level, dueAt: iso(missed.dueAt), notified: recipientRole });
-    recorder.notify({
-      recipientRole,
-      kind: 'approval_overdue',
-      message: `Stop-payment ${stopPaymentId} (${(view.requestedFen / 100).toFixed(2)} CNY) has waited for approval since ${view.createdAt}: escalation level ${missed.level}.`,
-      payload: { stopPaymentId, level: missed.level },
-    });
+  // --- decisions (Updates): validator, then the decision --------------------------------------
+
+  private requireState(...states: StopPaymentView['state'][]) {
+    requireState(`Stop-payment ${this.view.stopPaymentId}`, this.view.state, states);
   }
 
-  /** Before a decision changes anything: the escalations the approval timer would already have raised. */
-  function raiseDue() {
-    raiseDueEscalations(deadline, Date.now(), escalateApproval);
+  validateApprove({ actor }: ApproveDecision) {
+    this.requireState('pending_approval');
+    if (actor.userId === this.input.createdBy.userId)
+      throw refuse(
+        REFUSAL.separationOfDuties,
+        `You filed stop-payment ${this.view.stopPaymentId}; another approver must approve it.`,
+      );
   }
 
-  // --- decisions -------------------------------------------------------------------------------
-  const requireState = (...states: StopPaymentView['state'][]) => {
-    if (!states.includes(view.state))
-      throw refuse(REFUSAL.invalidTransition, `Stop-payment ${stopPaymentId} is ${view.state}; this needs it to be ${states.join(' or ')}.`);
-  };
+  approve({ actor, note }: ApproveDecision): StopPaymentView {
+    const { view } = this;
+    this.raiseDue();
+    view.state = 'active';
+    view.approvedBy = { userId: actor.userId, name: actor.name };
+    view.approvedAt = iso(Date.now());
+    this.deadline = null;
+    this.showDeadline();
+    this.recorder.record('approved', actor, { note: note ?? null });
+    // Several transfers into one account make one hold for their sum.
+    const perAccount = new Map<string, { bank: string; account: string; amountFen: number }>();
+    for (const t of this.input.filing.transfers) {
+      const key = accountKey(t.bank, t.account);
+      const entry = perAccount.get(key) ?? { bank: t.bank, account: t.account, amountFen: 0 };
+      entry.amountFen += t.amountFen;
+      perAccount.set(key, entry);
+    }
+    for (const t of perAccount.values()) this.addHold(t.bank, t.account, t.amountFen, 1, null);
+    this.recorder.record('holds_started', null, { holds: view.holds.map((h) => h.holdId) });
+    return this.snapshot();
+  }
 
-  setHandler(
-    approveUpdate,
-    ({ actor, note }) => {
-      raiseDue();
-      view.state = 'active';
-      view.approvedBy = { userId: actor.userId, name: actor.name };
-      view.approvedAt = iso(Date.now());
-      deadline = null;
-      showDeadline();
-      record('approved', actor, { note: note ?? null });
-      // Several transfers into one account make one hold for their sum.
-      const perAccount = new Map<string, { bank: string; account: string; amountFen: number }>();
-      for (const t of filing.transfers) {
-        const key = accountKey(t.bank, t.account);
-        const entry = perAccount.get(key) ?? { bank: t.bank, account: t.account, amountFen: 0 };
-        entry.amountFen += t.amountFen;
-        perAccount.set(key, entry);
-      }
-      for (const t of perAccount.values()) addHold(t.bank, t.account, t.amountFen, 1, null);
-      record('holds_started', null, { holds: view.holds.map((h) => h.holdId) });
-      return snapshot();
-    },
-    {
-      validator: ({ actor }) => {
-        requireState('pending_approval');
-        if (actor.userId === input.createdBy.userId)
-          throw refuse(REFUSAL.separationOfDuties, `You filed stop-payment ${stopPaymentId}; another approver must approve it.`);
-      },
-    },
-  );
+  validateReject({ reason }: RejectDecision) {
+    this.requireState('pending_approval');
+    if (!reason?.trim()) throw refuse(REFUSAL.invalidTransition, 'A rejection needs a reason.');
+  }
 
-  setHandler(
-    rejectUpdate,
-    ({ actor, reason }) => {
-      raiseDue();
-      view.state = 'rejected';
-      view.rejectedBy = { userId: actor.userId, name: actor.name };
-      view.rejectionReason = reason;
-      view.closedAt = iso(Date.now());
-      deadline = null;
-      showDeadline();
-      record('rejected', actor, { reason });
-      return snapshot();
-    },
-    {
-      validator: ({ reason }) => {
-        requireState('pending_approval');
-        if (!reason?.trim()) throw refuse(REFUSAL.invalidTransition, 'A rejection needs a reason.');
-      },
-    },
-  );
+  reject({ actor, reason }: RejectDecision): StopPaymentView {
+    const { view } = this;
+    this.raiseDue();
+    view.state = 'rejected';
+    view.rejectedBy = { userId: actor.userId, name: actor.name };
+    view.rejectionReason = reason;
+    view.closedAt = iso(Date.now());
+    this.deadline = null;
+    this.showDeadline();
+    this.recorder.record('rejected', actor, { reason });
+    return this.snapshot();
+  }
 
-  const releasable = (hold: HoldView) => hold.state === 'stopped' || hold.state === 'frozen' || hold.state === 'freezing';
+  validateReleaseCase({ reason, holdIds }: ReleaseCaseDecision) {
+    const { view } = this;
+    this.requireState('active');
+    if (!reason?.trim()) throw refuse(REFUSAL.invalidTransition, 'A release needs a reason.');
+    for (const id of holdIds ?? []) {
+      const hold = view.holds.find((h) => h.holdId === id);
+      if (!hold) throw refuse(REFUSAL.invalidTransition, `Stop-payment ${view.stopPaymentId} has no hold ${id}.`);
+      if (!releasable(hold))
+        throw refuse(
+          REFUSAL.invalidTransition,
+          `Hold ${id} is ${hold.state}; only stopped or frozen holds can be released.`,
+        );
+    }
+    if (!view.holds.some(releasable))
+      throw refuse(
+        REFUSAL.invalidTransition,
+        `Stop-payment ${view.stopPaymentId} holds nothing that could be released.`,
+      );
+  }
 
-  setHandler(
-    releaseCaseUpdate,
-    async ({ actor, reason, holdIds }) => {
-      const targets = view.holds.filter((h) => (holdIds ? holdIds.includes(h.holdId) : releasable(h)) && releasable(h));
-      record('release_ordered', actor, { reason, holds: targets.map((h) => h.holdId) });
-      for (const hold of targets) await getExternalWorkflowHandle(hold.workflowId).signal(releaseHoldSignal, { actor, reason });
-      const ids = new Set(targets.map((h) => h.holdId));
-      await condition(() => view.holds.every((h) => !ids.has(h.holdId) || isFinalHold(h.state)), ANSWER_WAIT);
-      return snapshot();
-    },
-    {
-      validator: ({ reason, holdIds }) => {
-        requireState('active');
-        if (!reason?.trim()) throw refuse(REFUSAL.invalidTransition, 'A release needs a reason.');
-        for (const id of holdIds ?? []) {
-          const hold = view.holds.find((h) => h.holdId === id);
-          if (!hold) throw refuse(REFUSAL.invalidTransition, `Stop-payment ${stopPaymentId} has no hold ${id}.`);
-          if (!releasable(hold)) throw refuse(REFUSAL.invalidTransition, `Hold ${id} is ${hold.state}; only stopped or frozen holds can be released.`);
-        }
-        if (!view.holds.some(releasable)) throw refuse(REFUSAL.invalidTransition, `Stop-payment ${stopPaymentId} holds nothing that could be released.`);
-      },
-    },
-  );
+  /** Orders the holds released and answers once they are (or ANSWER_WAIT passed). */
+  async releaseCase({ actor, reason, holdIds }: ReleaseCaseDecision): Promise<StopPaymentView> {
+    const { view } = this;
+    const targets = view.holds.filter((h) => (holdIds ? holdIds.includes(h.holdId) : releasable(h)) && releasable(h));
+    this.recorder.record('release_ordered', actor, { reason, holds: targets.map((h) => h.holdId) });
+    for (const hold of targets)
+      await getExternalWorkflowHandle(hold.workflowId).signal(releaseHoldSignal, { actor, reason });
+    const ids = new Set(targets.map((h) => h.holdId));
+    await condition(() => view.holds.every((h) => !ids.has(h.holdId) || isFinalHold(h.state)), ANSWER_WAIT);
+    return this.snapshot();
+  }
 
-  setHandler(holdChangedSignal, (hold) => {
+  // --- signals from the holds -----------------------------------------------------------------
+
+  holdChanged(hold: HoldView) {
+    const { view } = this;
     const index = view.holds.findIndex((h) => h.holdId === hold.holdId);
     if (index < 0) return;
     const before = view.holds[index]!;
     view.holds[index] = hold;
     if (hold.stoppedAt && !view.firstStopAt) view.firstStopAt = hold.stoppedAt;
-    retotal();
+    this.retotal();
     if (before.state !== hold.state || before.expiresAt !== hold.expiresAt || before.stoppedFen !== hold.stoppedFen)
-      record('hold_changed', null, {
+      this.recorder.record('hold_changed', null, {
         holdId: hold.holdId,
         bank: hold.bank,
         account: hold.account,
@@ -272,18 +387,45 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
         frozenFen: hold.frozenFen,
         expiresAt: hold.expiresAt,
       });
-    else recorder.touch();
-  });
+    else this.recorder.touch();
+  }
 
-  setHandler(onwardFoundSignal, ({ parentHoldId, level, transfers }) => {
-    if (level > policy.maxOnwardLevels) return;
+  onwardFound({ parentHoldId, level, transfers }: OnwardFound) {
+    if (level > this.input.policy.maxOnwardLevels) return;
     for (const onward of transfers) {
-      const hold = addHold(onward.bank, onward.account, onward.amountFen, level, parentHoldId);
-      if (hold) record('onward_found', null, { holdId: hold.holdId, parentHoldId, level, bank: onward.bank, account: onward.account, amountFen: onward.amountFen });
+      const hold = this.addHold(onward.bank, onward.account, onward.amountFen, level, parentHoldId);
+      if (hold)
+        this.recorder.record('onward_found', null, {
+          holdId: hold.holdId,
+          parentHoldId,
+          level,
+          bank: onward.bank,
+          account: onward.account,
+          amountFen: onward.amountFen,
+        });
     }
-  });
+  }
+}
 
-  setHandler(stopPaymentStateQuery, snapshot);
+export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Promise<StopPaymentView> {
+  const { filing, stopPaymentId } = input;
+  const stopPayment = new StopPaymentCase(input);
+  const { recorder } = stopPayment;
+
+  stopPayment.file();
+
+  setHandler(approveUpdate, (decision) => stopPayment.approve(decision), {
+    validator: (decision) => stopPayment.validateApprove(decision),
+  });
+  setHandler(rejectUpdate, (decision) => stopPayment.reject(decision), {
+    validator: (decision) => stopPayment.validateReject(decision),
+  });
+  setHandler(releaseCaseUpdate, (decision) => stopPayment.releaseCase(decision), {
+    validator: (decision) => stopPayment.validateReleaseCase(decision),
+  });
+  setHandler(holdChangedSignal, (hold) => stopPayment.holdChanged(hold));
+  setHandler(onwardFoundSignal, (found) => stopPayment.onwardFound(found));
+  setHandler(stopPaymentStateQuery, () => stopPayment.snapshot());
 
   if (filing.alertId) {
     try {
@@ -294,23 +436,27 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
     }
   }
 
-  // --- waiting for approval: escalate, never approve on its own ---------------------------------
-  while (view.state === 'pending_approval') {
-    const wakeAt = nextEscalationAt(deadline);
-    const decided = await condition(() => view.state !== 'pending_approval', wakeAt === null ? undefined : Math.max(wakeAt - Date.now(), 1));
-    if (decided || !deadline) continue;
-    escalateApproval(deadline);
+  // Waiting for approval: escalate, never approve on its own.
+  while (stopPayment.pendingApproval) {
+    const wakeAt = stopPayment.nextWake();
+    const decided = await condition(
+      () => !stopPayment.pendingApproval,
+      wakeAt === null ? undefined : Math.max(wakeAt - Date.now(), 1),
+    );
+    if (decided) continue;
+    stopPayment.approvalOverdue();
   }
 
-  // --- holds: start each one the case finds, close when all are final ---------------------------
-  if (view.state === 'active') {
+  // Holds: start each one the case finds, close when all are final.
+  if (stopPayment.active) {
     for (;;) {
-      await condition(() => holdsToStart.length > 0 || view.holds.every((h) => isFinalHold(h.state)));
-      if (holdsToStart.length === 0) break;
-      for (const hold of holdsToStart.splice(0)) {
+      await condition(() => stopPayment.hasHoldsToStart || stopPayment.allHoldsFinal);
+      const holds = stopPayment.takeHoldsToStart();
+      if (holds.length === 0) break;
+      for (const hold of holds) {
         const child = await startChild(HoldWorkflow, {
           workflowId: hold.workflowId,
-          args: [{ stopPaymentId, caseWorkflowId: view.workflowId, hold, policy }],
+          args: [stopPayment.holdInput(hold)],
           // The case closes as soon as every hold has reported a final state, while a hold may still be
           // projecting that state: closing must not terminate it (the default), or its read-model row
           // keeps the state before (a released hold still shown as stopped).
@@ -318,24 +464,15 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
         });
         // Belt and braces: a hold's final answer also arrives as its result.
         void child.result().then(
-          (final) => {
-            const index = view.holds.findIndex((h) => h.holdId === final.holdId);
-            if (index >= 0 && !isFinalHold(view.holds[index]!.state)) {
-              view.holds[index] = final;
-              retotal();
-              recorder.touch();
-            }
-          },
+          (final) => stopPayment.holdFinished(final),
           () => {},
         );
       }
     }
-    view.state = 'closed';
-    view.closedAt = iso(Date.now());
-    record('closed', null, { requestedFen: view.requestedFen, stoppedFen: view.stoppedFen, frozenFen: view.frozenFen });
+    stopPayment.close();
   }
 
   await condition(allHandlersFinished);
   await recorder.flush();
-  return snapshot();
+  return stopPayment.snapshot();
 }

@@ -13,7 +13,7 @@ import { loadConfig, type FanzhaConfig } from '#config/index.js';
 import { openDatabase, type DatabaseHandle } from '#db/client.js';
 import { createUserStore, type User } from '#db/users.js';
 import type { Role } from '#domain/roles.js';
-import { resolvePolicy } from '#workflows/policy.js';
+import { resolvePolicy } from '#domain/policy.js';
 import { createFanzhaWorker, type FanzhaWorkerOptions } from '#worker/worker.js';
 import { databaseUrl } from '../global-setup.js';
 

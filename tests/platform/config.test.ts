@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '#config/index.js';
 import { parseDuration } from '#domain/duration.js';
-import { PolicyError, resolvePolicy } from '#workflows/policy.js';
+import { PolicyError, resolvePolicy } from '#domain/policy.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-config-'));
 const policyFile = (content: string) => {

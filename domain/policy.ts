@@ -2,8 +2,8 @@
  * Durations and limits of both processes (DESIGN.md §7). Pure: the policy is resolved when a
  * workflow starts and travels in its input, so a running workflow never changes rules under replay.
  */
-import type { RiskLevel } from '../domain/alert.js';
-import { parseDuration } from '../domain/duration.js';
+import type { RiskLevel } from './alert.js';
+import { parseDuration } from './duration.js';
 
 type PerRisk<T> = Record<RiskLevel, T>;
 

@@ -1,0 +1,85 @@
+/**
+ * The bookkeeping behind a workflow's recorder, without Temporal: numbered steps, the notifications
+ * they cause, and what the next projection carries. Pure, so it is tested on its own; the recorder
+ * (recorder.ts) drives it from the workflow.
+ */
+import type { DecisionActor, TimelineEvent } from '../domain/alert.js';
+import type { NotificationDraft } from '../domain/notification.js';
+
+export interface RecordedStep {
+  seq: number;
+  event: TimelineEvent;
+}
+
+export interface RecordBatch<View> {
+  view: View;
+  /** The newest step this view includes: an older view never overwrites a newer one. */
+  seq: number;
+  events: RecordedStep[];
+  notifications: NotificationDraft[];
+}
+
+export class StepLog<K extends string> {
+  private lastSeq: number;
+  private changeCount = 0;
+  private pending = false;
+  private readonly steps: RecordedStep[] = [];
+  private readonly notifications: NotificationDraft[] = [];
+
+  /**
+   * @param timeline the view's own timeline: every step joins it at once
+   * @param startSeq the last sequence number of the run before (continue-as-new), so numbers never repeat
+   */
+  constructor(
+    private readonly timeline: TimelineEvent[],
+    startSeq = 0,
+  ) {
+    this.lastSeq = startSeq;
+  }
+
+  /** Appends a step to the timeline and queues it for projection; returns its sequence number. */
+  record(kind: K, actor: DecisionActor | null, detail: Record<string, unknown> = {}): number {
+    const event: TimelineEvent = {
+      at: new Date(Date.now()).toISOString(),
+      kind,
+      actor: actor && { userId: actor.userId, role: actor.role },
+      detail,
+    };
+    this.timeline.push(event);
+    this.steps.push({ seq: ++this.lastSeq, event });
+    this.changeCount++;
+    this.pending = true;
+    return this.lastSeq;
+  }
+
+  /** Queues a notification caused by the latest step (it carries that step's seq). */
+  notify(draft: Omit<NotificationDraft, 'seq'>): void {
+    this.notifications.push({ ...draft, seq: this.lastSeq });
+    this.pending = true;
+  }
+
+  /** Asks for a projection of the current view without a new step (a change worth showing, not telling). */
+  touch(): void {
+    this.pending = true;
+  }
+
+  /** Takes everything queued since the last batch, with `view` as it is now. */
+  take<View>(view: View): RecordBatch<View> {
+    this.pending = false;
+    return { view, seq: this.lastSeq, events: this.steps.splice(0), notifications: this.notifications.splice(0) };
+  }
+
+  /** Something waits to be projected. */
+  get dirty(): boolean {
+    return this.pending;
+  }
+
+  /** Increments on every step (not on notify or touch). */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  get seq(): number {
+    return this.lastSeq;
+  }
+}
