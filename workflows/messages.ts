@@ -54,14 +54,14 @@ export interface PlatformUpdate {
   note?: string;
 }
 
-export const claimUpdate = defineUpdate<AlertView, [ClaimDecision]>('claim');
-export const releaseUpdate = defineUpdate<AlertView, [ReleaseDecision]>('release');
-export const callResultUpdate = defineUpdate<AlertView, [CallResultDecision]>('callResult');
-export const visitResultUpdate = defineUpdate<AlertView, [VisitResultDecision]>('visitResult');
-export const transferUpdate = defineUpdate<AlertView, [TransferDecision]>('transfer');
-export const cancelAlertUpdate = defineUpdate<AlertView, [CancelDecision]>('cancel');
-export const platformUpdateSignal = defineSignal<[PlatformUpdate]>('platformUpdate');
-export const linkStopPaymentSignal = defineSignal<[{ stopPaymentId: string }]>('linkStopPayment');
+export const claimUpdate = defineUpdate<AlertView, [ClaimDecision], 'claim'>('claim');
+export const releaseUpdate = defineUpdate<AlertView, [ReleaseDecision], 'release'>('release');
+export const callResultUpdate = defineUpdate<AlertView, [CallResultDecision], 'callResult'>('callResult');
+export const visitResultUpdate = defineUpdate<AlertView, [VisitResultDecision], 'visitResult'>('visitResult');
+export const transferUpdate = defineUpdate<AlertView, [TransferDecision], 'transfer'>('transfer');
+export const cancelAlertUpdate = defineUpdate<AlertView, [CancelDecision], 'cancel'>('cancel');
+export const platformUpdateSignal = defineSignal<[PlatformUpdate], 'platformUpdate'>('platformUpdate');
+export const linkStopPaymentSignal = defineSignal<[{ stopPaymentId: string }], 'linkStopPayment'>('linkStopPayment');
 export const alertStateQuery = defineQuery<AlertView>('state');
 
 // --- Stop-payment case -----------------------------------------------------------------------
@@ -81,12 +81,12 @@ export interface ReleaseCaseDecision {
   holdIds?: string[];
 }
 
-export const approveUpdate = defineUpdate<StopPaymentView, [ApproveDecision]>('approve');
-export const rejectUpdate = defineUpdate<StopPaymentView, [RejectDecision]>('reject');
-export const releaseCaseUpdate = defineUpdate<StopPaymentView, [ReleaseCaseDecision]>('release');
+export const approveUpdate = defineUpdate<StopPaymentView, [ApproveDecision], 'approve'>('approve');
+export const rejectUpdate = defineUpdate<StopPaymentView, [RejectDecision], 'reject'>('reject');
+export const releaseCaseUpdate = defineUpdate<StopPaymentView, [ReleaseCaseDecision], 'release'>('release');
 export const stopPaymentStateQuery = defineQuery<StopPaymentView>('state');
 /** A hold tells its case what it is now. */
-export const holdChangedSignal = defineSignal<[HoldView]>('holdChanged');
+export const holdChangedSignal = defineSignal<[HoldView], 'holdChanged'>('holdChanged');
 /** Accounts the money moved on to from a hold, `level` hops from the victim's transfers. */
 export interface OnwardFound {
   parentHoldId: string;
@@ -94,7 +94,7 @@ export interface OnwardFound {
   transfers: OnwardTransfer[];
 }
 /** A hold tells its case which accounts the money moved on to. */
-export const onwardFoundSignal = defineSignal<[OnwardFound]>('onwardFound');
+export const onwardFoundSignal = defineSignal<[OnwardFound], 'onwardFound'>('onwardFound');
 
 // --- Hold (one held account) -----------------------------------------------------------------
 
@@ -112,9 +112,23 @@ export interface ReleaseHoldOrder {
   reason: string;
 }
 
-export const restopUpdate = defineUpdate<HoldView, [RestopDecision]>('restop');
-export const freezeUpdate = defineUpdate<HoldView, [FreezeDecision]>('freeze');
-export const renewUpdate = defineUpdate<HoldView, [FreezeDecision]>('renew');
+export const restopUpdate = defineUpdate<HoldView, [RestopDecision], 'restop'>('restop');
+export const freezeUpdate = defineUpdate<HoldView, [FreezeDecision], 'freeze'>('freeze');
+export const renewUpdate = defineUpdate<HoldView, [FreezeDecision], 'renew'>('renew');
 /** Sent by the case when a senior approver releases it (or this hold). */
-export const releaseHoldSignal = defineSignal<[ReleaseHoldOrder]>('releaseHold');
+export const releaseHoldSignal = defineSignal<[ReleaseHoldOrder], 'releaseHold'>('releaseHold');
 export const holdStateQuery = defineQuery<HoldView>('state');
+
+// --- Vocabulary -------------------------------------------------------------------------------
+// The messages each workflow type takes, by wire name: whoever words a history (the audit
+// timeline) keys a Record on these names, so the compiler finds a message left out.
+
+export const ALERT_UPDATES = [claimUpdate, releaseUpdate, callResultUpdate, visitResultUpdate, transferUpdate, cancelAlertUpdate] as const;
+export const STOP_PAYMENT_UPDATES = [approveUpdate, rejectUpdate, releaseCaseUpdate] as const;
+export const HOLD_UPDATES = [restopUpdate, freezeUpdate, renewUpdate] as const;
+export const SIGNALS = [platformUpdateSignal, linkStopPaymentSignal, holdChangedSignal, onwardFoundSignal, releaseHoldSignal] as const;
+
+export type AlertUpdateName = (typeof ALERT_UPDATES)[number]['name'];
+export type StopPaymentUpdateName = (typeof STOP_PAYMENT_UPDATES)[number]['name'];
+export type HoldUpdateName = (typeof HOLD_UPDATES)[number]['name'];
+export type SignalName = (typeof SIGNALS)[number]['name'];
