@@ -25,10 +25,34 @@ const forbid = (name, comment, from, to, options = {}) => ({
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'A cycle makes two modules one; split them or move the shared part down.', severity: 'error', from: {}, to: { circular: true } },
-    forbid('domain-is-plain', 'domain/ holds plain types and pure functions: it imports no other folder.', '^domain/', '^(?!domain/)[^/]+/', { pathNot: '^node_modules/' }),
-    forbid('config-above-domain-only', 'config/ reads the environment into domain values.', '^config/', '^(?!config/|domain/)[^/]+/', { pathNot: '^node_modules/' }),
-    forbid('db-below-modules', 'db/ is storage: it knows config and domain, nothing above.', '^db/', '^(?!db/|config/|domain/)[^/]+/', { pathNot: '^node_modules/' }),
+    {
+      name: 'no-circular',
+      comment: 'A cycle makes two modules one; split them or move the shared part down.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    forbid(
+      'domain-is-plain',
+      'domain/ holds plain types and pure functions: it imports no other folder.',
+      '^domain/',
+      '^(?!domain/)[^/]+/',
+      { pathNot: '^node_modules/' },
+    ),
+    forbid(
+      'config-above-domain-only',
+      'config/ reads the environment into domain values.',
+      '^config/',
+      '^(?!config/|domain/)[^/]+/',
+      { pathNot: '^node_modules/' },
+    ),
+    forbid(
+      'db-below-modules',
+      'db/ is storage: it knows config and domain, nothing above.',
+      '^db/',
+      '^(?!db/|config/|domain/)[^/]+/',
+      { pathNot: '^node_modules/' },
+    ),
     forbid(
       'workflows-deterministic',
       'Workflow code imports only workflows/ and domain/ (plus type-only imports of its activities): no database, no client, no services.',
@@ -55,13 +79,44 @@ module.exports = {
       '^workflows/(?!messages\\.ts$)',
       { dependencyTypesNot: ['type-only'] },
     ),
-    forbid('audit-and-read-model-below-services', 'audit/ and read-model/ serve services/ and activities/, never the reverse.', '^(audit|read-model)/', '^(services|activities)/'),
+    forbid(
+      'audit-and-read-model-below-services',
+      'audit/ and read-model/ serve services/ and activities/, never the reverse.',
+      '^(audit|read-model)/',
+      '^(services|activities)/',
+    ),
     forbid('read-model-below-audit', 'read-model/ does not depend on audit/.', '^read-model/', '^audit/'),
-    forbid('services-and-activities-apart', 'services/ (for entry points) and activities/ (for the worker) share audit/ and read-model/, not each other.', '^services/', '^activities/'),
-    forbid('activities-apart-from-services', 'services/ (for entry points) and activities/ (for the worker) share audit/ and read-model/, not each other.', '^activities/', '^services/'),
-    forbid('simulator-stands-alone', 'The bank simulator imports only domain/ (the bank contract).', '^simulators/', '^(?!simulators/|domain/)[^/]+/', { pathNot: '^node_modules/' }),
-    forbid('api-and-worker-apart', 'The API and the worker are separate processes: neither imports the other.', '^api/', '^worker/'),
-    forbid('worker-and-api-apart', 'The API and the worker are separate processes: neither imports the other.', '^worker/', '^api/'),
+    forbid(
+      'services-and-activities-apart',
+      'services/ (for entry points) and activities/ (for the worker) share audit/ and read-model/, not each other.',
+      '^services/',
+      '^activities/',
+    ),
+    forbid(
+      'activities-apart-from-services',
+      'services/ (for entry points) and activities/ (for the worker) share audit/ and read-model/, not each other.',
+      '^activities/',
+      '^services/',
+    ),
+    forbid(
+      'simulator-stands-alone',
+      'The bank simulator imports only domain/ (the bank contract).',
+      '^simulators/',
+      '^(?!simulators/|domain/)[^/]+/',
+      { pathNot: '^node_modules/' },
+    ),
+    forbid(
+      'api-and-worker-apart',
+      'The API and the worker are separate processes: neither imports the other.',
+      '^api/',
+      '^worker/',
+    ),
+    forbid(
+      'worker-and-api-apart',
+      'The API and the worker are separate processes: neither imports the other.',
+      '^worker/',
+      '^api/',
+    ),
     {
       name: 'not-to-unresolvable',
       comment: 'An import that does not resolve is a typo or a missing dependency.',
@@ -73,7 +128,8 @@ module.exports = {
   options: {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^(node_modules|data|bench/results|tests/histories)/' },
-    includeOnly: '^(activities|api|audit|config|db|domain|read-model|scripts|services|simulators|worker|workflows|tests)/',
+    includeOnly:
+      '^(activities|api|audit|config|db|domain|read-model|scripts|services|simulators|worker|workflows|tests)/',
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

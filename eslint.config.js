@@ -14,7 +14,10 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       // `_name` marks what is deliberately unused (destructured away, or a required parameter).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'always'],
       'no-console': 'off',
@@ -34,26 +37,57 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code may not use Node built-ins: do it in an activity.' })),
-            ...['@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'postgres', 'drizzle-orm', '@electric-sql/pglite', 'fastify'].map((name) => ({
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'Workflow code may not use Node built-ins: do it in an activity.',
+            })),
+            ...[
+              '@temporalio/client',
+              '@temporalio/worker',
+              '@temporalio/activity',
+              'postgres',
+              'drizzle-orm',
+              '@electric-sql/pglite',
+              'fastify',
+            ].map((name) => ({
               name,
               message: 'Workflow code may not do I/O: call an activity.',
               allowTypeImports: true,
             })),
           ],
-          patterns: [{ group: ['#db/*', '#services/*', '#audit/*', '#read-model/*', '#config/*', '#api/*', '#worker/*'], message: 'Workflow code imports only workflows/ and domain/.', allowTypeImports: true }],
+          patterns: [
+            {
+              group: ['#db/*', '#services/*', '#audit/*', '#read-model/*', '#config/*', '#api/*', '#worker/*'],
+              message: 'Workflow code imports only workflows/ and domain/.',
+              allowTypeImports: true,
+            },
+          ],
         },
       ],
       'no-restricted-globals': [
         'error',
-        ...['process', 'fetch', 'Buffer', 'crypto', 'require', 'performance', 'setImmediate', 'WeakRef', 'FinalizationRegistry'].map((name) => ({
+        ...[
+          'process',
+          'fetch',
+          'Buffer',
+          'crypto',
+          'require',
+          'performance',
+          'setImmediate',
+          'WeakRef',
+          'FinalizationRegistry',
+        ].map((name) => ({
           name,
           message: 'Not deterministic under replay: do it in an activity, or use what @temporalio/workflow offers.',
         })),
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Math', property: 'random', message: 'Use uuid4() or a value from the workflow input: a workflow is replayed.' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Use uuid4() or a value from the workflow input: a workflow is replayed.',
+        },
       ],
     },
   },

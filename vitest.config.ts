@@ -30,7 +30,14 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
         },
       },
-      { test: { ...shared, name: 'reliability', include: ['tests/reliability/**/*.test.ts'], globalSetup: ['tests/global-setup.ts'] } },
+      {
+        test: {
+          ...shared,
+          name: 'reliability',
+          include: ['tests/reliability/**/*.test.ts'],
+          globalSetup: ['tests/global-setup.ts'],
+        },
+      },
     ],
   },
 });

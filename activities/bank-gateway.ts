@@ -5,7 +5,14 @@
  * (other 4xx) or an answer outside the contract is not, as repeating it would only get the same result.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { BankAction, BankActionAnswer, BankInstruction, OnwardTransfer, StopAnswer, StopStatus } from '#domain/bank.js';
+import type {
+  BankAction,
+  BankActionAnswer,
+  BankInstruction,
+  OnwardTransfer,
+  StopAnswer,
+  StopStatus,
+} from '#domain/bank.js';
 
 export interface BankGatewayOptions {
   /** e.g. http://127.0.0.1:3000/sim/bank; the gateway paths are appended. */
@@ -38,18 +45,28 @@ const isFen = (v: unknown): v is number => typeof v === 'number' && Number.isSaf
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 function badAnswer(action: BankAction, why: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`Bank gateway ${action} answered outside the contract: ${why}`, BANK_BAD_ANSWER);
+  return ApplicationFailure.nonRetryable(
+    `Bank gateway ${action} answered outside the contract: ${why}`,
+    BANK_BAD_ANSWER,
+  );
 }
 
 /** Returns a fresh object with only the contract's fields, so nothing unexpected reaches workflow history. */
 function parseStopAnswer(body: unknown): StopAnswer {
   if (!isRecord(body)) throw badAnswer('stop-payments', 'not a JSON object');
   const { status, stoppedFen, onward } = body;
-  if (!STOP_STATUSES.includes(status as StopStatus)) throw badAnswer('stop-payments', `status ${JSON.stringify(status)}`);
+  if (!STOP_STATUSES.includes(status as StopStatus))
+    throw badAnswer('stop-payments', `status ${JSON.stringify(status)}`);
   if (!isFen(stoppedFen)) throw badAnswer('stop-payments', `stoppedFen ${JSON.stringify(stoppedFen)}`);
   if (!Array.isArray(onward)) throw badAnswer('stop-payments', 'onward is not an array');
   const transfers: OnwardTransfer[] = onward.map((item, i) => {
-    if (!isRecord(item) || !isText(item.bank) || !isText(item.account) || !isFen(item.amountFen) || item.amountFen === 0)
+    if (
+      !isRecord(item) ||
+      !isText(item.bank) ||
+      !isText(item.account) ||
+      !isFen(item.amountFen) ||
+      item.amountFen === 0
+    )
       throw badAnswer('stop-payments', `onward[${i}] is not { bank, account, amountFen > 0 }`);
     return { bank: item.bank, account: item.account, amountFen: item.amountFen };
   });
@@ -61,7 +78,8 @@ function parseActionAnswer(action: keyof typeof ACTION_STATUSES, body: unknown):
   const { amountFen } = body;
   const status = body.status as BankActionAnswer['status'];
   // Only the status this action can produce: a "released" answer to a freeze is not a freeze.
-  if (status !== ACTION_STATUSES[action] && status !== 'not_found') throw badAnswer(action, `status ${JSON.stringify(status)}`);
+  if (status !== ACTION_STATUSES[action] && status !== 'not_found')
+    throw badAnswer(action, `status ${JSON.stringify(status)}`);
   if (amountFen !== undefined && !isFen(amountFen)) throw badAnswer(action, `amountFen ${JSON.stringify(amountFen)}`);
   return amountFen === undefined ? { status } : { status, amountFen };
 }
@@ -106,8 +124,10 @@ export function createBankGateway(options: BankGatewayOptions): BankGateway {
       if (!response.ok) {
         const detail = await describeError(response);
         const message = `${what} answered ${response.status}: ${detail}`;
-        if (response.status === 429 || response.status >= 500) throw ApplicationFailure.retryable(message, BANK_UNAVAILABLE, { status: response.status });
-        if (response.status >= 400) throw ApplicationFailure.nonRetryable(message, BANK_REJECTED, { status: response.status });
+        if (response.status === 429 || response.status >= 500)
+          throw ApplicationFailure.retryable(message, BANK_UNAVAILABLE, { status: response.status });
+        if (response.status >= 400)
+          throw ApplicationFailure.nonRetryable(message, BANK_REJECTED, { status: response.status });
         throw ApplicationFailure.nonRetryable(message, BANK_BAD_ANSWER, { status: response.status });
       }
       text = await response.text();

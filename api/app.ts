@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 import autoload from '@fastify/autoload';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database, DatabaseHandle } from '#db/client.js';
 import { createUserStore, type UserStore } from '#db/users.js';
@@ -69,9 +74,13 @@ export async function buildApp(deps: AppDeps) {
   await app.register(autoload, { dir: path.join(here, 'plugins/external'), encapsulate: false, forceESM: true });
   // The embedded default serves the bank simulator; with a real gateway configured it is not served at all.
   if (!deps.config.bankGatewayUrl) await app.register(bankSimulator, { prefix: '/sim/bank' });
-  await app.register(autoload, { dir: path.join(here, 'routes'), routeParams: true, forceESM: true, ignorePattern: /^.*(?:\.test|\.spec)\.ts$/ });
+  await app.register(autoload, {
+    dir: path.join(here, 'routes'),
+    routeParams: true,
+    forceESM: true,
+    ignorePattern: /^.*(?:\.test|\.spec)\.ts$/,
+  });
   return app as unknown as FastifyInstance;
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
-

@@ -4,12 +4,7 @@ import { Refusal, type FieldError, type RefusalCode } from '#domain/refusal.js';
 export type { FieldError };
 
 export type ProblemCode =
-  | RefusalCode
-  | 'unauthenticated'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'internal';
+  RefusalCode | 'unauthenticated' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'internal';
 
 const TITLES: Record<ProblemCode, string> = {
   validation_failed: 'Your request has invalid fields',
@@ -50,7 +45,12 @@ export class Problem extends Error {
   }
 
   static fromRefusal(refusal: Refusal): Problem {
-    return new Problem(REFUSAL_STATUS[refusal.code], refusal.code, refusal.detail, refusal.errors.length > 0 ? { errors: refusal.errors } : {});
+    return new Problem(
+      REFUSAL_STATUS[refusal.code],
+      refusal.code,
+      refusal.detail,
+      refusal.errors.length > 0 ? { errors: refusal.errors } : {},
+    );
   }
 
   toJSON() {

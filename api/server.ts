@@ -7,7 +7,9 @@ import { createTemporalClient } from '#services/temporal-client.js';
 
 const config = loadConfigOrExit();
 if (!config.databaseUrl) {
-  console.error('Configuration error: DATABASE_URL is required to run the API on its own (the embedded PGlite serves one process: use `npm start`).');
+  console.error(
+    'Configuration error: DATABASE_URL is required to run the API on its own (the embedded PGlite serves one process: use `npm start`).',
+  );
   process.exit(2);
 }
 const database = await prepareDatabase(config);

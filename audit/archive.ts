@@ -19,14 +19,24 @@ const LOOK_BACK_MS = 10 * 60_000;
 const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** `client` reads Temporal; `heartbeat` is called while a long listing goes on (an activity's heartbeat). */
-export function createArchiver({ db, client, heartbeat = () => {} }: { db: Database; client: Client; heartbeat?: () => void }) {
+export function createArchiver({
+  db,
+  client,
+  heartbeat = () => {},
+}: {
+  db: Database;
+  client: Client;
+  heartbeat?: () => void;
+}) {
   return {
     /**
      * Closed runs on the task queue that the archive does not hold yet, oldest first. Only runs
      * closed since shortly before the newest archived one are listed (all of them the first time).
      */
     async listArchivable(input: { taskQueue: string; limit: number }): Promise<RunRef[]> {
-            const [{ newest } = { newest: null }] = await db.select({ newest: max(auditArchive.closedAt) }).from(auditArchive);
+      const [{ newest } = { newest: null }] = await db
+        .select({ newest: max(auditArchive.closedAt) })
+        .from(auditArchive);
       const since = newest ? new Date(newest.getTime() - LOOK_BACK_MS) : null;
       let query = `TaskQueue = ${quote(input.taskQueue)} AND ExecutionStatus != 'Running' AND WorkflowType != ${quote(ARCHIVER_WORKFLOW_TYPE)}`;
       if (since) query += ` AND CloseTime >= ${quote(since.toISOString())}`;
@@ -47,7 +57,10 @@ export function createArchiver({ db, client, heartbeat = () => {} }: { db: Datab
       }
       return closed
         .filter((r) => !archived.has(key(r)))
-        .sort((a, b) => a.closedAt - b.closedAt || a.workflowId.localeCompare(b.workflowId) || a.runId.localeCompare(b.runId))
+        .sort(
+          (a, b) =>
+            a.closedAt - b.closedAt || a.workflowId.localeCompare(b.workflowId) || a.runId.localeCompare(b.runId),
+        )
         .slice(0, input.limit)
         .map(({ workflowId, runId }) => ({ workflowId, runId }));
     },
@@ -75,4 +88,3 @@ export function createArchiver({ db, client, heartbeat = () => {} }: { db: Datab
 }
 
 export type Archiver = ReturnType<typeof createArchiver>;
-

@@ -16,7 +16,13 @@ export async function ensureArchiverSchedule(
   const scheduleId = options.scheduleId ?? archiverScheduleId(options.taskQueue);
   const spec = { intervals: [{ every: options.everyMs }] };
   const args: [ArchiverInput] = [{ taskQueue: options.taskQueue }];
-  const action = { type: 'startWorkflow' as const, workflowType: ARCHIVER_WORKFLOW_TYPE, workflowId: scheduleId, taskQueue: options.taskQueue, args };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: ARCHIVER_WORKFLOW_TYPE,
+    workflowId: scheduleId,
+    taskQueue: options.taskQueue,
+    args,
+  };
   try {
     await client.schedule.create({
       scheduleId,
@@ -33,7 +39,8 @@ export async function ensureArchiverSchedule(
   const current = await handle.describe();
   const every = current.spec.intervals?.[0]?.every;
   const sameQueue = current.action.type === 'startWorkflow' && current.action.taskQueue === options.taskQueue;
-  if (every === Math.round(options.everyMs / 1000) * 1000 && current.spec.intervals?.length === 1 && sameQueue) return 'unchanged';
+  if (every === Math.round(options.everyMs / 1000) * 1000 && current.spec.intervals?.length === 1 && sameQueue)
+    return 'unchanged';
   await handle.update((previous) => ({ ...previous, spec, action }));
   return 'updated';
 }

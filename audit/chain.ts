@@ -40,7 +40,10 @@ export function archiveHash(record: ArchiveFields & { prevSha256: string | null 
 }
 
 /** Appends a closed run to the chain, once: a run already archived answers its existing record. */
-export async function appendToArchive(db: Database, record: ArchiveFields): Promise<{ id: number; sha256: string; created: boolean }> {
+export async function appendToArchive(
+  db: Database,
+  record: ArchiveFields,
+): Promise<{ id: number; sha256: string; created: boolean }> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${ARCHIVE_CHAIN_LOCK.toString()}::bigint)`);
     const [existing] = await tx
@@ -48,10 +51,17 @@ export async function appendToArchive(db: Database, record: ArchiveFields): Prom
       .from(auditArchive)
       .where(and(eq(auditArchive.workflowId, record.workflowId), eq(auditArchive.runId, record.runId)));
     if (existing) return { ...existing, created: false };
-    const [last] = await tx.select({ sha256: auditArchive.sha256 }).from(auditArchive).orderBy(desc(auditArchive.id)).limit(1);
+    const [last] = await tx
+      .select({ sha256: auditArchive.sha256 })
+      .from(auditArchive)
+      .orderBy(desc(auditArchive.id))
+      .limit(1);
     const prevSha256 = last?.sha256 ?? null;
     const sha256 = archiveHash({ ...record, prevSha256 });
-    const [row] = await tx.insert(auditArchive).values({ ...record, sha256, prevSha256 }).returning({ id: auditArchive.id });
+    const [row] = await tx
+      .insert(auditArchive)
+      .values({ ...record, sha256, prevSha256 })
+      .returning({ id: auditArchive.id });
     return { id: row!.id, sha256, created: true };
   });
 }
@@ -69,10 +79,16 @@ export async function verifyArchive(db: Database, batchSize = 50): Promise<Verif
   let previous: string | null = null;
   let after = 0;
   for (;;) {
-    const rows = await db.select().from(auditArchive).where(gt(auditArchive.id, after)).orderBy(asc(auditArchive.id)).limit(batchSize);
+    const rows = await db
+      .select()
+      .from(auditArchive)
+      .where(gt(auditArchive.id, after))
+      .orderBy(asc(auditArchive.id))
+      .limit(batchSize);
     for (const row of rows) {
       records++;
-      if (brokenAt === null && (row.prevSha256 !== previous || archiveHash(row) !== row.sha256)) brokenAt = String(row.id);
+      if (brokenAt === null && (row.prevSha256 !== previous || archiveHash(row) !== row.sha256))
+        brokenAt = String(row.id);
       previous = row.sha256;
     }
     if (rows.length < batchSize) break;

@@ -20,7 +20,14 @@ export interface ReplayInput {
   history: History | unknown;
 }
 
-const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (message: string) => console.error(message) };
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error: (message: string) => console.error(message),
+};
 
 export function createReplayer(options: { bundlePath?: string | null; workflowsPath?: string } = {}) {
   let bundled: Promise<WorkflowBundleOption> | null = null;
@@ -29,7 +36,9 @@ export function createReplayer(options: { bundlePath?: string | null; workflowsP
   async function workflowBundle(): Promise<WorkflowBundleOption> {
     if (options.bundlePath) return { codePath: options.bundlePath };
     bundled ??= import('@temporalio/worker')
-      .then(({ bundleWorkflowCode }) => bundleWorkflowCode({ workflowsPath: options.workflowsPath ?? WORKFLOWS_ENTRY, logger: quietLogger }))
+      .then(({ bundleWorkflowCode }) =>
+        bundleWorkflowCode({ workflowsPath: options.workflowsPath ?? WORKFLOWS_ENTRY, logger: quietLogger }),
+      )
       .catch((error: unknown) => {
         bundled = null;
         throw error;
@@ -44,7 +53,10 @@ export function createReplayer(options: { bundlePath?: string | null; workflowsP
   };
 
   /** Replays each history in turn; one verdict per history, in order. */
-  async function replayAll(inputs: Iterable<ReplayInput> | AsyncIterable<ReplayInput>, onVerdict?: (input: ReplayInput, verdict: ReplayVerdict) => void | Promise<void>) {
+  async function replayAll(
+    inputs: Iterable<ReplayInput> | AsyncIterable<ReplayInput>,
+    onVerdict?: (input: ReplayInput, verdict: ReplayVerdict) => void | Promise<void>,
+  ) {
     const run = async () => {
       const { Worker } = await import('@temporalio/worker');
       const bundle = await workflowBundle();
@@ -56,8 +68,13 @@ export function createReplayer(options: { bundlePath?: string | null; workflowsP
         }
       }
       const verdicts: ReplayVerdict[] = [];
-      for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'fanzha-audit' }, histories())) {
-        const verdict: ReplayVerdict = result.error ? { deterministic: false, error: result.error.message } : { deterministic: true };
+      for await (const result of Worker.runReplayHistories(
+        { workflowBundle: bundle, replayName: 'fanzha-audit' },
+        histories(),
+      )) {
+        const verdict: ReplayVerdict = result.error
+          ? { deterministic: false, error: result.error.message }
+          : { deterministic: true };
         verdicts.push(verdict);
         await onVerdict?.(pending.shift()!, verdict);
       }

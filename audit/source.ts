@@ -30,7 +30,8 @@ export interface LoadedRun {
 const MAX_RUNS = 500;
 const GRPC_NOT_FOUND = 5;
 
-export const isNotFound = (error: unknown) => error instanceof WorkflowNotFoundError || (error as { code?: unknown } | null)?.code === GRPC_NOT_FOUND;
+export const isNotFound = (error: unknown) =>
+  error instanceof WorkflowNotFoundError || (error as { code?: unknown } | null)?.code === GRPC_NOT_FOUND;
 
 export function createHistorySource(deps: { db: Database; temporal: Client | null }) {
   const { db, temporal } = deps;

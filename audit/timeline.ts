@@ -95,7 +95,8 @@ const own = <T>(record: Record<string, T> | undefined, key: string): T | undefin
   record && Object.hasOwn(record, key) ? record[key] : undefined;
 const cny = (fen: unknown) => (typeof fen === 'number' ? `${(fen / 100).toFixed(2)} CNY` : '? CNY');
 const quoted = (text: unknown) => (typeof text === 'string' && text.trim() ? ` — “${text}”` : '');
-const who = (actor: TimelineActor | undefined) => (actor ? `${actor.name ?? actor.userId} (${actor.role})` : 'the system');
+const who = (actor: TimelineActor | undefined) =>
+  actor ? `${actor.name ?? actor.userId} (${actor.role})` : 'the system';
 const toActor = (value: unknown): TimelineActor | undefined =>
   isObject(value) && typeof value.userId === 'string' && typeof value.role === 'string'
     ? { userId: value.userId, ...(typeof value.name === 'string' ? { name: value.name } : {}), role: value.role }
@@ -137,12 +138,18 @@ const viewState = (view: unknown): string | null => {
   return null;
 };
 
-function describeStart(workflowType: string, input: unknown, attributes: Json): { summary: string; actor?: TimelineActor } {
+function describeStart(
+  workflowType: string,
+  input: unknown,
+  attributes: Json,
+): { summary: string; actor?: TimelineActor } {
   const continued = typeof attributes.continuedExecutionRunId === 'string' && attributes.continuedExecutionRunId;
   const i = isObject(input) ? input : {};
   if (workflowType === 'AlertWorkflow' && isObject(i.alert)) {
     const a = i.alert;
-    const victim = isObject(a.victim) ? `${a.victim.name ?? ''} ${typeof a.victim.phone === 'string' ? maskPhone(a.victim.phone) : ''}`.trim() : '?';
+    const victim = isObject(a.victim)
+      ? `${a.victim.name ?? ''} ${typeof a.victim.phone === 'string' ? maskPhone(a.victim.phone) : ''}`.trim()
+      : '?';
     return {
       summary: `Alert ${a.alertId} received from ${a.source}: ${a.riskLevel} risk, ${a.fraudType} fraud, victim ${victim}, station ${a.stationId}, issued ${a.issuedAt}`,
     };
@@ -155,13 +162,17 @@ function describeStart(workflowType: string, input: unknown, attributes: Json): 
       actor,
       summary: `Stop-payment ${i.stopPaymentId} filed by ${who(actor)}: ${transfers.length} transfer(s) totalling ${cny(total)} to ${transfers
         .map((t) => account(t.bank, t.account))
-        .join(', ')}; reported ${i.filing.reportedAt}${i.filing.caseRef ? `, case ${i.filing.caseRef}` : ''}${i.filing.alertId ? `, alert ${i.filing.alertId}` : ''}`,
+        .join(
+          ', ',
+        )}; reported ${i.filing.reportedAt}${i.filing.caseRef ? `, case ${i.filing.caseRef}` : ''}${i.filing.alertId ? `, alert ${i.filing.alertId}` : ''}`,
     };
   }
   if (workflowType === 'HoldWorkflow' && isObject(i.hold)) {
     const h = i.hold;
     if (continued)
-      return { summary: `Hold ${h.holdId} continues as a new run after ${attributes.initiator === 'CONTINUE_AS_NEW_INITIATOR_WORKFLOW' ? 'its renewal' : 'continue-as-new'} (previous run ${continued}): ${holdState(h)}` };
+      return {
+        summary: `Hold ${h.holdId} continues as a new run after ${attributes.initiator === 'CONTINUE_AS_NEW_INITIATOR_WORKFLOW' ? 'its renewal' : 'continue-as-new'} (previous run ${continued}): ${holdState(h)}`,
+      };
     return {
       summary: `Hold ${h.holdId} started for stop-payment ${i.stopPaymentId}: ${account(h.bank, h.account)}, ${cny(h.requestedFen)} requested, level ${h.level}${h.parentHoldId ? ` (onward from ${h.parentHoldId})` : ''}`,
     };
@@ -209,7 +220,9 @@ function describeUpdate(workflowType: string, name: string, decision: Json): str
 
 /** What a signal told a workflow (from the platform, a parent case, or a hold). */
 const SIGNAL_WORDS: Record<SignalName, (v: Json) => { summary: string; actor?: TimelineActor }> = {
-  [platformUpdateSignal.name]: (v) => ({ summary: `The platform pushed the alert again: risk ${v.riskLevel}${quoted(v.note)}` }),
+  [platformUpdateSignal.name]: (v) => ({
+    summary: `The platform pushed the alert again: risk ${v.riskLevel}${quoted(v.note)}`,
+  }),
   [linkStopPaymentSignal.name]: (v) => ({ summary: `Linked to stop-payment ${v.stopPaymentId}` }),
   [holdChangedSignal.name]: (v) => ({ summary: `Hold ${holdState(v)}` }),
   [onwardFoundSignal.name]: (v) => {
@@ -227,52 +240,74 @@ const SIGNAL_WORDS: Record<SignalName, (v: Json) => { summary: string; actor?: T
 };
 
 function describeSignal(name: string, value: unknown): { summary: string; actor?: TimelineActor } {
-  return own<(v: Json) => { summary: string; actor?: TimelineActor }>(SIGNAL_WORDS, name)?.(isObject(value) ? value : {}) ?? { summary: `Signal “${name}”` };
+  return (
+    own<(v: Json) => { summary: string; actor?: TimelineActor }>(
+      SIGNAL_WORDS,
+      name,
+    )?.(isObject(value) ? value : {}) ?? { summary: `Signal “${name}”` }
+  );
 }
 
 /** A step the workflow recorded (and projected into the read model), in words: its detail, and whom it notified. */
 type StepWords = (d: Json, notified: Json[]) => string;
 
-const tell = (notified: Json[]) => (notified.length > 0 ? `; notified ${notified.map((n) => n.recipientRole).join(', ')}` : '');
+const tell = (notified: Json[]) =>
+  notified.length > 0 ? `; notified ${notified.map((n) => n.recipientRole).join(', ')}` : '';
 const deadlineMissed: StepWords = (d) =>
   `Deadline missed: the ${d.deadline} deadline (${d.dueAt}) passed, escalation level ${d.level}, ${String(d.notified ?? '').replace('_', ' ')} notified`;
 const closed: StepWords = (d) =>
-  d.outcome ? `Closed: ${d.outcome}${d.reason ? ` (${d.reason})` : ''}` : `Closed: ${cny(d.stoppedFen)} stopped, ${cny(d.frozenFen)} frozen of ${cny(d.requestedFen)} requested`;
-const holdEnded = (kind: string): StepWords => (d) => `Hold ${kind}: ${cny(d.stoppedFen)} held${d.expiresAt ? ` until ${d.expiresAt}` : ''}`;
-const holdRanOut = (what: string): StepWords => (d, notified) => `The ${what} at ${d.expiredAt}${tell(notified)}`;
+  d.outcome
+    ? `Closed: ${d.outcome}${d.reason ? ` (${d.reason})` : ''}`
+    : `Closed: ${cny(d.stoppedFen)} stopped, ${cny(d.frozenFen)} frozen of ${cny(d.requestedFen)} requested`;
+const holdEnded =
+  (kind: string): StepWords =>
+  (d) =>
+    `Hold ${kind}: ${cny(d.stoppedFen)} held${d.expiresAt ? ` until ${d.expiresAt}` : ''}`;
+const holdRanOut =
+  (what: string): StepWords =>
+  (d, notified) =>
+    `The ${what} at ${d.expiredAt}${tell(notified)}`;
 
 const ALERT_STEPS: Record<AlertStepKind, StepWords> = {
   received: (d) => `Alert received (${d.riskLevel} risk, from ${d.source})`,
   claimed: (d) => `Call attempt ${d.attempt} started`,
   released: (d) => `Back in the queue${quoted(d.note)}`,
-  call_result: (d) => (d.result === 'contacted' ? `Call result recorded: contacted, ${d.outcome}` : `Call result recorded: not reached (attempt ${d.attempt})`),
+  call_result: (d) =>
+    d.result === 'contacted'
+      ? `Call result recorded: contacted, ${d.outcome}`
+      : `Call result recorded: not reached (attempt ${d.attempt})`,
   retry_scheduled: (d) => `Retry scheduled for ${d.at} (${d.attemptsLeft} attempt(s) left)`,
   requeued: (d) => `Back in the queue for call attempt ${d.attempt}; claim deadline ${d.deadline}`,
   visit_requested: (d) => `Visit requested from station ${d.stationId} (${d.reason}); deadline ${d.deadline}`,
   visit_result: (d) => `Visit result recorded: ${d.outcome} (station ${d.stationId})`,
   transferred: (d) => `Visit moved from station ${d.from} to ${d.to}; deadline ${d.deadline}`,
   deadline_missed: deadlineMissed,
-  platform_update: (d) => `Platform update recorded: risk ${d.riskLevel}${d.raisedFrom ? ` (raised from ${d.raisedFrom})` : ' (unchanged)'}`,
+  platform_update: (d) =>
+    `Platform update recorded: risk ${d.riskLevel}${d.raisedFrom ? ` (raised from ${d.raisedFrom})` : ' (unchanged)'}`,
   stop_payment_linked: (d) => `Linked to stop-payment ${d.stopPaymentId}`,
   closed,
 };
 
 const STOP_PAYMENT_STEPS: Record<StopPaymentStepKind, StepWords> = {
   filed: (d) => `Filed: ${d.transfers} transfer(s), ${cny(d.requestedFen)} requested, reported ${d.reportedAt}`,
-  major_case: (d) => `Major case: ${cny(d.requestedFen)} reaches the threshold of ${cny(d.thresholdFen)}; ${String(d.notified ?? '').replace('_', ' ')} notified`,
+  major_case: (d) =>
+    `Major case: ${cny(d.requestedFen)} reaches the threshold of ${cny(d.thresholdFen)}; ${String(d.notified ?? '').replace('_', ' ')} notified`,
   deadline_missed: deadlineMissed,
   approved: (d) => `Approved${quoted(d.note)}`,
   holds_started: (d) => `Holds started: ${Array.isArray(d.holds) ? d.holds.join(', ') : ''}`,
   rejected: (d) => `Rejected${quoted(d.reason)}`,
-  release_ordered: (d) => `Release ordered for ${Array.isArray(d.holds) ? d.holds.join(', ') || 'no hold' : '?'}${quoted(d.reason)}`,
+  release_ordered: (d) =>
+    `Release ordered for ${Array.isArray(d.holds) ? d.holds.join(', ') || 'no hold' : '?'}${quoted(d.reason)}`,
   hold_changed: (d) => `Hold ${holdState(d)}`,
-  onward_found: (d) => `Onward account found: hold ${d.holdId} at ${account(d.bank, d.account)} for ${cny(d.amountFen)} (level ${d.level}, from ${d.parentHoldId})`,
+  onward_found: (d) =>
+    `Onward account found: hold ${d.holdId} at ${account(d.bank, d.account)} for ${cny(d.amountFen)} (level ${d.level}, from ${d.parentHoldId})`,
   closed,
 };
 
 const HOLD_STEPS: Record<HoldStepKind, StepWords> = {
   stop_requested: (d) => `Stop-payment requested at ${account(d.bank, d.account)} for ${cny(d.requestedFen)}`,
-  bank_answered: (d) => `The bank answered the ${d.instruction}: ${d.status}, ${cny(d.stoppedFen)} held, ${d.onward} onward transfer(s)`,
+  bank_answered: (d) =>
+    `The bank answered the ${d.instruction}: ${d.status}, ${cny(d.stoppedFen)} held, ${d.onward} onward transfer(s)`,
   bank_refused: (d) => `The bank refused the ${d.instruction}: ${d.reason}`,
   stopped: holdEnded('stopped'),
   empty: holdEnded('empty'),
@@ -287,7 +322,11 @@ const HOLD_STEPS: Record<HoldStepKind, StepWords> = {
   released: (d) => `Released at the bank${quoted(d.reason)}`,
 };
 
-const STEPS: Record<string, Record<string, StepWords>> = { AlertWorkflow: ALERT_STEPS, StopPaymentWorkflow: STOP_PAYMENT_STEPS, HoldWorkflow: HOLD_STEPS };
+const STEPS: Record<string, Record<string, StepWords>> = {
+  AlertWorkflow: ALERT_STEPS,
+  StopPaymentWorkflow: STOP_PAYMENT_STEPS,
+  HoldWorkflow: HOLD_STEPS,
+};
 
 /** Whether `kind` has words of its own for this workflow type (the rest read as their facts). */
 export const isWordedStep = (workflowType: string, kind: string) => own(STEPS[workflowType], kind) !== undefined;
@@ -308,8 +347,15 @@ function facts(value: unknown): string {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return `: ${value}`;
   if (Array.isArray(value)) return `: ${value.length} item(s)`;
   if (!isObject(value)) return '';
-  const plain = Object.entries(value).filter(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean');
-  return plain.length ? ` (${plain.slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+  const plain = Object.entries(value).filter(
+    ([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean',
+  );
+  return plain.length
+    ? ` (${plain
+        .slice(0, 4)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`
+    : '';
 }
 
 const BANK_ACTIVITIES: Record<string, string> = {
@@ -350,7 +396,15 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
   const children = new Map<string, string>();
   const push = (event: Json, kind: string, summary: string, who?: TimelineActor, detail?: Record<string, unknown>) => {
     const actor = named(who);
-    out.push({ eventId: Number(event.eventId), runId: run.runId, at: eventTime(event), kind, ...(actor ? { actor } : {}), summary, ...(detail ? { detail } : {}) });
+    out.push({
+      eventId: Number(event.eventId),
+      runId: run.runId,
+      at: eventTime(event),
+      kind,
+      ...(actor ? { actor } : {}),
+      summary,
+      ...(detail ? { detail } : {}),
+    });
   };
 
   for (const event of run.history.events) {
@@ -360,7 +414,11 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
       case 'WORKFLOW_EXECUTION_STARTED': {
         const input = firstPayload(a.input);
         const { summary, actor } = describeStart(workflowType, input, a);
-        push(event, 'workflow_started', summary, actor, { workflowType, continuedFrom: a.continuedExecutionRunId || null, parent: a.parentWorkflowExecution?.workflowId ?? null });
+        push(event, 'workflow_started', summary, actor, {
+          workflowType,
+          continuedFrom: a.continuedExecutionRunId || null,
+          parent: a.parentWorkflowExecution?.workflowId ?? null,
+        });
         break;
       }
       case 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED': {
@@ -371,7 +429,11 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         const updateId = String(a.acceptedRequest?.meta?.updateId ?? '');
         updates.set(updateId, { name, actor });
         const { actor: _actor, ...facts } = d;
-        push(event, 'update_accepted', `${who(actor)} ${describeUpdate(workflowType, name, d)}`, actor, { update: name, updateId, ...facts });
+        push(event, 'update_accepted', `${who(actor)} ${describeUpdate(workflowType, name, d)}`, actor, {
+          update: name,
+          updateId,
+          ...facts,
+        });
         break;
       }
       case 'WORKFLOW_EXECUTION_UPDATE_COMPLETED': {
@@ -379,10 +441,22 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         const accepted = updates.get(updateId);
         const name = accepted?.name ?? '?';
         if (a.outcome?.failure) {
-          push(event, 'update_completed', `The “${name}” decision failed: ${a.outcome.failure.message ?? 'unknown error'}`, accepted?.actor, { update: name, updateId, failed: true });
+          push(
+            event,
+            'update_completed',
+            `The “${name}” decision failed: ${a.outcome.failure.message ?? 'unknown error'}`,
+            accepted?.actor,
+            { update: name, updateId, failed: true },
+          );
         } else {
           const state = viewState(firstPayload(a.outcome?.success));
-          push(event, 'update_completed', `The “${name}” decision took effect${state ? `: ${state}` : ''}`, accepted?.actor, { update: name, updateId });
+          push(
+            event,
+            'update_completed',
+            `The “${name}” decision took effect${state ? `: ${state}` : ''}`,
+            accepted?.actor,
+            { update: name, updateId },
+          );
         }
         break;
       }
@@ -391,7 +465,10 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         const value = firstPayload(a.input);
         const { summary, actor } = describeSignal(name, value);
         const from = a.externalWorkflowExecution?.workflowId;
-        push(event, 'signal_received', `${summary}${from ? ` (from ${from})` : ''}`, actor, { signal: name, from: from ?? null });
+        push(event, 'signal_received', `${summary}${from ? ` (from ${from})` : ''}`, actor, {
+          signal: name,
+          from: from ?? null,
+        });
         break;
       }
       case 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED': {
@@ -402,14 +479,26 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         break;
       }
       case 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED':
-        push(event, 'signal_failed', `Could not signal ${a.workflowExecution?.workflowId ?? '?'} (${String(a.cause ?? '').replace(/^SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_/, '').toLowerCase()})`);
+        push(
+          event,
+          'signal_failed',
+          `Could not signal ${a.workflowExecution?.workflowId ?? '?'} (${String(a.cause ?? '')
+            .replace(/^SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_/, '')
+            .toLowerCase()})`,
+        );
         break;
       case 'TIMER_STARTED': {
         const due = new Date(Date.parse(event.eventTime) + seconds(a.startToFireTimeout) * 1000);
-        push(event, 'timer_started', `Timer ${a.timerId} set for ${humanDuration(a.startToFireTimeout)}${Number.isNaN(due.getTime()) ? '' : ` (fires at ${due.toISOString()})`}`, undefined, {
-          timerId: a.timerId,
-          duration: a.startToFireTimeout,
-        });
+        push(
+          event,
+          'timer_started',
+          `Timer ${a.timerId} set for ${humanDuration(a.startToFireTimeout)}${Number.isNaN(due.getTime()) ? '' : ` (fires at ${due.toISOString()})`}`,
+          undefined,
+          {
+            timerId: a.timerId,
+            duration: a.startToFireTimeout,
+          },
+        );
         break;
       }
       case 'TIMER_FIRED':
@@ -432,10 +521,16 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
             });
           }
         } else if (BANK_ACTIVITIES[name] && isObject(input)) {
-          push(event, 'bank_instruction', `${BANK_ACTIVITIES[name]} instruction ${input.instructionId} sent to ${account(input.bank, input.account)}${input.amountFen !== undefined ? ` for ${cny(input.amountFen)}` : ''}${input.legalDocRef ? ` under ${input.legalDocRef}` : ''}`, undefined, {
-            activity: name,
-            ...input,
-          });
+          push(
+            event,
+            'bank_instruction',
+            `${BANK_ACTIVITIES[name]} instruction ${input.instructionId} sent to ${account(input.bank, input.account)}${input.amountFen !== undefined ? ` for ${cny(input.amountFen)}` : ''}${input.legalDocRef ? ` under ${input.legalDocRef}` : ''}`,
+            undefined,
+            {
+              activity: name,
+              ...input,
+            },
+          );
         } else if (!PROJECTION_ACTIVITIES.has(name)) {
           push(event, 'activity_scheduled', `Activity ${name} scheduled${facts(input)}`, undefined, { activity: name });
         }
@@ -447,15 +542,30 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         const result = firstPayload(a.result);
         if (BANK_ACTIVITIES[activity.name]) {
           const r: Json = isObject(result) ? result : {};
-          const held = r.stoppedFen !== undefined ? `, ${cny(r.stoppedFen)} held` : r.amountFen !== undefined ? `, ${cny(r.amountFen)}` : '';
-          const onward = Array.isArray(r.onward) ? `, ${r.onward.length} onward transfer(s)${r.onward.length ? `: ${r.onward.map((o: Json) => `${account(o.bank, o.account)} ${cny(o.amountFen)}`).join('; ')}` : ''}` : '';
-          push(event, 'bank_answer', `${account(activity.input?.bank, activity.input?.account)} answered the ${BANK_ACTIVITIES[activity.name]} ${activity.input?.instructionId}: ${r.status}${held}${onward}`, undefined, {
-            activity: activity.name,
-            instructionId: activity.input?.instructionId,
-            ...r,
-          });
+          const held =
+            r.stoppedFen !== undefined
+              ? `, ${cny(r.stoppedFen)} held`
+              : r.amountFen !== undefined
+                ? `, ${cny(r.amountFen)}`
+                : '';
+          const onward = Array.isArray(r.onward)
+            ? `, ${r.onward.length} onward transfer(s)${r.onward.length ? `: ${r.onward.map((o: Json) => `${account(o.bank, o.account)} ${cny(o.amountFen)}`).join('; ')}` : ''}`
+            : '';
+          push(
+            event,
+            'bank_answer',
+            `${account(activity.input?.bank, activity.input?.account)} answered the ${BANK_ACTIVITIES[activity.name]} ${activity.input?.instructionId}: ${r.status}${held}${onward}`,
+            undefined,
+            {
+              activity: activity.name,
+              instructionId: activity.input?.instructionId,
+              ...r,
+            },
+          );
         } else {
-          push(event, 'activity_completed', `Activity ${activity.name} completed${facts(result)}`, undefined, { activity: activity.name });
+          push(event, 'activity_completed', `Activity ${activity.name} completed${facts(result)}`, undefined, {
+            activity: activity.name,
+          });
         }
         break;
       }
@@ -464,9 +574,15 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
       case 'ACTIVITY_TASK_CANCELED': {
         const activity = scheduled.get(String(a.scheduledEventId));
         const why = a.failure?.cause?.message ?? a.failure?.message ?? type.toLowerCase();
-        push(event, BANK_ACTIVITIES[activity?.name ?? ''] ? 'bank_failed' : 'activity_failed', `${activity?.name ?? 'Activity'} ${type === 'ACTIVITY_TASK_CANCELED' ? 'was cancelled' : `failed: ${why}`}`, undefined, {
-          activity: activity?.name ?? null,
-        });
+        push(
+          event,
+          BANK_ACTIVITIES[activity?.name ?? ''] ? 'bank_failed' : 'activity_failed',
+          `${activity?.name ?? 'Activity'} ${type === 'ACTIVITY_TASK_CANCELED' ? 'was cancelled' : `failed: ${why}`}`,
+          undefined,
+          {
+            activity: activity?.name ?? null,
+          },
+        );
         break;
       }
       case 'START_CHILD_WORKFLOW_EXECUTION_INITIATED': {
@@ -474,19 +590,35 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         const input = firstPayload(a.input);
         const hold = isObject(input) && isObject(input.hold) ? input.hold : null;
         children.set(String(a.workflowId), childType);
-        push(event, 'child_workflow_started', `Started ${childType} ${a.workflowId}${hold ? ` for ${account(hold.bank, hold.account)}, ${cny(hold.requestedFen)}, level ${hold.level}` : ''}`, undefined, {
-          workflowId: a.workflowId,
-          workflowType: childType,
-        });
+        push(
+          event,
+          'child_workflow_started',
+          `Started ${childType} ${a.workflowId}${hold ? ` for ${account(hold.bank, hold.account)}, ${cny(hold.requestedFen)}, level ${hold.level}` : ''}`,
+          undefined,
+          {
+            workflowId: a.workflowId,
+            workflowType: childType,
+          },
+        );
         break;
       }
       case 'START_CHILD_WORKFLOW_EXECUTION_FAILED':
-        push(event, 'child_workflow_failed', `Could not start ${a.workflowType?.name ?? 'a child workflow'} ${a.workflowId} (${a.cause})`);
+        push(
+          event,
+          'child_workflow_failed',
+          `Could not start ${a.workflowType?.name ?? 'a child workflow'} ${a.workflowId} (${a.cause})`,
+        );
         break;
       case 'CHILD_WORKFLOW_EXECUTION_COMPLETED': {
         const id = a.workflowExecution?.workflowId;
         const state = viewState(firstPayload(a.result));
-        push(event, 'child_workflow_completed', `${children.get(id) ?? 'Child workflow'} ${id} finished${state ? `: ${state}` : ''}`, undefined, { workflowId: id });
+        push(
+          event,
+          'child_workflow_completed',
+          `${children.get(id) ?? 'Child workflow'} ${id} finished${state ? `: ${state}` : ''}`,
+          undefined,
+          { workflowId: id },
+        );
         break;
       }
       case 'CHILD_WORKFLOW_EXECUTION_FAILED':
@@ -494,13 +626,25 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
       case 'CHILD_WORKFLOW_EXECUTION_TERMINATED':
       case 'CHILD_WORKFLOW_EXECUTION_CANCELED': {
         const id = a.workflowExecution?.workflowId;
-        push(event, 'child_workflow_ended', `${children.get(id) ?? 'Child workflow'} ${id} ${type.replace('CHILD_WORKFLOW_EXECUTION_', '').toLowerCase().replace('_', ' ')}${a.failure?.message ? `: ${a.failure.message}` : ''}`, undefined, { workflowId: id });
+        push(
+          event,
+          'child_workflow_ended',
+          `${children.get(id) ?? 'Child workflow'} ${id} ${type.replace('CHILD_WORKFLOW_EXECUTION_', '').toLowerCase().replace('_', ' ')}${a.failure?.message ? `: ${a.failure.message}` : ''}`,
+          undefined,
+          { workflowId: id },
+        );
         break;
       }
       case 'WORKFLOW_TASK_FAILED': {
         // A new event arriving while the workflow completes a task is routine, not a fault.
         if (a.cause === 'WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND') break;
-        push(event, 'workflow_task_failed', `A workflow task failed (${String(a.cause ?? '').replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase()}): ${a.failure?.message ?? ''}`);
+        push(
+          event,
+          'workflow_task_failed',
+          `A workflow task failed (${String(a.cause ?? '')
+            .replace('WORKFLOW_TASK_FAILED_CAUSE_', '')
+            .toLowerCase()}): ${a.failure?.message ?? ''}`,
+        );
         break;
       }
       case 'WORKFLOW_EXECUTION_COMPLETED': {
@@ -511,14 +655,24 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
       case 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW': {
         const input = firstPayload(a.input);
         const hold = isObject(input) && isObject(input.hold) ? input.hold : null;
-        push(event, 'workflow_continued_as_new', `Continued as new run ${a.newExecutionRunId}${hold ? `: ${holdState(hold)}` : ''}`, undefined, { newRunId: a.newExecutionRunId });
+        push(
+          event,
+          'workflow_continued_as_new',
+          `Continued as new run ${a.newExecutionRunId}${hold ? `: ${holdState(hold)}` : ''}`,
+          undefined,
+          { newRunId: a.newExecutionRunId },
+        );
         break;
       }
       case 'WORKFLOW_EXECUTION_FAILED':
         push(event, 'workflow_failed', `Workflow failed: ${a.failure?.message ?? 'unknown error'}`);
         break;
       case 'WORKFLOW_EXECUTION_TERMINATED':
-        push(event, 'workflow_terminated', `Workflow terminated${a.identity ? ` by ${a.identity}` : ''}${quoted(a.reason)}`);
+        push(
+          event,
+          'workflow_terminated',
+          `Workflow terminated${a.identity ? ` by ${a.identity}` : ''}${quoted(a.reason)}`,
+        );
         break;
       case 'WORKFLOW_EXECUTION_CANCELED':
         push(event, 'workflow_cancelled', 'Workflow cancelled');
@@ -527,7 +681,11 @@ export function runTimeline(workflowType: string, run: RunInput, names = new Map
         push(event, 'workflow_timed_out', 'Workflow timed out');
         break;
       case 'WORKFLOW_EXECUTION_CANCEL_REQUESTED':
-        push(event, 'cancel_requested', `Cancellation requested${a.identity ? ` by ${a.identity}` : ''}${quoted(a.cause)}`);
+        push(
+          event,
+          'cancel_requested',
+          `Cancellation requested${a.identity ? ` by ${a.identity}` : ''}${quoted(a.cause)}`,
+        );
         break;
       default:
         break;

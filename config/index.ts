@@ -50,11 +50,21 @@ export interface FanzhaConfig {
   };
 }
 
-export const NOTIFICATION_RECIPIENTS = ['supervisor', 'center_head', 'criminal_squad', 'senior_approver', 'approver'] as const;
+export const NOTIFICATION_RECIPIENTS = [
+  'supervisor',
+  'center_head',
+  'criminal_squad',
+  'senior_approver',
+  'approver',
+] as const;
 export type NotificationRecipient = (typeof NOTIFICATION_RECIPIENTS)[number];
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, expected: string, got: string | undefined) {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    got: string | undefined,
+  ) {
     super(`${variable} ${expected} (got ${got === undefined ? 'nothing' : JSON.stringify(got)})`);
   }
 }
@@ -86,7 +96,8 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   } catch {
     throw new ConfigError(name, `must be a URL starting with ${protocols.join(' or ')}`, redactUrl(raw));
   }
-  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must be a URL starting with ${protocols.join(' or ')}`, redactUrl(raw));
+  if (!protocols.includes(parsed.protocol))
+    throw new ConfigError(name, `must be a URL starting with ${protocols.join(' or ')}`, redactUrl(raw));
   return raw.replace(/\/+$/, '');
 }
 
@@ -107,17 +118,24 @@ function policy(env: Env): Policy {
   try {
     return resolvePolicy(parsed);
   } catch (error) {
-    if (error instanceof PolicyError) throw new ConfigError('FANZHA_POLICY_FILE', `must hold a valid policy: ${error.problems.join('; ')}`, file);
+    if (error instanceof PolicyError)
+      throw new ConfigError('FANZHA_POLICY_FILE', `must hold a valid policy: ${error.problems.join('; ')}`, file);
     throw error;
   }
 }
 
 function temporalConnect(env: Env): ClientConnectConfig {
   try {
-    const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    const overrideEnvVars = Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+    );
     return loadClientConnectConfig({ overrideEnvVars });
   } catch (error) {
-    throw new ConfigError('TEMPORAL_*', `must be a valid Temporal client configuration: ${(error as Error).message}`, undefined);
+    throw new ConfigError(
+      'TEMPORAL_*',
+      `must be a valid Temporal client configuration: ${(error as Error).message}`,
+      undefined,
+    );
   }
 }
 
@@ -129,7 +147,11 @@ function notificationConfig(env: Env): FanzhaConfig['notifications'] {
   }
   const webhookSecret = env.FANZHA_WEBHOOK_SECRET || null;
   if (Object.keys(webhooks).length > 0 && (!webhookSecret || webhookSecret.length < 16))
-    throw new ConfigError('FANZHA_WEBHOOK_SECRET', 'must be at least 16 characters when a FANZHA_WEBHOOK_URL_<ROLE> is set (it signs every webhook)', webhookSecret ? '<redacted>' : undefined);
+    throw new ConfigError(
+      'FANZHA_WEBHOOK_SECRET',
+      'must be at least 16 characters when a FANZHA_WEBHOOK_URL_<ROLE> is set (it signs every webhook)',
+      webhookSecret ? '<redacted>' : undefined,
+    );
   return { webhooks, webhookSecret, pollIntervalMs: integer(env, 'FANZHA_NOTIFY_POLL_MS', 1000, 10, 600_000) };
 }
 
@@ -141,7 +163,8 @@ function auditConfig(env: Env): FanzhaConfig['audit'] {
   } catch {
     throw new ConfigError('FANZHA_ARCHIVE_EVERY', 'must be a duration like "30s", "1m" or "1h" (at least 1s)', every);
   }
-  if (archiveEveryMs < 1000) throw new ConfigError('FANZHA_ARCHIVE_EVERY', 'must be a duration like "30s", "1m" or "1h" (at least 1s)', every);
+  if (archiveEveryMs < 1000)
+    throw new ConfigError('FANZHA_ARCHIVE_EVERY', 'must be a duration like "30s", "1m" or "1h" (at least 1s)', every);
   return { archiveEveryMs, replayBundlePath: env.FANZHA_REPLAY_BUNDLE ? path.resolve(env.FANZHA_REPLAY_BUNDLE) : null };
 }
 
@@ -150,9 +173,14 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
   const host = env.HOST || '127.0.0.1';
   const adminToken = env.FANZHA_ADMIN_TOKEN || null;
   if (adminToken !== null && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(adminToken))
-    throw new ConfigError('FANZHA_ADMIN_TOKEN', 'must be 16 to 256 characters of letters, digits or ._~+/=-', '<redacted>');
+    throw new ConfigError(
+      'FANZHA_ADMIN_TOKEN',
+      'must be 16 to 256 characters of letters, digits or ._~+/=-',
+      '<redacted>',
+    );
   const taskQueue = env.FANZHA_TASK_QUEUE || 'fanzha';
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(taskQueue)) throw new ConfigError('FANZHA_TASK_QUEUE', 'must be 1-200 letters, digits or ._-', taskQueue);
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(taskQueue))
+    throw new ConfigError('FANZHA_TASK_QUEUE', 'must be 1-200 letters, digits or ._-', taskQueue);
   const embedded = !env.TEMPORAL_ADDRESS && !env.TEMPORAL_PROFILE && !env.TEMPORAL_CONFIG_FILE;
   const devServerPort = integer(env, 'FANZHA_TEMPORAL_PORT', 7233, 1, 65535);
   const devServerUiPort = integer(env, 'FANZHA_TEMPORAL_UI_PORT', 8233, 1, 65535);

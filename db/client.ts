@@ -54,7 +54,13 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   // fetch_types off: postgres.js 3.4.9 fetches array types on every new connection from inside an event
   // handler, and a connection lost during that fetch rejects a promise nobody awaits, which ends the
   // process (seen while the database was flapping). Drizzle parses and writes arrays itself.
-  const client = postgres(url, { max: poolSize, connect_timeout: 5, idle_timeout: 60, fetch_types: false, onnotice: () => {} });
+  const client = postgres(url, {
+    max: poolSize,
+    connect_timeout: 5,
+    idle_timeout: 60,
+    fetch_types: false,
+    onnotice: () => {},
+  });
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
   return {
     db,

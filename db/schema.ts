@@ -97,7 +97,16 @@ export const alerts = pgTable(
     index('alerts_station_idx').on(t.stationId, t.state),
     // The statistics read only these columns by period: answered from the index alone (a year of a
     // city, 300,000 alerts, without touching the wide rows and their detail documents).
-    index('alerts_received_stats_idx').on(t.receivedAt, t.outcome, t.riskLevel, t.fraudType, t.stationId, t.amountAtRiskFen, t.firstCallAt, t.closedAt),
+    index('alerts_received_stats_idx').on(
+      t.receivedAt,
+      t.outcome,
+      t.riskLevel,
+      t.fraudType,
+      t.stationId,
+      t.amountAtRiskFen,
+      t.firstCallAt,
+      t.closedAt,
+    ),
     index('alerts_closed_stats_idx').on(t.closedAt, t.outcome, t.amountAtRiskFen),
   ],
 );
@@ -177,14 +186,18 @@ export const caseEvents = pgTable(
     kind: text('kind').notNull(),
     actorUserId: text('actor_user_id'),
     actorRole: text('actor_role'),
-    detail: jsonb('detail').notNull().default(sql`'{}'::jsonb`),
+    detail: jsonb('detail')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
   },
   (t) => [
     primaryKey({ columns: [t.workflowId, t.seq] }),
     index('case_events_case_idx').on(t.caseType, t.caseId, t.at),
     index('case_events_kind_idx').on(t.kind, t.at),
     // Deadline breaches by period, for the statistics, from the index alone.
-    index('case_events_breaches_idx').on(t.at, t.detail).where(sql`${t.kind} = 'deadline_missed'`),
+    index('case_events_breaches_idx')
+      .on(t.at, t.detail)
+      .where(sql`${t.kind} = 'deadline_missed'`),
   ],
 );
 
@@ -202,7 +215,9 @@ export const notifications = pgTable(
     caseId: text('case_id').notNull(),
     workflowId: text('workflow_id').notNull(),
     message: text('message').notNull(),
-    payload: jsonb('payload').notNull().default(sql`'{}'::jsonb`),
+    payload: jsonb('payload')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     createdAt: at('created_at').notNull().defaultNow(),
     deliveredAt: at('delivered_at'),
     /** Which channel delivered it: `webhook` or `log`. */
@@ -214,7 +229,9 @@ export const notifications = pgTable(
   },
   (t) => [
     uniqueIndex('notifications_dedupe_idx').on(t.dedupeKey),
-    index('notifications_pending_idx').on(t.id).where(sql`${t.deliveredAt} is null`),
+    index('notifications_pending_idx')
+      .on(t.id)
+      .where(sql`${t.deliveredAt} is null`),
     index('notifications_recipient_idx').on(t.recipientRole, t.createdAt),
     index('notifications_case_idx').on(t.caseType, t.caseId),
   ],

@@ -27,7 +27,12 @@ export function createUserStore(db: Database) {
     async create(input: { name: string; roles: Role[]; stationId?: string | null; userId?: string }): Promise<User> {
       const [row] = await db
         .insert(users)
-        .values({ userId: input.userId ?? randomId('u_'), name: input.name, roles: [...new Set(input.roles)], stationId: input.stationId ?? null })
+        .values({
+          userId: input.userId ?? randomId('u_'),
+          name: input.name,
+          roles: [...new Set(input.roles)],
+          stationId: input.stationId ?? null,
+        })
         .returning();
       return toUser(row!);
     },
@@ -92,7 +97,9 @@ export function createUserStore(db: Database) {
         const [existing] = await tx.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash));
         if (existing && existing.userId === 'admin' && existing.revokedAt === null) return;
         if (existing) await tx.delete(apiTokens).where(eq(apiTokens.tokenId, existing.tokenId));
-        await tx.insert(apiTokens).values({ tokenId: 'tok_bootstrap', userId: 'admin', label: 'FANZHA_ADMIN_TOKEN', tokenHash: hash })
+        await tx
+          .insert(apiTokens)
+          .values({ tokenId: 'tok_bootstrap', userId: 'admin', label: 'FANZHA_ADMIN_TOKEN', tokenHash: hash })
           .onConflictDoUpdate({ target: apiTokens.tokenId, set: { tokenHash: hash, revokedAt: null } });
       });
     },

@@ -133,7 +133,12 @@ export function resolvePolicy(override: unknown = {}): Policy {
     }
     return out;
   };
-  const policy = walk(SHAPE, DEFAULT_POLICY_SPEC as unknown as Record<string, unknown>, override, '') as unknown as Policy;
+  const policy = walk(
+    SHAPE,
+    DEFAULT_POLICY_SPEC as unknown as Record<string, unknown>,
+    override,
+    '',
+  ) as unknown as Policy;
   if (policy.alert && policy.alert.maxCallAttempts < 1) problems.push('/alert/maxCallAttempts must be at least 1');
   if (problems.length > 0) throw new PolicyError(problems);
   return policy;

@@ -2,7 +2,17 @@
 import type { DecisionActor, TimelineEvent } from './alert.js';
 
 export const STOP_PAYMENT_STATES = ['pending_approval', 'rejected', 'active', 'closed'] as const;
-export const HOLD_STATES = ['submitting', 'stopped', 'freezing', 'frozen', 'lapsed', 'expired', 'released', 'failed', 'empty'] as const;
+export const HOLD_STATES = [
+  'submitting',
+  'stopped',
+  'freezing',
+  'frozen',
+  'lapsed',
+  'expired',
+  'released',
+  'failed',
+  'empty',
+] as const;
 export const FINAL_HOLD_STATES = ['lapsed', 'expired', 'released', 'failed', 'empty'] as const;
 
 export type StopPaymentState = (typeof STOP_PAYMENT_STATES)[number];

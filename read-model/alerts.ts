@@ -54,6 +54,10 @@ export async function projectAlertBatch(db: Database, batch: AlertRecordBatch): 
       .insert(alerts)
       .values(row)
       .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
-    await writeCaseSteps(tx, { workflowId: batch.view.workflowId, caseType: 'alert', caseId: batch.view.alertId }, batch);
+    await writeCaseSteps(
+      tx,
+      { workflowId: batch.view.workflowId, caseType: 'alert', caseId: batch.view.alertId },
+      batch,
+    );
   });
 }

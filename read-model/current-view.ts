@@ -11,7 +11,11 @@ import { latestWorkflowView } from './workflow-view.js';
 const FIRST_VIEW_WAIT_MS = 3_000;
 const FIRST_VIEW_STEP_MS = 25;
 
-export async function currentView<V>(temporal: Client, workflowId: string, row: { closed: boolean; detail: unknown } | undefined): Promise<V | null> {
+export async function currentView<V>(
+  temporal: Client,
+  workflowId: string,
+  row: { closed: boolean; detail: unknown } | undefined,
+): Promise<V | null> {
   if (row?.closed) return row.detail as V;
   const deadline = Date.now() + FIRST_VIEW_WAIT_MS;
   for (;;) {
@@ -20,7 +24,11 @@ export async function currentView<V>(temporal: Client, workflowId: string, row: 
     if (latest.view) return latest.view;
     if (row) return row.detail as V;
     // It exists but has nothing to show yet: started a moment ago, or waiting for a worker to take it.
-    if (Date.now() >= deadline) throw new Refusal('unavailable', `${workflowId} has not started running yet (no worker has taken it); retry shortly.`);
+    if (Date.now() >= deadline)
+      throw new Refusal(
+        'unavailable',
+        `${workflowId} has not started running yet (no worker has taken it); retry shortly.`,
+      );
     await new Promise((r) => setTimeout(r, FIRST_VIEW_STEP_MS));
   }
 }

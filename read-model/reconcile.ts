@@ -78,7 +78,11 @@ interface Target {
   workflowId: string;
 }
 
-const WORKFLOW_TYPES: Record<string, ReconciledKind> = { AlertWorkflow: 'alert', StopPaymentWorkflow: 'stop_payment', HoldWorkflow: 'hold' };
+const WORKFLOW_TYPES: Record<string, ReconciledKind> = {
+  AlertWorkflow: 'alert',
+  StopPaymentWorkflow: 'stop_payment',
+  HoldWorkflow: 'hold',
+};
 const PREFIXES: [string, ReconciledKind][] = [
   ['alert-', 'alert'],
   ['stoppay-', 'stop_payment'],
@@ -89,7 +93,9 @@ const PREFIXES: [string, ReconciledKind][] = [
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     return v;
   });
 }
@@ -97,10 +103,16 @@ function canonical(value: unknown): string {
 const normal = (value: unknown) => (value instanceof Date ? value.toISOString() : canonical(value));
 
 /** Columns of `expected` whose value differs in `actual` (ignoring the bookkeeping columns); for `detail`, the paths inside it. */
-function differingColumns(expected: Record<string, unknown>, actual: Record<string, unknown>, ignore: string[]): string[] {
+function differingColumns(
+  expected: Record<string, unknown>,
+  actual: Record<string, unknown>,
+  ignore: string[],
+): string[] {
   return Object.keys(expected)
     .filter((key) => !ignore.includes(key) && normal(expected[key] ?? null) !== normal(actual[key] ?? null))
-    .flatMap((key) => (key === 'detail' ? jsonPaths(JSON.parse(canonical(expected[key])), actual[key], 'detail').slice(0, 5) : [key]));
+    .flatMap((key) =>
+      key === 'detail' ? jsonPaths(JSON.parse(canonical(expected[key])), actual[key], 'detail').slice(0, 5) : [key],
+    );
 }
 
 /** The values behind a differing `detail` path, for people: `workflow says X, row says Y`. */
@@ -108,7 +120,10 @@ function valueAt(root: unknown, path: string): unknown {
   return path
     .split('.')
     .slice(1)
-    .reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), root);
+    .reduce<unknown>(
+      (node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined),
+      root,
+    );
 }
 
 /** Paths at which two JSON values differ (`detail.holds.0.state`). */
@@ -116,7 +131,9 @@ function jsonPaths(a: unknown, b: unknown, at: string): string[] {
   if (canonical(a) === canonical(b)) return [];
   if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    const found = keys.flatMap((k) => jsonPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`));
+    const found = keys.flatMap((k) =>
+      jsonPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`),
+    );
     return found.length ? found : [at];
   }
   return [at];
@@ -134,7 +151,8 @@ async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void
 async function readWorkflow<V>(client: Client, workflowId: string): Promise<Truth<V> | null> {
   const latest = await latestWorkflowView<V>(client, workflowId);
   if (!latest) return null;
-  if (latest.view === null) throw new Error(`${workflowId} has not projected any state yet (just started, or no worker has run it)`);
+  if (latest.view === null)
+    throw new Error(`${workflowId} has not projected any state yet (just started, or no worker has run it)`);
   return { view: latest.view, running: latest.running };
 }
 
@@ -148,7 +166,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   const add = (target: Target) => {
     if (!targets.has(target.workflowId)) targets.set(target.workflowId, target);
   };
-  const types = Object.keys(WORKFLOW_TYPES).map((t) => `'${t}'`).join(', ');
+  const types = Object.keys(WORKFLOW_TYPES)
+    .map((t) => `'${t}'`)
+    .join(', ');
   const query = `WorkflowType IN (${types})${options.taskQueue ? ` AND TaskQueue = '${options.taskQueue.replace(/'/g, "''")}'` : ''}`;
   for await (const execution of client.workflow.list({ query })) {
     const kind = WORKFLOW_TYPES[execution.type];
@@ -162,7 +182,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     db.select({ holdId: holds.holdId }).from(holds),
   ]);
   for (const { alertId } of alertRows) add({ kind: 'alert', id: alertId, workflowId: alertWorkflowId(alertId) });
-  for (const { stopPaymentId } of caseRows) add({ kind: 'stop_payment', id: stopPaymentId, workflowId: stopPaymentWorkflowId(stopPaymentId) });
+  for (const { stopPaymentId } of caseRows)
+    add({ kind: 'stop_payment', id: stopPaymentId, workflowId: stopPaymentWorkflowId(stopPaymentId) });
   for (const { holdId } of holdRows) add({ kind: 'hold', id: holdId, workflowId: holdWorkflowId(holdId) });
 
   const all = [...targets.values()];
@@ -177,7 +198,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
 
   async function check(target: Target): Promise<{ difference: Difference | null; running: boolean }[]> {
     const found: { difference: Difference | null; running: boolean }[] = [];
-    const differ = (problem: DifferenceProblem, fields: string[] = [], detail?: string) => ({ ...target, problem, fields, detail, repaired: false });
+    const differ = (problem: DifferenceProblem, fields: string[] = [], detail?: string) => ({
+      ...target,
+      problem,
+      fields,
+      detail,
+      repaired: false,
+    });
     let truth: Truth<unknown> | null;
     try {
       truth = await readWorkflow(client, target.workflowId);
@@ -192,21 +219,38 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
       const view = linkedAlertView(truth.view as AlertView, row?.stopPaymentId ?? null);
       const fields = row ? differingColumns(alertRow(view, view.timeline.length), row, ['updatedAt']) : [];
-      found.push({ difference: !row ? differ('missing_row') : fields.length ? differ('stale_row', fields, explain(fields, view, row.detail)) : null, running });
+      found.push({
+        difference: !row
+          ? differ('missing_row')
+          : fields.length
+            ? differ('stale_row', fields, explain(fields, view, row.detail))
+            : null,
+        running,
+      });
       found.push({ difference: await compareEvents(target, view.timeline, differ), running });
     } else if (target.kind === 'stop_payment') {
       const [row] = await db.select().from(stopPayments).where(eq(stopPayments.stopPaymentId, target.id));
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
       const view = truth.view as StopPaymentView;
       const fields = row ? differingColumns(stopPaymentRow(view, view.timeline.length), row, ['updatedAt']) : [];
-      found.push({ difference: !row ? differ('missing_row') : fields.length ? differ('stale_row', fields, explain(fields, view, row.detail)) : null, running });
+      found.push({
+        difference: !row
+          ? differ('missing_row')
+          : fields.length
+            ? differ('stale_row', fields, explain(fields, view, row.detail))
+            : null,
+        running,
+      });
       found.push({ difference: await compareEvents(target, view.timeline, differ), running });
     } else {
       const [row] = await db.select().from(holds).where(eq(holds.holdId, target.id));
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
       if (!row) return [{ difference: differ('missing_row'), running }];
       // A hold's view carries no timeline, so its seq cannot be checked; every column else is.
-      const fields = differingColumns(holdRow(truth.view as HoldView, caseOfHold(target.id), row.seq), row, ['updatedAt', 'seq']);
+      const fields = differingColumns(holdRow(truth.view as HoldView, caseOfHold(target.id), row.seq), row, [
+        'updatedAt',
+        'seq',
+      ]);
       found.push({ difference: fields.length ? differ('stale_row', fields) : null, running });
     }
     return found;
@@ -216,7 +260,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     const paths = fields.filter((f) => f.startsWith('detail'));
     if (paths.length === 0) return undefined;
     const truth = JSON.parse(canonical(view)) as unknown;
-    return paths.map((p) => `${p}: workflow ${JSON.stringify(valueAt(truth, p))}, row ${JSON.stringify(valueAt(detail, p))}`).join('; ');
+    return paths
+      .map((p) => `${p}: workflow ${JSON.stringify(valueAt(truth, p))}, row ${JSON.stringify(valueAt(detail, p))}`)
+      .join('; ');
   }
 
   function caseOfHold(holdId: string): string {
@@ -229,8 +275,15 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     return casesOfAlert.get(view.alertId)?.has(rowStopPaymentId) ? { ...view, stopPaymentId: rowStopPaymentId } : view;
   }
 
-  async function compareEvents(target: Target, timeline: TimelineEvent[], differ: (p: DifferenceProblem, f?: string[]) => Difference): Promise<Difference | null> {
-    const rows = await db.select({ seq: caseEvents.seq, kind: caseEvents.kind }).from(caseEvents).where(eq(caseEvents.workflowId, target.workflowId));
+  async function compareEvents(
+    target: Target,
+    timeline: TimelineEvent[],
+    differ: (p: DifferenceProblem, f?: string[]) => Difference,
+  ): Promise<Difference | null> {
+    const rows = await db
+      .select({ seq: caseEvents.seq, kind: caseEvents.kind })
+      .from(caseEvents)
+      .where(eq(caseEvents.workflowId, target.workflowId));
     const have = new Map(rows.map((r) => [r.seq, r.kind]));
     const wrong: string[] = [];
     timeline.forEach((event, i) => {
@@ -258,7 +311,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
             holdCase.set(hold.holdId, view.stopPaymentId);
             add({ kind: 'hold', id: hold.holdId, workflowId: hold.workflowId });
           }
-          if (view.alertId) casesOfAlert.set(view.alertId, (casesOfAlert.get(view.alertId) ?? new Set()).add(view.stopPaymentId));
+          if (view.alertId)
+            casesOfAlert.set(view.alertId, (casesOfAlert.get(view.alertId) ?? new Set()).add(view.stopPaymentId));
         }
       }
     });
@@ -282,7 +336,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       const truth = views.get(difference.workflowId);
       if (!truth || difference.problem === 'orphan_row' || difference.problem === 'unreadable') continue;
       if (difference.kind === 'alert') {
-        const [row] = await db.select({ stopPaymentId: alerts.stopPaymentId }).from(alerts).where(eq(alerts.alertId, difference.id));
+        const [row] = await db
+          .select({ stopPaymentId: alerts.stopPaymentId })
+          .from(alerts)
+          .where(eq(alerts.alertId, difference.id));
         const view = linkedAlertView(truth.view as AlertView, row?.stopPaymentId ?? null);
         if (difference.problem === 'events') await rewriteEvents(db, difference, 'alert', view.timeline);
         else await upsertAlert(db, view);
@@ -299,7 +356,11 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   }
 
   return {
-    checked: { alerts: byKind('alert').length, stopPayments: byKind('stop_payment').length, holds: [...targets.values()].filter((t) => t.kind === 'hold').length },
+    checked: {
+      alerts: byKind('alert').length,
+      stopPayments: byKind('stop_payment').length,
+      holds: [...targets.values()].filter((t) => t.kind === 'hold').length,
+    },
     differences: found,
     repaired,
     clean: found.length === 0,
@@ -309,7 +370,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
 async function upsertAlert(db: Database, view: AlertView) {
   const seq = view.timeline.length;
   const { alertId: _id, ...changes } = alertRow(view, seq);
-  await db.insert(alerts).values(alertRow(view, seq)).onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
+  await db
+    .insert(alerts)
+    .values(alertRow(view, seq))
+    .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
 }
 
 async function upsertCase(db: Database, view: StopPaymentView) {
@@ -318,7 +382,11 @@ async function upsertCase(db: Database, view: StopPaymentView) {
   await db
     .insert(stopPayments)
     .values(stopPaymentRow(view, seq))
-    .onConflictDoUpdate({ target: stopPayments.stopPaymentId, set: changes, setWhere: sql`${stopPayments.seq} <= ${seq}` });
+    .onConflictDoUpdate({
+      target: stopPayments.stopPaymentId,
+      set: changes,
+      setWhere: sql`${stopPayments.seq} <= ${seq}`,
+    });
 }
 
 async function upsertHold(db: Database, view: HoldView, stopPaymentId: string) {
@@ -326,16 +394,28 @@ async function upsertHold(db: Database, view: HoldView, stopPaymentId: string) {
   const [existing] = await db.select({ seq: holds.seq }).from(holds).where(eq(holds.holdId, view.holdId));
   const seq = existing?.seq ?? 0;
   const { holdId: _id, ...changes } = holdRow(view, stopPaymentId, seq);
-  await db.insert(holds).values(holdRow(view, stopPaymentId, seq)).onConflictDoUpdate({ target: holds.holdId, set: changes, setWhere: sql`${holds.seq} <= ${seq}` });
+  await db
+    .insert(holds)
+    .values(holdRow(view, stopPaymentId, seq))
+    .onConflictDoUpdate({ target: holds.holdId, set: changes, setWhere: sql`${holds.seq} <= ${seq}` });
 }
 
 /** The case's event rows become exactly its timeline: one row per step, seq 1..n. */
-async function rewriteEvents(db: Database, target: Difference, caseType: 'alert' | 'stop_payment', timeline: TimelineEvent[]) {
+async function rewriteEvents(
+  db: Database,
+  target: Difference,
+  caseType: 'alert' | 'stop_payment',
+  timeline: TimelineEvent[],
+) {
   await db.transaction(async (tx) => {
-    await tx.delete(caseEvents).where(and(eq(caseEvents.workflowId, target.workflowId), gt(caseEvents.seq, timeline.length)));
+    await tx
+      .delete(caseEvents)
+      .where(and(eq(caseEvents.workflowId, target.workflowId), gt(caseEvents.seq, timeline.length)));
     const wrong = target.fields.map(Number).filter((seq) => seq >= 1 && seq <= timeline.length);
     if (wrong.length === 0) return;
-    await tx.delete(caseEvents).where(and(eq(caseEvents.workflowId, target.workflowId), inArray(caseEvents.seq, wrong)));
+    await tx
+      .delete(caseEvents)
+      .where(and(eq(caseEvents.workflowId, target.workflowId), inArray(caseEvents.seq, wrong)));
     await tx.insert(caseEvents).values(
       wrong.map((seq) => {
         const event = timeline[seq - 1]!;

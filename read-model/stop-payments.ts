@@ -69,25 +69,45 @@ export async function projectStopPaymentBatch(db: Database, batch: RecordBatch<S
     await tx
       .insert(stopPayments)
       .values(row)
-      .onConflictDoUpdate({ target: stopPayments.stopPaymentId, set: changes, setWhere: sql`${stopPayments.seq} <= ${seq}` });
-    await writeCaseSteps(tx, { workflowId: view.workflowId, caseType: 'stop_payment', caseId: view.stopPaymentId }, batch);
+      .onConflictDoUpdate({
+        target: stopPayments.stopPaymentId,
+        set: changes,
+        setWhere: sql`${stopPayments.seq} <= ${seq}`,
+      });
+    await writeCaseSteps(
+      tx,
+      { workflowId: view.workflowId, caseType: 'stop_payment', caseId: view.stopPaymentId },
+      batch,
+    );
   });
 }
 
-export async function projectHoldBatch(db: Database, batch: RecordBatch<HoldView> & { stopPaymentId: string }): Promise<void> {
+export async function projectHoldBatch(
+  db: Database,
+  batch: RecordBatch<HoldView> & { stopPaymentId: string },
+): Promise<void> {
   const { view, seq, stopPaymentId } = batch;
   const row = holdRow(view, stopPaymentId, seq);
   await db.transaction(async (tx) => {
     const { holdId: _id, ...changes } = row;
-    await tx.insert(holds).values(row).onConflictDoUpdate({ target: holds.holdId, set: changes, setWhere: sql`${holds.seq} <= ${seq}` });
+    await tx
+      .insert(holds)
+      .values(row)
+      .onConflictDoUpdate({ target: holds.holdId, set: changes, setWhere: sql`${holds.seq} <= ${seq}` });
     await writeCaseSteps(tx, { workflowId: view.workflowId, caseType: 'stop_payment', caseId: stopPaymentId }, batch);
   });
 }
 
 /** For an alert that is already closed (its workflow can no longer be told): link it in the read model. */
-export async function linkAlertToStopPayment(db: Database, { alertId, stopPaymentId }: { alertId: string; stopPaymentId: string }): Promise<void> {
+export async function linkAlertToStopPayment(
+  db: Database,
+  { alertId, stopPaymentId }: { alertId: string; stopPaymentId: string },
+): Promise<void> {
   await db
     .update(alerts)
-    .set({ stopPaymentId, detail: sql`jsonb_set(${alerts.detail}, '{stopPaymentId}', to_jsonb(${stopPaymentId}::text))` })
+    .set({
+      stopPaymentId,
+      detail: sql`jsonb_set(${alerts.detail}, '{stopPaymentId}', to_jsonb(${stopPaymentId}::text))`,
+    })
     .where(eq(alerts.alertId, alertId));
 }

@@ -19,7 +19,11 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
 /** The activities that project a workflow's view (their first argument carries it as `view`, and the steps it records). */
-export const PROJECTION_ACTIVITIES: ReadonlySet<string> = new Set(['recordAlertEvents', 'recordStopPaymentEvents', 'recordHoldEvents']);
+export const PROJECTION_ACTIVITIES: ReadonlySet<string> = new Set([
+  'recordAlertEvents',
+  'recordStopPaymentEvents',
+  'recordHoldEvents',
+]);
 const EventType = proto.temporal.api.enums.v1.EventType;
 const PAGE_SIZE = 100;
 

@@ -31,7 +31,8 @@ try {
     const unknown = roles.filter((r) => !ROLES.includes(r));
     if (unknown.length) fail(`unknown roles: ${unknown.join(', ')} (known: ${ROLES.join(', ')})`);
     const stationId = option('station') ?? null;
-    if (roles.includes('station') !== (stationId !== null)) fail('--station is required for, and only for, the station role');
+    if (roles.includes('station') !== (stationId !== null))
+      fail('--station is required for, and only for, the station role');
     console.log(JSON.stringify(await users.create({ name, roles, stationId })));
   } else if (command === 'issue-token') {
     const userId = option('user') ?? fail('--user is required');

@@ -24,10 +24,16 @@ import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
 import { auditArchive } from '#db/schema.js';
 
-const USAGE = 'usage: npm run audit -- replay <workflowId> | replay-archive [--type T] [--workflow W] | verify | timeline <workflowId>   [--bundle <file>]';
+const USAGE =
+  'usage: npm run audit -- replay <workflowId> | replay-archive [--type T] [--workflow W] | verify | timeline <workflowId>   [--bundle <file>]';
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
-  options: { type: { type: 'string' }, workflow: { type: 'string' }, bundle: { type: 'string' }, help: { type: 'boolean' } },
+  options: {
+    type: { type: 'string' },
+    workflow: { type: 'string' },
+    bundle: { type: 'string' },
+    help: { type: 'boolean' },
+  },
 });
 const [command, target] = positionals;
 if (options.help || !command || !['replay', 'replay-archive', 'verify', 'timeline'].includes(command)) {
@@ -46,7 +52,10 @@ const replayer = createReplayer({ bundlePath: options.bundle ?? config.audit.rep
 
 async function connectTemporal(): Promise<Client | null> {
   try {
-    const connection = await Connection.connect({ ...config.temporal.connect.connectionOptions, connectTimeout: 3_000 } as Parameters<typeof Connection.connect>[0]);
+    const connection = await Connection.connect({
+      ...config.temporal.connect.connectionOptions,
+      connectTimeout: 3_000,
+    } as Parameters<typeof Connection.connect>[0]);
     return new Client({ connection, namespace: config.temporal.namespace });
   } catch (error) {
     console.error(`Temporal does not answer (${(error as Error).message}); reading the archive only.`);
@@ -61,7 +70,9 @@ try {
     const result = await verifyArchive(database.db);
     console.log(JSON.stringify(result));
     if (!result.ok) {
-      console.error(`The archive's hash chain is broken at record ${result.brokenAt}: it, or the record before it, was altered, deleted or moved.`);
+      console.error(
+        `The archive's hash chain is broken at record ${result.brokenAt}: it, or the record before it, was altered, deleted or moved.`,
+      );
       exitCode = 1;
     } else console.error(`The archive's hash chain holds: ${result.records} record(s).`);
   } else if (command === 'replay-archive') {
@@ -71,7 +82,13 @@ try {
     async function* archived(): AsyncGenerator<ReplayInput & { runId: string; type: string }> {
       for (;;) {
         const rows = await database.db
-          .select({ id: auditArchive.id, workflowId: auditArchive.workflowId, runId: auditArchive.runId, workflowType: auditArchive.workflowType, history: auditArchive.history })
+          .select({
+            id: auditArchive.id,
+            workflowId: auditArchive.workflowId,
+            runId: auditArchive.runId,
+            workflowType: auditArchive.workflowType,
+            history: auditArchive.history,
+          })
           .from(auditArchive)
           .where(
             and(
@@ -82,7 +99,8 @@ try {
           )
           .orderBy(asc(auditArchive.id))
           .limit(50);
-        for (const row of rows) yield { workflowId: row.workflowId, runId: row.runId, type: row.workflowType, history: row.history };
+        for (const row of rows)
+          yield { workflowId: row.workflowId, runId: row.runId, type: row.workflowType, history: row.history };
         if (rows.length < 50) return;
         after = rows[rows.length - 1]!.id;
       }
@@ -96,7 +114,9 @@ try {
         console.log(`MISMATCH  ${type} ${input.workflowId} ${runId}: ${verdict.error}`);
       }
     });
-    console.error(`${replayed} archived histor${replayed === 1 ? 'y' : 'ies'} replayed, ${mismatches} mismatch${mismatches === 1 ? '' : 'es'}.`);
+    console.error(
+      `${replayed} archived histor${replayed === 1 ? 'y' : 'ies'} replayed, ${mismatches} mismatch${mismatches === 1 ? '' : 'es'}.`,
+    );
     if (mismatches > 0) exitCode = 1;
   } else {
     temporal = await connectTemporal();
@@ -107,10 +127,17 @@ try {
       exitCode = 2;
     } else if (command === 'timeline') {
       for (const entry of chainTimeline(chain.runs.map((r) => ({ runId: r.runId, history: r.history }))))
-        console.log(`${entry.at}  ${entry.kind.padEnd(26)} ${entry.actor ? `[${entry.actor.name ?? entry.actor.userId} · ${entry.actor.role}] ` : ''}${entry.summary}`);
+        console.log(
+          `${entry.at}  ${entry.kind.padEnd(26)} ${entry.actor ? `[${entry.actor.name ?? entry.actor.userId} · ${entry.actor.role}] ` : ''}${entry.summary}`,
+        );
     } else {
-      if (chain.missingRunId) console.error(`Run ${chain.missingRunId} (which the oldest run found continued from) is in neither Temporal nor the archive.`);
-      const verdicts = await replayer.replayAll(chain.runs.map((run) => ({ workflowId: run.workflowId, history: run.history })));
+      if (chain.missingRunId)
+        console.error(
+          `Run ${chain.missingRunId} (which the oldest run found continued from) is in neither Temporal nor the archive.`,
+        );
+      const verdicts = await replayer.replayAll(
+        chain.runs.map((run) => ({ workflowId: run.workflowId, history: run.history })),
+      );
       verdicts.forEach((verdict, i) => {
         const run = chain.runs[i]!;
         const where = `${run.workflowType} ${run.workflowId} ${run.runId} (${run.history.events.length} events, from ${run.source})`;

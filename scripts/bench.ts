@@ -34,7 +34,6 @@ const STATS_ROWS = arg('stats-rows', 300_000);
 const say = (line: string) => console.error(`[bench] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 export function summarize(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -46,7 +45,10 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
-  const progress = setInterval(() => say(`   … ${latencies.length} of ${count} done (${((performance.now() - started) / 1000).toFixed(0)} s)`), 15_000);
+  const progress = setInterval(
+    () => say(`   … ${latencies.length} of ${count} done (${((performance.now() - started) / 1000).toFixed(0)} s)`),
+    15_000,
+  );
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
       while (next < count) {
@@ -86,7 +88,12 @@ async function main() {
     let devServer: DevServer | null = null;
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
     if (!temporalAddress) {
-      devServer = await startDevServerOnFreePort({ cliPath: await findOrBuildTemporalCli(say), dbFile: path.join(tmp, 'temporal.sqlite'), headless: true, log: say });
+      devServer = await startDevServerOnFreePort({
+        cliPath: await findOrBuildTemporalCli(say),
+        dbFile: path.join(tmp, 'temporal.sqlite'),
+        headless: true,
+        log: say,
+      });
       cleanups.push(() => devServer!.stop());
       temporalAddress = devServer.address;
     }
@@ -141,21 +148,31 @@ async function main() {
     cleanups.push(() => stopPart(api));
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
-      const ready = await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false);
+      const ready = await fetch(`${base}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
       if (ready) break;
       if (i > 600) throw new Error('the API did not become ready');
       await sleep(200);
     }
     const headersFor = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
     const post = async (token: string, url: string, body: unknown) => {
-      const response = await fetch(`${base}${url}`, { method: 'POST', headers: headersFor(token), body: JSON.stringify(body) });
+      const response = await fetch(`${base}${url}`, {
+        method: 'POST',
+        headers: headersFor(token),
+        body: JSON.stringify(body),
+      });
       const text = await response.text();
       if (response.status >= 300) throw new Error(`${url}: ${response.status} ${text.slice(0, 200)}`);
       return text ? JSON.parse(text) : null;
     };
     const user = async (roles: string[]) => {
       const created = await post(adminToken, '/v1/users', { name: `bench ${roles[0]}`, roles });
-      return { userId: created.userId as string, name: created.name as string, token: (await post(adminToken, `/v1/users/${created.userId}/tokens`, {})).token as string };
+      return {
+        userId: created.userId as string,
+        name: created.name as string,
+        token: (await post(adminToken, `/v1/users/${created.userId}/tokens`, {})).token as string,
+      };
     };
     const platform = await user(['platform']);
     const operator = await user(['operator']);
@@ -187,7 +204,11 @@ async function main() {
     const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
     cleanups.push(() => sql.end());
     const projected = async (prefix: string, state?: string) =>
-      Number((await sql`select count(*) as n from alerts where alert_id like ${`${prefix}%`} and (${state ?? null}::text is null or state = ${state ?? null})`)[0]!.n);
+      Number(
+        (
+          await sql`select count(*) as n from alerts where alert_id like ${`${prefix}%`} and (${state ?? null}::text is null or state = ${state ?? null})`
+        )[0]!.n,
+      );
     /**
      * Waits until the worker has projected every alert started under `prefix`: each phase starts on an
      * idle system, so that neither side of a comparison pays for the other's backlog.
@@ -224,13 +245,23 @@ async function main() {
     // steps and they are projected), i.e. what the whole system keeps up with, not just accepting.
     const sustained = (wallMs: number, drainMs: number) => round((N / (wallMs + drainMs - 1000)) * 1000);
     results.ingest = {
-      api: { perSecond: round(apiRate), sustainedPerSecond: sustained(viaApi.wallMs, apiDrain), ...summarize(viaApi.latencies) },
-      raw: { perSecond: round(rawRate), sustainedPerSecond: sustained(viaRaw.wallMs, rawDrain), ...summarize(viaRaw.latencies) },
+      api: {
+        perSecond: round(apiRate),
+        sustainedPerSecond: sustained(viaApi.wallMs, apiDrain),
+        ...summarize(viaApi.latencies),
+      },
+      raw: {
+        perSecond: round(rawRate),
+        sustainedPerSecond: sustained(viaRaw.wallMs, rawDrain),
+        ...summarize(viaRaw.latencies),
+      },
       ratio: ratio(apiRate, rawRate),
     };
 
     // --- 2. decisions -----------------------------------------------------------------------------
-    say(`2/6 decisions: claim + call-result on ${DECISIONS} alerts through the API and directly, at concurrency ${C} and alone`);
+    say(
+      `2/6 decisions: claim + call-result on ${DECISIONS} alerts through the API and directly, at concurrency ${C} and alone`,
+    );
     const actor = { userId: operator.userId, name: operator.name, role: 'operator' as const };
     const decideViaApi = async (i: number) => {
       const id = `A${run}-${i}`;
@@ -255,7 +286,12 @@ async function main() {
     const rawD = summarize(rawDecisions.latencies);
     const apiA = summarize(apiAlone.latencies);
     const rawA = summarize(rawAlone.latencies);
-    results.decisions = { api: apiD, raw: rawD, ratio: ratio(apiD.median, rawD.median), alone: { api: apiA, raw: rawA, ratio: ratio(apiA.median, rawA.median) } };
+    results.decisions = {
+      api: apiD,
+      raw: rawD,
+      ratio: ratio(apiD.median, rawD.median),
+      alone: { api: apiA, raw: rawA, ratio: ratio(apiA.median, rawA.median) },
+    };
 
     // --- 3. queue freshness -------------------------------------------------------------------------
     say('3/6 queue freshness: 201 → visible in GET /v1/alerts');
@@ -265,7 +301,9 @@ async function main() {
       await post(platform.token, '/v1/alerts', alertInput(`F${run}-${i}`, station));
       const t1 = performance.now();
       for (;;) {
-        const list = (await fetch(`${base}/v1/alerts?stationId=${station}`, { headers: headersFor(supervisor.token) }).then((r) => r.json())) as { items: unknown[] };
+        const list = (await fetch(`${base}/v1/alerts?stationId=${station}`, {
+          headers: headersFor(supervisor.token),
+        }).then((r) => r.json())) as { items: unknown[] };
         if (list.items.length > 0) break;
         await sleep(2);
       }
@@ -307,7 +345,10 @@ async function main() {
     }
     const replayStart = performance.now();
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, replayName: 'bench' }, histories)) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: WORKFLOWS_PATH, replayName: 'bench' },
+      histories,
+    )) {
       if (result.error) throw result.error;
       replayed++;
     }
@@ -321,7 +362,9 @@ async function main() {
     const from = new Date(to.getTime() - 365 * 86_400_000);
     for (let i = 0; i < 7; i++) {
       const t0 = performance.now();
-      const response = await fetch(`${base}/v1/stats?from=${from.toISOString()}&to=${to.toISOString()}`, { headers: headersFor(supervisor.token) });
+      const response = await fetch(`${base}/v1/stats?from=${from.toISOString()}&to=${to.toISOString()}`, {
+        headers: headersFor(supervisor.token),
+      });
       if (!response.ok) throw new Error(`stats: ${response.status}`);
       await response.json();
       statsTimes.push(performance.now() - t0);
@@ -330,7 +373,19 @@ async function main() {
 
     // --- report ----------------------------------------------------------------------------------------------
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    const report = { at: new Date().toISOString(), machine, parameters: { alerts: N, concurrency: C, decisions: DECISIONS, open: OPEN, statsRows: STATS_ROWS, policy: BENCH_POLICY }, results };
+    const report = {
+      at: new Date().toISOString(),
+      machine,
+      parameters: {
+        alerts: N,
+        concurrency: C,
+        decisions: DECISIONS,
+        open: OPEN,
+        statsRows: STATS_ROWS,
+        policy: BENCH_POLICY,
+      },
+      results,
+    };
     mkdirSync('bench/results', { recursive: true });
     const stamp = report.at.replace(/[:.]/g, '-');
     writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify(report, null, 2)}\n`);

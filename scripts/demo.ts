@@ -64,10 +64,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const runTag = `${options.seed}-${Date.now().toString(36)}`;
   const startedAt = new Date();
 
-  async function call(token: string, method: string, path: string, body?: unknown, attempt = 0): Promise<{ status: number; json: any }> {
+  async function call(
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    attempt = 0,
+  ): Promise<{ status: number; json: any }> {
     const response = await fetch(`${options.base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if ((response.status === 429 || response.status === 503) && attempt < 10) {
@@ -79,15 +88,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
 
   async function user(name: string, roles: Role[], stationId?: string) {
-    const created = await call(options.adminToken, 'POST', '/v1/users', { name, roles, ...(stationId ? { stationId } : {}) });
-    if (created.status !== 201) throw new Error(`could not create demo user ${name}: ${created.status} ${JSON.stringify(created.json)}`);
+    const created = await call(options.adminToken, 'POST', '/v1/users', {
+      name,
+      roles,
+      ...(stationId ? { stationId } : {}),
+    });
+    if (created.status !== 201)
+      throw new Error(`could not create demo user ${name}: ${created.status} ${JSON.stringify(created.json)}`);
     const token = await call(options.adminToken, 'POST', `/v1/users/${created.json.userId}/tokens`, { label: 'demo' });
     return { userId: created.json.userId as string, token: token.json.token as string };
   }
 
   log(`Setting up the demo cast (seed ${options.seed}) against ${options.base} …`);
   const platform = await user('国家反诈平台', ['platform']);
-  const operators = await Promise.all(Array.from({ length: options.operators }, (_, i) => user(`96110接线员${i + 1}`, ['operator'])));
+  const operators = await Promise.all(
+    Array.from({ length: options.operators }, (_, i) => user(`96110接线员${i + 1}`, ['operator'])),
+  );
   const officers = await Promise.all(STATIONS.map((s, i) => user(`派出所民警${i + 1}`, ['station'], s)));
   const calltaker = await user('110接警员', ['calltaker']);
   const approvers = await Promise.all([user('审批员甲', ['approver']), user('审批员乙', ['approver'])]);
@@ -117,7 +133,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // --- the platform pushes warnings through the day, more in the daytime -----------------------
   const arrivals = Array.from({ length: options.alerts }, () => {
-    const hour = rand.pick<number>(Array.from({ length: 24 }, (_, h) => [h, h >= 8 && h <= 22 ? 3 : 1] as [number, number]));
+    const hour = rand.pick<number>(
+      Array.from({ length: 24 }, (_, h) => [h, h >= 8 && h <= 22 ? 3 : 1] as [number, number]),
+    );
     return (hour + rand.next()) / 24;
   }).sort((a, b) => a - b);
   const pushed: AlertInput[] = [];
@@ -128,9 +146,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         if (wait > 0) await sleep(wait);
         const alert: AlertInput = {
           alertId: `DEMO-${runTag}-${String(index + 1).padStart(5, '0')}`,
-          source: rand.pick([['ministry', 5], ['province', 3], ['local', 2]]) as AlertInput['source'],
+          source: rand.pick([
+            ['ministry', 5],
+            ['province', 3],
+            ['local', 2],
+          ]) as AlertInput['source'],
           issuedAt: new Date().toISOString(),
-          riskLevel: rand.pick<RiskLevel>([['high', 2], ['medium', 5], ['low', 3]]),
+          riskLevel: rand.pick<RiskLevel>([
+            ['high', 2],
+            ['medium', 5],
+            ['low', 3],
+          ]),
           fraudType: rand.pick(FRAUD_TYPES.map((f, i) => [f, i < 4 ? 4 : 1] as [AlertInput['fraudType'], number])),
           victim: { phone: `1${rand.int(3, 9)}${String(rand.int(0, 999_999_999)).padStart(9, '0')}`, name: undefined },
           stationId: STATIONS[rand.int(0, STATIONS.length - 1)]!,
@@ -143,7 +169,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         // Now and then the platform pushes the same warning again, sometimes with a higher risk.
         if (rand.next() < 0.05 && pushed.length > 0) {
           const again = pushed[rand.int(0, pushed.length - 1)]!;
-          const repeat = await call(platform.token, 'POST', '/v1/alerts', { ...again, riskLevel: rand.next() < 0.5 ? 'high' : again.riskLevel });
+          const repeat = await call(platform.token, 'POST', '/v1/alerts', {
+            ...again,
+            riskLevel: rand.next() < 0.5 ? 'high' : again.riskLevel,
+          });
           if (repeat.status === 200) result.duplicatesPushed++;
         }
       }
@@ -164,13 +193,31 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           // Some calls drag on past the call deadline, so escalations happen.
           await sleep(rand.next() < 0.08 ? minutes(25) : minutes(rand.int(2, 8)));
           const reached = rand.next() < 0.65;
-          const outcome = rand.pick([['dissuaded', 70], ['false_positive', 15], ['already_defrauded', 8], ['refused', 7]]);
+          const outcome = rand.pick([
+            ['dissuaded', 70],
+            ['false_positive', 15],
+            ['already_defrauded', 8],
+            ['refused', 7],
+          ]);
           const body = reached
-            ? { result: 'contacted', outcome, ...(outcome === 'dissuaded' ? { amountAtRiskFen: rand.int(1, 500) * 100_00 } : {}) }
-            : { result: 'not_reached', reason: rand.pick([['no_answer', 5], ['busy', 2], ['powered_off', 2], ['invalid_number', 1]]) };
+            ? {
+                result: 'contacted',
+                outcome,
+                ...(outcome === 'dissuaded' ? { amountAtRiskFen: rand.int(1, 500) * 100_00 } : {}),
+              }
+            : {
+                result: 'not_reached',
+                reason: rand.pick([
+                  ['no_answer', 5],
+                  ['busy', 2],
+                  ['powered_off', 2],
+                  ['invalid_number', 1],
+                ]),
+              };
           const answer = await call(operator.token, 'POST', `/v1/alerts/${alertId}/call-result`, body);
           if (answer.status === 200) count(result.reported, reached ? outcome : 'not_reached');
-          if (answer.status === 200 && answer.json.outcome === 'defrauded' && rand.next() < 0.7) tasks.push(fileCase(alertId));
+          if (answer.status === 200 && answer.json.outcome === 'defrauded' && rand.next() < 0.7)
+            tasks.push(fileCase(alertId));
         }
       })(),
     );
@@ -184,7 +231,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           const pending = await call(officer.token, 'GET', '/v1/alerts?state=visit_pending&limit=5');
           for (const alert of pending.json?.items ?? []) {
             await sleep(minutes(rand.int(10, 40)));
-            const outcome = rand.pick([['dissuaded', 6], ['false_positive', 2], ['already_defrauded', 1], ['not_found', 1]]);
+            const outcome = rand.pick([
+              ['dissuaded', 6],
+              ['false_positive', 2],
+              ['already_defrauded', 1],
+              ['not_found', 1],
+            ]);
             const answer = await call(officer.token, 'POST', `/v1/alerts/${alert.alertId}/visit-result`, { outcome });
             if (answer.status === 200) count(result.visits, outcome);
           }
@@ -196,16 +248,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // --- 110 reports become stop-payments, with the money moving through layers of accounts ----------
   let accountSeq = 0;
-  const account = () => `62${String(options.seed).padStart(4, '0')}${String(Date.now() % 1e6).padStart(6, '0')}${String(++accountSeq).padStart(4, '0')}`;
+  const account = () =>
+    `62${String(options.seed).padStart(4, '0')}${String(Date.now() % 1e6).padStart(6, '0')}${String(++accountSeq).padStart(4, '0')}`;
   async function fileCase(alertId?: string) {
     const transfers = Array.from({ length: rand.int(1, 3) }, () => ({
-      bank: rand.pick([['ICBC', 3], ['CCB', 2], ['ABC', 2], ['BOC', 1], ['CMB', 1]]),
+      bank: rand.pick([
+        ['ICBC', 3],
+        ['CCB', 2],
+        ['ABC', 2],
+        ['BOC', 1],
+        ['CMB', 1],
+      ]),
       account: account(),
       amountFen: rand.int(5, 3000) * 100_00,
       transferredAt: new Date().toISOString(),
     }));
     for (const t of transfers) {
-      const onward = rand.next() < 0.5 ? [{ bank: 'CMB', account: account(), amountFen: Math.floor(t.amountFen / 2) }] : [];
+      const onward =
+        rand.next() < 0.5 ? [{ bank: 'CMB', account: account(), amountFen: Math.floor(t.amountFen / 2) }] : [];
       await fetch(`${options.base}/sim/bank/accounts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -225,17 +285,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await sleep(rand.next() < 0.2 ? minutes(30) : minutes(rand.int(1, 5)));
     const approver = approvers[rand.int(0, approvers.length - 1)]!;
     if (rand.next() < 0.08) {
-      if ((await call(approver.token, 'POST', `/v1/stop-payments/${id}/reject`, { reason: '核实为误报' })).status === 200) result.rejected++;
+      if (
+        (await call(approver.token, 'POST', `/v1/stop-payments/${id}/reject`, { reason: '核实为误报' })).status === 200
+      )
+        result.rejected++;
       return;
     }
-    const approved = await call(approver.token, 'POST', `/v1/stop-payments/${id}/approve`, { note: '情况属实，立即止付' });
+    const approved = await call(approver.token, 'POST', `/v1/stop-payments/${id}/approve`, {
+      note: '情况属实，立即止付',
+    });
     if (approved.status !== 200) return;
     result.approved++;
     await sleep(minutes(rand.int(20, 60)));
     const current = await call(senior.token, 'GET', `/v1/stop-payments/${id}`);
     for (const hold of current.json?.holds ?? []) {
       if (hold.state === 'stopped' && rand.next() < 0.6) {
-        const frozen = await call(senior.token, 'POST', `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, { legalDocRef: `冻字〔2026〕${rand.int(1, 999)}号` });
+        const frozen = await call(senior.token, 'POST', `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, {
+          legalDocRef: `冻字〔2026〕${rand.int(1, 999)}号`,
+        });
         if (frozen.status === 200) result.frozen++;
       }
     }
@@ -252,20 +319,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   );
 
   // --- a live progress line -------------------------------------------------------------------------
-  const progress = setInterval(async () => {
-    const queued = await call(supervisor.token, 'GET', '/v1/alerts?state=queued&limit=200').catch(() => null);
-    const overdue = await call(supervisor.token, 'GET', '/v1/alerts?overdue=true&limit=200').catch(() => null);
-    const line =
-      `[${String(simulatedHour()).padStart(2, '0')}:00] alerts ${result.pushed} pushed · queue ${queued?.json?.items?.length ?? '?'} · overdue ${overdue?.json?.items?.length ?? '?'}` +
-      ` · dissuaded ${(result.reported.dissuaded ?? 0) + (result.visits.dissuaded ?? 0)} · visits ${Object.values(result.visits).reduce((a, b) => a + b, 0)}` +
-      ` · cases ${result.filed} filed, ${result.approved} approved, ${result.frozen} holds frozen`;
-    if (options.live) process.stdout.write(`\r${line.padEnd(140)}`);
-    else log(line);
-  }, options.live ? 1000 : Math.max(2000, options.durationMs / 10));
+  const progress = setInterval(
+    async () => {
+      const queued = await call(supervisor.token, 'GET', '/v1/alerts?state=queued&limit=200').catch(() => null);
+      const overdue = await call(supervisor.token, 'GET', '/v1/alerts?overdue=true&limit=200').catch(() => null);
+      const line =
+        `[${String(simulatedHour()).padStart(2, '0')}:00] alerts ${result.pushed} pushed · queue ${queued?.json?.items?.length ?? '?'} · overdue ${overdue?.json?.items?.length ?? '?'}` +
+        ` · dissuaded ${(result.reported.dissuaded ?? 0) + (result.visits.dissuaded ?? 0)} · visits ${Object.values(result.visits).reduce((a, b) => a + b, 0)}` +
+        ` · cases ${result.filed} filed, ${result.approved} approved, ${result.frozen} holds frozen`;
+      if (options.live) process.stdout.write(`\r${line.padEnd(140)}`);
+      else log(line);
+    },
+    options.live ? 1000 : Math.max(2000, options.durationMs / 10),
+  );
 
   await sleep(options.durationMs);
   // Let the work already started finish (operators stop taking new alerts at the end of the day).
-  for (let settled = 0; settled !== tasks.length; ) {
+  for (let settled = 0; settled !== tasks.length;) {
     settled = tasks.length;
     await Promise.all(tasks);
   }
@@ -274,7 +344,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   result.to = new Date(Date.now() + 1000).toISOString();
   // The read model follows the workflows within moments: give the last pushes that moment.
   for (let tries = 0; tries < 60; tries++) {
-    result.stats = (await call(supervisor.token, 'GET', `/v1/stats?from=${encodeURIComponent(result.from)}&to=${encodeURIComponent(result.to)}`)).json;
+    result.stats = (
+      await call(
+        supervisor.token,
+        'GET',
+        `/v1/stats?from=${encodeURIComponent(result.from)}&to=${encodeURIComponent(result.to)}`,
+      )
+    ).json;
     if (result.stats?.alerts?.received >= result.pushed) break;
     await sleep(250);
   }
@@ -286,12 +362,24 @@ function printSummary(result: DemoResult) {
   const cny = (fen: number) => `${(fen / 100).toLocaleString('zh-CN', { minimumFractionDigits: 2 })} CNY`;
   console.log('\nThe day in numbers (GET /v1/stats):');
   console.log(`  alerts received        ${s.alerts.received} (platform repeats: ${result.duplicatesPushed})`);
-  console.log(`  closed                 ${s.alerts.closed}: ${Object.entries(s.alerts.closedByOutcome).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `  closed                 ${s.alerts.closed}: ${Object.entries(s.alerts.closedByOutcome)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   console.log(`  prevented loss         ${cny(s.alerts.preventedLossFen)}`);
-  console.log(`  deadlines missed       ${s.alerts.deadlineBreaches.total} (claim ${s.alerts.deadlineBreaches.claim}, call ${s.alerts.deadlineBreaches.call}, visit ${s.alerts.deadlineBreaches.visit}, approval ${s.alerts.deadlineBreaches.approval})`);
-  console.log(`  receipt → first call   median ${s.alerts.receiptToFirstCallSeconds.median ?? '–'} s, p90 ${s.alerts.receiptToFirstCallSeconds.p90 ?? '–'} s`);
-  console.log(`  stop-payments          ${s.stopPayments.requested} filed, ${s.stopPayments.approved} approved, ${s.stopPayments.rejected} rejected, ${s.stopPayments.majorCases} major`);
-  console.log(`  money held             stopped ${cny(s.stopPayments.stoppedFen)}, frozen ${cny(s.stopPayments.frozenFen)}`);
+  console.log(
+    `  deadlines missed       ${s.alerts.deadlineBreaches.total} (claim ${s.alerts.deadlineBreaches.claim}, call ${s.alerts.deadlineBreaches.call}, visit ${s.alerts.deadlineBreaches.visit}, approval ${s.alerts.deadlineBreaches.approval})`,
+  );
+  console.log(
+    `  receipt → first call   median ${s.alerts.receiptToFirstCallSeconds.median ?? '–'} s, p90 ${s.alerts.receiptToFirstCallSeconds.p90 ?? '–'} s`,
+  );
+  console.log(
+    `  stop-payments          ${s.stopPayments.requested} filed, ${s.stopPayments.approved} approved, ${s.stopPayments.rejected} rejected, ${s.stopPayments.majorCases} major`,
+  );
+  console.log(
+    `  money held             stopped ${cny(s.stopPayments.stoppedFen)}, frozen ${cny(s.stopPayments.frozenFen)}`,
+  );
   console.log(`  report → first stop    median ${s.stopPayments.reportToFirstStopSeconds.median ?? '–'} s`);
 }
 
@@ -303,7 +391,9 @@ function arg(name: string, fallback: string): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const adminToken = process.env.FANZHA_ADMIN_TOKEN;
   if (!adminToken) {
-    console.error('Set FANZHA_ADMIN_TOKEN to the admin token the system was started with (the demo creates its own users).');
+    console.error(
+      'Set FANZHA_ADMIN_TOKEN to the admin token the system was started with (the demo creates its own users).',
+    );
     process.exit(2);
   }
   const result = await runDemo({

@@ -32,7 +32,9 @@ try {
 const url = process.env.DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
 if (!(await postgresAnswers(url))) {
   if (process.env.DATABASE_URL) {
-    console.error(`PostgreSQL at DATABASE_URL does not answer; start it or unset DATABASE_URL to use the local server.`);
+    console.error(
+      `PostgreSQL at DATABASE_URL does not answer; start it or unset DATABASE_URL to use the local server.`,
+    );
     process.exit(1);
   }
   let versions: string[] = [];
@@ -42,7 +44,9 @@ if (!(await postgresAnswers(url))) {
     // not a Debian-style install
   }
   if (versions.length === 0) {
-    console.error('PostgreSQL does not answer on 127.0.0.1:5432 and no local cluster was found: start PostgreSQL or set DATABASE_URL.');
+    console.error(
+      'PostgreSQL does not answer on 127.0.0.1:5432 and no local cluster was found: start PostgreSQL or set DATABASE_URL.',
+    );
     process.exit(1);
   }
   console.error(`Starting the local PostgreSQL ${versions[0]} cluster…`);

@@ -40,7 +40,9 @@ if (!Number.isInteger(settleMs) || settleMs < 0) {
 
 const config = loadConfigOrExit();
 if (!config.databaseUrl) {
-  console.error('Configuration error: DATABASE_URL is required (the embedded PGlite belongs to the running `npm start` process).');
+  console.error(
+    'Configuration error: DATABASE_URL is required (the embedded PGlite belongs to the running `npm start` process).',
+  );
   process.exit(2);
 }
 const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });

@@ -57,7 +57,13 @@ const POLICY = {
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-record-'));
 const cliPath = await findOrBuildTemporalCli(say);
-const devServer = await startDevServerOnFreePort({ cliPath, dbFile: path.join(dir, 'temporal.sqlite'), headless: true, logFile: path.join(dir, 'temporal.log'), log: say });
+const devServer = await startDevServerOnFreePort({
+  cliPath,
+  dbFile: path.join(dir, 'temporal.sqlite'),
+  headless: true,
+  logFile: path.join(dir, 'temporal.log'),
+  log: say,
+});
 const config = loadConfig({
   FANZHA_DATA_DIR: dir,
   TEMPORAL_ADDRESS: devServer.address,
@@ -127,7 +133,11 @@ async function call(who: Person | null, method: 'GET' | 'POST', url: string, pay
 }
 const post = (who: Person | null, url: string, payload: unknown = {}) => call(who, 'POST', url, payload);
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -148,7 +158,8 @@ const alertInput = (riskLevel: AlertInput['riskLevel']): AlertInput => ({
   stationId: 'haibowan-01',
 });
 let accountSerial = 0;
-const account = () => `62220000${String(Date.now() % 1_000_000).padStart(6, '0')}${String(++accountSerial).padStart(4, '0')}`;
+const account = () =>
+  `62220000${String(Date.now() % 1_000_000).padStart(6, '0')}${String(++accountSerial).padStart(4, '0')}`;
 const filing = (accounts: { bank: string; account: string; amountFen: number }[]): StopPaymentInput => ({
   reportedAt: '2026-11-28T10:02:00+08:00',
   victim: { name: '张三', phone: '13812345678' },
@@ -160,10 +171,14 @@ const alertBase = (id: string) => `/v1/alerts/${id}`;
 /** The case as its workflow last told it, read from its history: nothing queries a running workflow. */
 const caseOf = async (id: string) => (await latestWorkflowView<StopPaymentView>(client, `stoppay-${id}`))?.view ?? null;
 const caseWhen = (id: string, until: (v: StopPaymentView) => boolean, what: string, timeoutMs?: number) =>
-  waitFor(what, async () => {
-    const view = await caseOf(id);
-    return view && until(view) ? view : undefined;
-  }, timeoutMs);
+  waitFor(
+    what,
+    async () => {
+      const view = await caseOf(id);
+      return view && until(view) ? view : undefined;
+    },
+    timeoutMs,
+  );
 
 // --- the paths -------------------------------------------------------------------------------
 interface Recorded {
@@ -184,7 +199,12 @@ const paths: Path[] = [
       const alert = alertInput('medium');
       await post(platform, '/v1/alerts', alert);
       await post(operator, `${alertBase(alert.alertId)}/claim`);
-      await post(operator, `${alertBase(alert.alertId)}/call-result`, { result: 'contacted', outcome: 'dissuaded', amountAtRiskFen: 5_000_000, note: '已劝阻，未转账' });
+      await post(operator, `${alertBase(alert.alertId)}/call-result`, {
+        result: 'contacted',
+        outcome: 'dissuaded',
+        amountAtRiskFen: 5_000_000,
+        note: '已劝阻，未转账',
+      });
       await closed(client.workflow.getHandle(`alert-${alert.alertId}`));
       return [{ file: 'alert-dissuaded', workflowId: `alert-${alert.alertId}` }];
     },
@@ -235,7 +255,8 @@ const paths: Path[] = [
       await new Promise((r) => setTimeout(r, 300));
       await startWorker();
       const claimed = await claiming;
-      if (!claimed.timeline.some((e: { kind: string }) => e.kind === 'deadline_missed')) throw new Error('the late claim did not count the missed deadline');
+      if (!claimed.timeline.some((e: { kind: string }) => e.kind === 'deadline_missed'))
+        throw new Error('the late claim did not count the missed deadline');
       await post(operator, `${base}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
       await closed(client.workflow.getHandle(`alert-${alert.alertId}`));
       return [{ file: 'alert-late-claim', workflowId: `alert-${alert.alertId}` }];
@@ -272,10 +293,19 @@ const paths: Path[] = [
     async run() {
       const first = { bank: 'ICBC', account: account(), amountFen: 3_000_000 };
       const onward = { bank: 'CCB', account: account(), amountFen: 1_200_000 };
-      await post(null, '/sim/bank/accounts', { bank: first.bank, account: first.account, balanceFen: 1_800_000, onward: [onward] });
+      await post(null, '/sim/bank/accounts', {
+        bank: first.bank,
+        account: first.account,
+        balanceFen: 1_800_000,
+        onward: [onward],
+      });
       const { stopPaymentId: id } = await post(calltaker, '/v1/stop-payments', filing([first]));
       await post(approver, `/v1/stop-payments/${id}/approve`, { note: '情况紧急，立即止付' });
-      const view = await caseWhen(id, (v) => v.holds.length === 2 && v.holds.every((h) => h.state === 'stopped'), 'both holds stopped');
+      const view = await caseWhen(
+        id,
+        (v) => v.holds.length === 2 && v.holds.every((h) => h.state === 'stopped'),
+        'both holds stopped',
+      );
       await post(senior, `/v1/stop-payments/${id}/release`, { reason: '资金已追回，解除止付' });
       await closed(client.workflow.getHandle(`stoppay-${id}`));
       return [
@@ -288,7 +318,11 @@ const paths: Path[] = [
   {
     name: 'stop-payment-escalated-reject',
     async run() {
-      const { stopPaymentId: id } = await post(calltaker, '/v1/stop-payments', filing([{ bank: 'ABC', account: account(), amountFen: 60_000_000 }]));
+      const { stopPaymentId: id } = await post(
+        calltaker,
+        '/v1/stop-payments',
+        filing([{ bank: 'ABC', account: account(), amountFen: 60_000_000 }]),
+      );
       await caseWhen(id, (v) => v.escalationLevel >= 1, 'the approval deadline to be missed', 20_000);
       await post(approver, `/v1/stop-payments/${id}/reject`, { reason: '报案信息不实' });
       await closed(client.workflow.getHandle(`stoppay-${id}`));
@@ -298,7 +332,11 @@ const paths: Path[] = [
   {
     name: 'stop-payment-lapse',
     async run() {
-      const { stopPaymentId: id } = await post(calltaker, '/v1/stop-payments', filing([{ bank: 'BOC', account: account(), amountFen: 500_000 }]));
+      const { stopPaymentId: id } = await post(
+        calltaker,
+        '/v1/stop-payments',
+        filing([{ bank: 'BOC', account: account(), amountFen: 500_000 }]),
+      );
       await post(approver, `/v1/stop-payments/${id}/approve`);
       const view = await caseWhen(id, (v) => v.holds[0]?.state === 'stopped', 'the hold stopped');
       await post(approver, `/v1/stop-payments/${id}/holds/${view.holds[0]!.holdId}/restop`, { note: '续止付' });
@@ -312,18 +350,27 @@ const paths: Path[] = [
   {
     name: 'stop-payment-freeze-renew-expire',
     async run() {
-      const { stopPaymentId: id } = await post(calltaker, '/v1/stop-payments', filing([{ bank: 'CMB', account: account(), amountFen: 800_000 }]));
+      const { stopPaymentId: id } = await post(
+        calltaker,
+        '/v1/stop-payments',
+        filing([{ bank: 'CMB', account: account(), amountFen: 800_000 }]),
+      );
       await post(approver, `/v1/stop-payments/${id}/approve`);
       const view = await caseWhen(id, (v) => v.holds[0]?.state === 'stopped', 'the hold stopped');
       const hold = view.holds[0]!;
-      await post(senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, { legalDocRef: '武公（反诈）冻字〔2026〕118号' });
-      await post(senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/renew`, { legalDocRef: '武公（反诈）续冻字〔2026〕7号' });
+      await post(senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, {
+        legalDocRef: '武公（反诈）冻字〔2026〕118号',
+      });
+      await post(senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/renew`, {
+        legalDocRef: '武公（反诈）续冻字〔2026〕7号',
+      });
       await closed(client.workflow.getHandle(`stoppay-${id}`));
       const runs: { runId: string; status: string; startTime: Date }[] = [];
       for await (const run of client.workflow.list({ query: `WorkflowId = '${hold.workflowId}'` }))
         runs.push({ runId: run.runId, status: run.status.name, startTime: run.startTime });
       runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
-      if (runs.length !== 2 || runs[0]!.status !== 'CONTINUED_AS_NEW') throw new Error(`expected a continued-as-new hold, got ${JSON.stringify(runs)}`);
+      if (runs.length !== 2 || runs[0]!.status !== 'CONTINUED_AS_NEW')
+        throw new Error(`expected a continued-as-new hold, got ${JSON.stringify(runs)}`);
       return [
         { file: 'stop-payment-freeze-renew-expire', workflowId: `stoppay-${id}` },
         { file: 'hold-freeze-renew-run1', workflowId: hold.workflowId, runId: runs[0]!.runId },
@@ -338,12 +385,16 @@ let failed = false;
 try {
   const chosen = paths.filter((p) => !args.only || p.name.includes(args.only));
   say(`recording ${chosen.length} paths into ${OUT}`);
-  const recorded = (await Promise.all(chosen.map(async (p) => {
-    const started = Date.now();
-    const files = await p.run();
-    say(`${p.name}: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-    return files;
-  }))).flat();
+  const recorded = (
+    await Promise.all(
+      chosen.map(async (p) => {
+        const started = Date.now();
+        const files = await p.run();
+        say(`${p.name}: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+        return files;
+      }),
+    )
+  ).flat();
 
   if (!args.only || 'archiver'.includes(args.only)) {
     // The archiver over everything just recorded, a few runs per listing so that it loops.

@@ -70,7 +70,9 @@ if (config.temporal.embedded) {
 
 const database = await prepareDatabase(config);
 stops.push(() => database.close());
-say(`database ready (${database.kind === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL'})`);
+say(
+  `database ready (${database.kind === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL'})`,
+);
 
 installWorkerRuntime(config.logLevel);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
@@ -100,7 +102,10 @@ stops.push(() => dispatcher.stop());
 const temporal = createTemporalClient(config);
 // Closed histories go to the audit archive on a Temporal Schedule (created once, kept in line with FANZHA_ARCHIVE_EVERY).
 ensureArchiverSchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMs: config.audit.archiveEveryMs }).then(
-  (how) => say(`archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`),
+  (how) =>
+    say(
+      `archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`,
+    ),
   (error) => say(`could not create the archiver schedule: ${(error as Error).message}`),
 );
 stops.push(() => temporal.connection.close());
@@ -112,6 +117,9 @@ const base = `http://${config.host}:${config.port}`;
 say(`API            ${base}   (ready: ${base}/readyz)`);
 say(`API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
 if (devServer?.uiUrl) say(`Temporal Web UI ${devServer.uiUrl}`);
-say(`Temporal       ${config.temporal.connect.connectionOptions.address ?? ''} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`);
+say(
+  `Temporal       ${config.temporal.connect.connectionOptions.address ?? ''} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`,
+);
 say(`data folder    ${config.dataDir}`);
-if (!config.adminToken) say('no FANZHA_ADMIN_TOKEN set: set one to create the admin user, or use `npm run admin` to issue tokens');
+if (!config.adminToken)
+  say('no FANZHA_ADMIN_TOKEN set: set one to create the admin user, or use `npm run admin` to issue tokens');

@@ -40,7 +40,9 @@ export class TemporalCliError extends Error {}
 export async function findOrBuildTemporalCli(log: Log = (l) => console.error(l), env = process.env): Promise<string> {
   if (env.TEMPORAL_CLI_PATH) {
     if (!isExecutable(env.TEMPORAL_CLI_PATH))
-      throw new TemporalCliError(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} is not an executable file; point it at a temporal CLI binary or unset it.`);
+      throw new TemporalCliError(
+        `TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} is not an executable file; point it at a temporal CLI binary or unset it.`,
+      );
     return env.TEMPORAL_CLI_PATH;
   }
   const fromPath = onPath(env);
@@ -65,7 +67,10 @@ async function buildInto(cacheDir: string, log: Log, env: NodeJS.ProcessEnv): Pr
   log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with \`go install ${MODULE}\` into ${cacheDir}.`);
   log('This is a one-time build and takes several minutes on a small machine; later runs reuse it.');
   const started = Date.now();
-  const progress = setInterval(() => log(`  … still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
+  const progress = setInterval(
+    () => log(`  … still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s)`),
+    30_000,
+  );
   try {
     const output: string[] = [];
     const code = await new Promise<number | null>((resolve, reject) => {

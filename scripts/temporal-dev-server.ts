@@ -30,7 +30,9 @@ export async function startDevServerOnFreePort(options: Omit<DevServerOptions, '
       return await startDevServer({ ...options, port: await freePort() });
     } catch (error) {
       if (attempt >= 3 || !(error instanceof DevServerPortTaken)) throw error;
-      options.log?.(`The dev server's port was taken meanwhile; trying another (${(error as Error).message.split('\n')[0]})`);
+      options.log?.(
+        `The dev server's port was taken meanwhile; trying another (${(error as Error).message.split('\n')[0]})`,
+      );
     }
   }
 }
@@ -112,21 +114,33 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // Never mistake someone else's server on this port for the one we start.
   for (const port of [options.port, ...(options.headless || !options.uiPort ? [] : [options.uiPort])])
     if (await portTaken(port))
-      throw new Error(`Port ${port} on 127.0.0.1 is already in use; stop what runs there or choose other ports (FANZHA_TEMPORAL_PORT, FANZHA_TEMPORAL_UI_PORT).`);
+      throw new Error(
+        `Port ${port} on 127.0.0.1 is already in use; stop what runs there or choose other ports (FANZHA_TEMPORAL_PORT, FANZHA_TEMPORAL_UI_PORT).`,
+      );
   const args = [
-    'server', 'start-dev',
-    '--db-filename', options.dbFile,
-    '--sqlite-pragma', 'journal_mode=WAL',
-    '--sqlite-pragma', 'synchronous=NORMAL',
-    '--ip', '127.0.0.1',
-    '--port', String(options.port),
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    options.dbFile,
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--log-level',
+    'warn',
     // A single-node server: hand an activity to the worker in the answer to the workflow task that
     // scheduled it (no trip through matching), and one partition per task queue (no forwarding
     // between partitions). Both cut the server's work per step; see the README's benchmark.
-    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
-    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
-    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
   ];
   if (options.headless) args.push('--headless');
   else if (options.uiPort) args.push('--ui-port', String(options.uiPort));
@@ -174,7 +188,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`The Temporal dev server did not answer on ${address}: ${lastError}\n${tail.join('').slice(-3000)}`);
+      throw new Error(
+        `The Temporal dev server did not answer on ${address}: ${lastError}\n${tail.join('').slice(-3000)}`,
+      );
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });

@@ -60,16 +60,24 @@ export interface CallReport {
 
 type Cursor = [string, number, string, string];
 const isCursor = (v: unknown): v is Cursor =>
-  Array.isArray(v) && v.length === 4 && typeof v[0] === 'string' && typeof v[1] === 'number' && typeof v[2] === 'string' && typeof v[3] === 'string';
+  Array.isArray(v) &&
+  v.length === 4 &&
+  typeof v[0] === 'string' &&
+  typeof v[1] === 'number' &&
+  typeof v[2] === 'string' &&
+  typeof v[3] === 'string';
 
 /** A station officer (who is not also a supervisor or other center role) sees only their station. */
 const stationScope = (user: User): string | null =>
-  user.roles.includes('station') && !user.roles.some((r) => r === 'supervisor' || r === 'operator' || r === 'auditor') ? user.stationId : null;
+  user.roles.includes('station') && !user.roles.some((r) => r === 'supervisor' || r === 'operator' || r === 'auditor')
+    ? user.stationId
+    : null;
 
 /** Phones are shown whole only to the assignee and to the officer of the alert's station. */
 export function presentAlert<T extends Pick<AlertView, 'victim' | 'assignee' | 'stationId'>>(view: T, user: User): T {
   const mayShow =
-    view.assignee?.userId === user.userId || (user.roles.includes('station') && user.stationId !== null && user.stationId === view.stationId);
+    view.assignee?.userId === user.userId ||
+    (user.roles.includes('station') && user.stationId !== null && user.stationId === view.stationId);
   return mayShow ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
 }
 
@@ -78,7 +86,13 @@ function callDecision(report: CallReport, actor: DecisionActor): CallResultDecis
   if (report.result === 'contacted') {
     if (!report.outcome) throw invalidField('/outcome', 'is required when result is contacted');
     if (report.reason) throw invalidField('/reason', 'is only for result not_reached');
-    return { actor, result: 'contacted', outcome: report.outcome, amountAtRiskFen: report.amountAtRiskFen, note: report.note };
+    return {
+      actor,
+      result: 'contacted',
+      outcome: report.outcome,
+      amountAtRiskFen: report.amountAtRiskFen,
+      note: report.note,
+    };
   }
   if (report.outcome) throw invalidField('/outcome', 'is only for result contacted');
   if (report.amountAtRiskFen !== undefined) throw invalidField('/amountAtRiskFen', 'is only for result contacted');
@@ -92,8 +106,15 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
 
   /** The alert's authoritative view: the workflow's own newest view while it runs, the read model once closed. */
   async function view(alertId: string): Promise<AlertView | null> {
-    const [row] = await db.select({ state: alerts.state, detail: alerts.detail }).from(alerts).where(eq(alerts.alertId, alertId));
-    return currentView<AlertView>(temporal, alertWorkflowId(alertId), row && { closed: row.state === 'closed', detail: row.detail });
+    const [row] = await db
+      .select({ state: alerts.state, detail: alerts.detail })
+      .from(alerts)
+      .where(eq(alerts.alertId, alertId));
+    return currentView<AlertView>(
+      temporal,
+      alertWorkflowId(alertId),
+      row && { closed: row.state === 'closed', detail: row.detail },
+    );
   }
 
   /** The alert if `user` may see it (a station officer sees only their station's), unmasked: for checks, never for showing. */
@@ -115,11 +136,18 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
   ): Promise<AlertView> {
     if (stationScope(user) !== null) await visible(alertId, user);
     try {
-      const answer = await sendDecision(handle(alertId), update, [decision], updateIdFor(user, idempotencyKey), `Alert ${alertId} is closed; it takes no more decisions.`);
+      const answer = await sendDecision(
+        handle(alertId),
+        update,
+        [decision],
+        updateIdFor(user, idempotencyKey),
+        `Alert ${alertId} is closed; it takes no more decisions.`,
+      );
       return presentAlert(answer, user);
     } catch (error) {
       // An unknown alert is "not found", not "closed".
-      if (error instanceof Refusal && error.code === 'invalid_transition' && !(await view(alertId))) throw notFound(`Alert ${alertId}`);
+      if (error instanceof Refusal && error.code === 'invalid_transition' && !(await view(alertId)))
+        throw notFound(`Alert ${alertId}`);
       throw error;
     }
   }
@@ -130,16 +158,28 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
      * memo: a retry of the request that started it (its first answer lost with a killed API process)
      * is recognised and answered as the first time, instead of being taken for a second push.
      */
-    async ingest(user: User, input: AlertInput, idempotencyKey: string | null): Promise<{ created: boolean; state: AlertState }> {
+    async ingest(
+      user: User,
+      input: AlertInput,
+      idempotencyKey: string | null,
+    ): Promise<{ created: boolean; state: AlertState }> {
       requireRole(user, MAY.ingestAlerts);
       const requestKey = idempotencyKey && `${user.userId}:${idempotencyKey}`;
       const workflowId = alertWorkflowId(input.alertId);
       const receivedAt = new Date().toISOString();
       const startedByThisRequest = async () =>
-        requestKey !== null && (await handle(input.alertId).describe().catch(() => null))?.memo?.ingestRequest === requestKey;
+        requestKey !== null &&
+        (
+          await handle(input.alertId)
+            .describe()
+            .catch(() => null)
+        )?.memo?.ingestRequest === requestKey;
       // A closed alert stays closed: its repeated push is a duplicate, never a new case.
       const [known] = await db.select({ state: alerts.state }).from(alerts).where(eq(alerts.alertId, input.alertId));
-      if (known?.state === 'closed') return (await startedByThisRequest()) ? { created: true, state: 'queued' } : { created: false, state: 'closed' };
+      if (known?.state === 'closed')
+        return (await startedByThisRequest())
+          ? { created: true, state: 'queued' }
+          : { created: false, state: 'closed' };
       try {
         await temporal.workflow.start<typeof AlertWorkflow>('AlertWorkflow', {
           taskQueue: config.temporal.taskQueue,
@@ -156,7 +196,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       }
       if (await startedByThisRequest()) return { created: true, state: 'queued' };
       try {
-        await handle(input.alertId).signal(platformUpdateSignal, { riskLevel: input.riskLevel, receivedAt, note: input.note });
+        await handle(input.alertId).signal(platformUpdateSignal, {
+          riskLevel: input.riskLevel,
+          receivedAt,
+          note: input.note,
+        });
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }
@@ -196,7 +240,12 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         }),
         nextCursor:
           rows.length > filters.limit && last
-            ? encodeCursor([last.deadline ? last.deadline.toISOString() : 'infinity', last.riskRank, last.receivedAt.toISOString(), last.alertId])
+            ? encodeCursor([
+                last.deadline ? last.deadline.toISOString() : 'infinity',
+                last.riskRank,
+                last.receivedAt.toISOString(),
+                last.alertId,
+              ])
             : null,
       };
     },
@@ -215,16 +264,30 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
           .select({ alertId: alerts.alertId })
           .from(alerts)
           .where(eq(alerts.state, 'queued'))
-          .orderBy(asc(sql`coalesce(${alerts.deadline}, 'infinity'::timestamptz)`), asc(alerts.riskRank), asc(alerts.receivedAt))
+          .orderBy(
+            asc(sql`coalesce(${alerts.deadline}, 'infinity'::timestamptz)`),
+            asc(alerts.riskRank),
+            asc(alerts.receivedAt),
+          )
           .limit(10 + tried.size);
         const fresh = candidates.filter((c) => !tried.has(c.alertId));
         if (fresh.length === 0) return null;
         for (const { alertId } of fresh) {
           tried.add(alertId);
           try {
-            return await decide(alertId, user, claimUpdate, { actor }, idempotencyKey && `${idempotencyKey}:${alertId}`);
+            return await decide(
+              alertId,
+              user,
+              claimUpdate,
+              { actor },
+              idempotencyKey && `${idempotencyKey}:${alertId}`,
+            );
           } catch (error) {
-            if (error instanceof Refusal && (error.code === 'invalid_transition' || error.code === 'not_assignee' || error.code === 'conflict')) continue;
+            if (
+              error instanceof Refusal &&
+              (error.code === 'invalid_transition' || error.code === 'not_assignee' || error.code === 'conflict')
+            )
+              continue;
             throw error;
           }
         }
@@ -241,14 +304,42 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
     reportCall: (user: User, alertId: string, report: CallReport, idempotencyKey: string | null) =>
       decide(alertId, user, callResultUpdate, callDecision(report, actorFor(user, MAY.callAlerts)), idempotencyKey),
 
-    reportVisit: (user: User, alertId: string, input: { outcome: VisitOutcome; note?: string }, idempotencyKey: string | null) =>
-      decide(alertId, user, visitResultUpdate, { actor: actorFor(user, MAY.visitAlerts), outcome: input.outcome, note: input.note }, idempotencyKey),
+    reportVisit: (
+      user: User,
+      alertId: string,
+      input: { outcome: VisitOutcome; note?: string },
+      idempotencyKey: string | null,
+    ) =>
+      decide(
+        alertId,
+        user,
+        visitResultUpdate,
+        { actor: actorFor(user, MAY.visitAlerts), outcome: input.outcome, note: input.note },
+        idempotencyKey,
+      ),
 
-    transfer: (user: User, alertId: string, input: { stationId: string; reason: string }, idempotencyKey: string | null) =>
-      decide(alertId, user, transferUpdate, { actor: actorFor(user, MAY.visitAlerts), stationId: input.stationId, reason: input.reason }, idempotencyKey),
+    transfer: (
+      user: User,
+      alertId: string,
+      input: { stationId: string; reason: string },
+      idempotencyKey: string | null,
+    ) =>
+      decide(
+        alertId,
+        user,
+        transferUpdate,
+        { actor: actorFor(user, MAY.visitAlerts), stationId: input.stationId, reason: input.reason },
+        idempotencyKey,
+      ),
 
     cancel: (user: User, alertId: string, input: { reason: string }, idempotencyKey: string | null) =>
-      decide(alertId, user, cancelAlertUpdate, { actor: actorFor(user, MAY.cancelAlerts), reason: input.reason }, idempotencyKey),
+      decide(
+        alertId,
+        user,
+        cancelAlertUpdate,
+        { actor: actorFor(user, MAY.cancelAlerts), reason: input.reason },
+        idempotencyKey,
+      ),
   };
 }
 

@@ -22,8 +22,16 @@ import { requireRole } from './decisions.js';
 export const AUDIT_ACTIONS = ['timeline', 'history', 'replay', 'archive_list', 'archive_verify'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-const gone = (workflowId: string, runId?: string) => notFound(`Workflow ${workflowId}${runId ? ` run ${runId}` : ''} (neither Temporal nor the audit archive has it)`);
-const runFacts = (run: LoadedRun) => ({ runId: run.runId, status: run.status, startedAt: run.startedAt, closedAt: run.closedAt, source: run.source, events: run.history.events.length });
+const gone = (workflowId: string, runId?: string) =>
+  notFound(`Workflow ${workflowId}${runId ? ` run ${runId}` : ''} (neither Temporal nor the audit archive has it)`);
+const runFacts = (run: LoadedRun) => ({
+  runId: run.runId,
+  status: run.status,
+  startedAt: run.startedAt,
+  closedAt: run.closedAt,
+  source: run.source,
+  events: run.history.events.length,
+});
 
 export function createAuditService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
   const { db } = deps;
@@ -72,7 +80,14 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
       await logAccess(user, 'replay', workflowId);
       const found = await run(workflowId, runId);
       const verdict = await replayer.replay({ workflowId, history: found.history });
-      return { workflowId, runId: found.runId, workflowType: found.workflowType, source: found.source, events: found.history.events.length, ...verdict };
+      return {
+        workflowId,
+        runId: found.runId,
+        workflowType: found.workflowType,
+        source: found.source,
+        events: found.history.events.length,
+        ...verdict,
+      };
     },
 
     async archive(user: User, filters: { limit: number; cursor?: string; workflowId?: string; workflowType?: string }) {
@@ -101,7 +116,12 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
         .limit(filters.limit + 1);
       const page = rows.slice(0, filters.limit);
       return {
-        items: page.map((r) => ({ ...r, id: String(r.id), closedAt: r.closedAt.toISOString(), archivedAt: r.archivedAt.toISOString() })),
+        items: page.map((r) => ({
+          ...r,
+          id: String(r.id),
+          closedAt: r.closedAt.toISOString(),
+          archivedAt: r.archivedAt.toISOString(),
+        })),
         nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
       };
     },
@@ -111,7 +131,10 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
       return verifyArchive(db);
     },
 
-    async accessLog(user: User, filters: { limit: number; cursor?: string; userId?: string; workflowId?: string; action?: AuditAction }) {
+    async accessLog(
+      user: User,
+      filters: { limit: number; cursor?: string; userId?: string; workflowId?: string; action?: AuditAction },
+    ) {
       requireRole(user, MAY.administer);
       const after = decodeCursor(filters.cursor, isIdCursor);
       const conditions: (SQL | undefined)[] = [

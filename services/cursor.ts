@@ -11,7 +11,11 @@ export function decodeCursor<T>(cursor: string | undefined, isValid: (v: unknown
   } catch {
     // refused below
   }
-  throw invalidField('/cursor', 'is not a cursor this API returned; pass nextCursor from a previous page', 'querystring');
+  throw invalidField(
+    '/cursor',
+    'is not a cursor this API returned; pass nextCursor from a previous page',
+    'querystring',
+  );
 }
 
 /** A positive integer row ID as a cursor (newest first lists). */

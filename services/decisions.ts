@@ -10,7 +10,8 @@ import { REFUSAL } from '#workflows/messages.js';
 
 /** Fails closed: a user without one of `allowed` is refused, whichever entry point they came through. */
 export function requireRole(user: User, allowed: readonly Role[]): void {
-  if (!hasRole(user.roles, allowed)) throw new Refusal('forbidden', `This needs one of the roles: ${allowed.join(', ')}.`);
+  if (!hasRole(user.roles, allowed))
+    throw new Refusal('forbidden', `This needs one of the roles: ${allowed.join(', ')}.`);
 }
 
 /** The role a user acts in: the first of `allowed` they hold (checked), carried inside the decision. */
@@ -20,7 +21,8 @@ export function actorFor(user: User, allowed: readonly Role[]): DecisionActor {
 }
 
 /** The Idempotency-Key, scoped to its user, is the Update ID: a retried decision has one effect. */
-export const updateIdFor = (user: User, idempotencyKey: string | null) => (idempotencyKey ? `${user.userId}:${idempotencyKey}` : randomUUID());
+export const updateIdFor = (user: User, idempotencyKey: string | null) =>
+  idempotencyKey ? `${user.userId}:${idempotencyKey}` : randomUUID();
 
 /**
  * Executes the Update; a refusal from a validator becomes the matching Refusal, and a workflow that

@@ -10,7 +10,15 @@ import { requireRole } from './decisions.js';
 
 export function createNotificationService({ db }: { db: Database }) {
   return {
-    async list(user: User, filters: { limit: number; cursor?: string; recipientRole?: NotificationDraft['recipientRole']; undelivered?: boolean }) {
+    async list(
+      user: User,
+      filters: {
+        limit: number;
+        cursor?: string;
+        recipientRole?: NotificationDraft['recipientRole'];
+        undelivered?: boolean;
+      },
+    ) {
       requireRole(user, MAY.readNotifications);
       const before = decodeCursor(filters.cursor, isIdCursor);
       const rows = await db

@@ -31,7 +31,13 @@ export function createStatsService(db: Database) {
 
   /** One pass for the three breakdowns (grouping sets), each ordered by alerts received. */
   async function breakdowns(from: SQL, to: SQL) {
-    const found = await all<{ dimension: string; key: string; received: string; dissuaded: string; prevented: string }>(sql`
+    const found = await all<{
+      dimension: string;
+      key: string;
+      received: string;
+      dissuaded: string;
+      prevented: string;
+    }>(sql`
       select case grouping(fraud_type, station_id, risk_level) when 3 then 'byFraudType' when 5 then 'byStation' else 'byRiskLevel' end as dimension,
              coalesce(fraud_type, station_id, risk_level) as key,
              count(*) as received,
@@ -41,13 +47,21 @@ export function createStatsService(db: Database) {
        where received_at >= ${from} and received_at < ${to}
        group by grouping sets ((fraud_type), (station_id), (risk_level))
        order by dimension, count(*) desc, key`);
-    const result: Record<'byFraudType' | 'byStation' | 'byRiskLevel', { key: string; received: number; dissuaded: number; preventedLossFen: number }[]> = {
+    const result: Record<
+      'byFraudType' | 'byStation' | 'byRiskLevel',
+      { key: string; received: number; dissuaded: number; preventedLossFen: number }[]
+    > = {
       byFraudType: [],
       byStation: [],
       byRiskLevel: [],
     };
     for (const r of found)
-      result[r.dimension as keyof typeof result].push({ key: r.key, received: num(r.received), dissuaded: num(r.dissuaded), preventedLossFen: num(r.prevented) });
+      result[r.dimension as keyof typeof result].push({
+        key: r.key,
+        received: num(r.received),
+        dissuaded: num(r.dissuaded),
+        preventedLossFen: num(r.prevented),
+      });
     return result;
   }
 
@@ -58,7 +72,8 @@ export function createStatsService(db: Database) {
       const to = period.to ? new Date(period.to) : new Date();
       const from = period.from ? new Date(period.from) : new Date(to.getTime() - DAY);
       if (from.getTime() >= to.getTime()) throw invalidField('/from', 'must be before to', 'querystring');
-      if (to.getTime() - from.getTime() > MAX_PERIOD) throw invalidField('/from', 'must be at most five years before to', 'querystring');
+      if (to.getTime() - from.getTime() > MAX_PERIOD)
+        throw invalidField('/from', 'must be at most five years before to', 'querystring');
       return this.compute(from, to);
     },
 
@@ -110,7 +125,13 @@ export function createStatsService(db: Database) {
         breakdowns(from, to),
       ]);
 
-      const byOutcome: Record<string, number> = { dissuaded: 0, defrauded: 0, false_positive: 0, unreachable: 0, cancelled: 0 };
+      const byOutcome: Record<string, number> = {
+        dissuaded: 0,
+        defrauded: 0,
+        false_positive: 0,
+        unreachable: 0,
+        cancelled: 0,
+      };
       let closedTotal = 0;
       for (const row of closed) {
         byOutcome[row.outcome] = num(row.count);
@@ -133,7 +154,11 @@ export function createStatsService(db: Database) {
           closedByOutcome: byOutcome,
           dissuaded: byOutcome.dissuaded ?? 0,
           preventedLossFen: num(closed.find((r) => r.outcome === 'dissuaded')?.amount),
-          deadlineBreaches: { ...breachesByKind, total: Object.values(breachesByKind).reduce((a, b) => a + b, 0), escalatedToCenterHead },
+          deadlineBreaches: {
+            ...breachesByKind,
+            total: Object.values(breachesByKind).reduce((a, b) => a + b, 0),
+            escalatedToCenterHead,
+          },
           receiptToFirstCallSeconds: quantiles(received?.call),
           receiptToCloseSeconds: quantiles(closeTimes?.close),
           previousPeriodReceived: previous,

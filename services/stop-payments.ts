@@ -41,20 +41,34 @@ const seesAllCases = (user: User) => hasRole(user.roles, MAY.readAllStopPayments
 
 /** The victim's phone is shown whole only to the call-taker who filed the case. */
 export function presentCase<T extends Pick<StopPaymentView, 'victim' | 'createdBy'>>(view: T, user: User): T {
-  return view.createdBy.userId === user.userId ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
+  return view.createdBy.userId === user.userId
+    ? view
+    : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
 }
 
 type Cursor = [number, string, number, string];
 const isCursor = (v: unknown): v is Cursor =>
-  Array.isArray(v) && v.length === 4 && typeof v[0] === 'number' && typeof v[1] === 'string' && typeof v[2] === 'number' && typeof v[3] === 'string';
+  Array.isArray(v) &&
+  v.length === 4 &&
+  typeof v[0] === 'number' &&
+  typeof v[1] === 'string' &&
+  typeof v[2] === 'number' &&
+  typeof v[3] === 'string';
 
 export function createStopPaymentService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
   const { db, temporal, config } = deps;
   const caseHandle = (id: string) => temporal.workflow.getHandle<typeof StopPaymentWorkflow>(stopPaymentWorkflowId(id));
 
   async function view(id: string): Promise<StopPaymentView | null> {
-    const [row] = await db.select({ state: stopPayments.state, detail: stopPayments.detail }).from(stopPayments).where(eq(stopPayments.stopPaymentId, id));
-    return currentView<StopPaymentView>(temporal, stopPaymentWorkflowId(id), row && { closed: row.state === 'closed' || row.state === 'rejected', detail: row.detail });
+    const [row] = await db
+      .select({ state: stopPayments.state, detail: stopPayments.detail })
+      .from(stopPayments)
+      .where(eq(stopPayments.stopPaymentId, id));
+    return currentView<StopPaymentView>(
+      temporal,
+      stopPaymentWorkflowId(id),
+      row && { closed: row.state === 'closed' || row.state === 'rejected', detail: row.detail },
+    );
   }
 
   /** The case if `user` may see it, unmasked: for checks, never for showing. */
@@ -73,7 +87,13 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
     idempotencyKey: string | null,
   ): Promise<StopPaymentView> {
     await visible(id, user);
-    const answer = await sendDecision(caseHandle(id), update, [decision], updateIdFor(user, idempotencyKey), `Stop-payment ${id} has ended; it takes no more decisions.`);
+    const answer = await sendDecision(
+      caseHandle(id),
+      update,
+      [decision],
+      updateIdFor(user, idempotencyKey),
+      `Stop-payment ${id} has ended; it takes no more decisions.`,
+    );
     return presentCase(answer, user);
   }
 
@@ -115,7 +135,15 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         await temporal.workflow.start<typeof StopPaymentWorkflow>('StopPaymentWorkflow', {
           taskQueue: config.temporal.taskQueue,
           workflowId: stopPaymentWorkflowId(stopPaymentId),
-          args: [{ stopPaymentId, filing: input, createdBy, createdAt: new Date().toISOString(), policy: config.policy.stopPayment }],
+          args: [
+            {
+              stopPaymentId,
+              filing: input,
+              createdBy,
+              createdAt: new Date().toISOString(),
+              policy: config.policy.stopPayment,
+            },
+          ],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
       } catch (error) {
@@ -135,9 +163,18 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         seesAllCases(user) ? undefined : eq(stopPayments.createdById, user.userId),
       ];
       const after = decodeCursor(filters.cursor, isCursor);
-      if (after) conditions.push(sql`(${rank}, ${due}, ${age}, ${stopPayments.stopPaymentId}) > (${after[0]}, ${after[1]}::timestamptz, ${after[2]}, ${after[3]})`);
+      if (after)
+        conditions.push(
+          sql`(${rank}, ${due}, ${age}, ${stopPayments.stopPaymentId}) > (${after[0]}, ${after[1]}::timestamptz, ${after[2]}, ${after[3]})`,
+        );
       const rows = await db
-        .select({ detail: stopPayments.detail, rank, deadline: stopPayments.deadline, createdAt: stopPayments.createdAt, id: stopPayments.stopPaymentId })
+        .select({
+          detail: stopPayments.detail,
+          rank,
+          deadline: stopPayments.deadline,
+          createdAt: stopPayments.createdAt,
+          id: stopPayments.stopPaymentId,
+        })
         .from(stopPayments)
         .where(and(...conditions))
         .orderBy(asc(rank), asc(due), desc(stopPayments.createdAt), asc(stopPayments.stopPaymentId))
@@ -151,7 +188,12 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         }),
         nextCursor:
           rows.length > filters.limit && last
-            ? encodeCursor([Number(last.rank), last.deadline ? last.deadline.toISOString() : 'infinity', -last.createdAt.getTime(), last.id])
+            ? encodeCursor([
+                Number(last.rank),
+                last.deadline ? last.deadline.toISOString() : 'infinity',
+                -last.createdAt.getTime(),
+                last.id,
+              ])
             : null,
       };
     },
@@ -163,24 +205,74 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
 
     /** Never by the filer: the workflow refuses it (four-eyes), whatever the entry point. */
     approve: (user: User, id: string, input: { note?: string }, idempotencyKey: string | null) =>
-      decideCase(id, user, approveUpdate, { actor: actorFor(user, MAY.approveStopPayments), note: input.note }, idempotencyKey),
+      decideCase(
+        id,
+        user,
+        approveUpdate,
+        { actor: actorFor(user, MAY.approveStopPayments), note: input.note },
+        idempotencyKey,
+      ),
 
     reject: (user: User, id: string, input: { reason: string }, idempotencyKey: string | null) =>
-      decideCase(id, user, rejectUpdate, { actor: actorFor(user, MAY.approveStopPayments), reason: input.reason }, idempotencyKey),
+      decideCase(
+        id,
+        user,
+        rejectUpdate,
+        { actor: actorFor(user, MAY.approveStopPayments), reason: input.reason },
+        idempotencyKey,
+      ),
 
     release: (user: User, id: string, input: { reason: string; holdIds?: string[] }, idempotencyKey: string | null) =>
-      decideCase(id, user, releaseCaseUpdate, { actor: actorFor(user, MAY.freezeStopPayments), reason: input.reason, holdIds: input.holdIds }, idempotencyKey),
+      decideCase(
+        id,
+        user,
+        releaseCaseUpdate,
+        { actor: actorFor(user, MAY.freezeStopPayments), reason: input.reason, holdIds: input.holdIds },
+        idempotencyKey,
+      ),
 
     restop: (user: User, id: string, holdId: string, input: { note?: string }, idempotencyKey: string | null) =>
-      decideHold(id, holdId, user, restopUpdate, { actor: actorFor(user, MAY.approveStopPayments), note: input.note }, idempotencyKey),
+      decideHold(
+        id,
+        holdId,
+        user,
+        restopUpdate,
+        { actor: actorFor(user, MAY.approveStopPayments), note: input.note },
+        idempotencyKey,
+      ),
 
-    freeze: (user: User, id: string, holdId: string, input: { legalDocRef: string; note?: string }, idempotencyKey: string | null) =>
-      decideHold(id, holdId, user, freezeUpdate, { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note }, idempotencyKey),
+    freeze: (
+      user: User,
+      id: string,
+      holdId: string,
+      input: { legalDocRef: string; note?: string },
+      idempotencyKey: string | null,
+    ) =>
+      decideHold(
+        id,
+        holdId,
+        user,
+        freezeUpdate,
+        { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note },
+        idempotencyKey,
+      ),
 
-    renew: (user: User, id: string, holdId: string, input: { legalDocRef: string; note?: string }, idempotencyKey: string | null) =>
-      decideHold(id, holdId, user, renewUpdate, { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note }, idempotencyKey),
+    renew: (
+      user: User,
+      id: string,
+      holdId: string,
+      input: { legalDocRef: string; note?: string },
+      idempotencyKey: string | null,
+    ) =>
+      decideHold(
+        id,
+        holdId,
+        user,
+        renewUpdate,
+        { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note },
+        idempotencyKey,
+      ),
   };
 }
 
 export type StopPaymentService = ReturnType<typeof createStopPaymentService>;
-

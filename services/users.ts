@@ -13,8 +13,10 @@ export function createUserService({ users }: { users: UserStore }) {
     async create(admin: User, input: { name: string; roles: Role[]; stationId?: string }) {
       requireRole(admin, MAY.administer);
       const { name, roles, stationId } = input;
-      if (roles.includes('station') && !stationId) throw invalidField('/stationId', 'is required for a user with the station role');
-      if (stationId && !roles.includes('station')) throw invalidField('/stationId', 'is only for users with the station role');
+      if (roles.includes('station') && !stationId)
+        throw invalidField('/stationId', 'is required for a user with the station role');
+      if (stationId && !roles.includes('station'))
+        throw invalidField('/stationId', 'is only for users with the station role');
       return users.create({ name, roles, stationId: stationId ?? null });
     },
 

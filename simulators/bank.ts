@@ -154,7 +154,9 @@ function apply(state: BankSimulatorState, action: BankAction, instr: BankInstruc
     return { status, stoppedFen: held, onward: account.onward.map((o) => ({ ...o })) };
   }
   if (account && !account.exists) return { status: 'not_found' };
-  return instr.amountFen === undefined ? { status: ACTION_STATUS[action] } : { status: ACTION_STATUS[action], amountFen: instr.amountFen };
+  return instr.amountFen === undefined
+    ? { status: ACTION_STATUS[action] }
+    : { status: ACTION_STATUS[action], amountFen: instr.amountFen };
 }
 
 const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (app, options) => {
@@ -171,13 +173,26 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     return reply
       .status(status)
       .type('application/problem+json')
-      .send({ type: `https://fanzha.example/problems/${code.replace(/_/g, '-')}`, title: code, status, detail, code, ...(errors ? { errors } : {}) });
+      .send({
+        type: `https://fanzha.example/problems/${code.replace(/_/g, '-')}`,
+        title: code,
+        status,
+        detail,
+        code,
+        ...(errors ? { errors } : {}),
+      });
   });
   // No bearer token in the OpenAPI document either.
   const security: never[] = [];
 
   function record(action: BankAction, instr: BankInstruction, outcome: LedgerEntry['outcome'], answer?: BankAnswer) {
-    const entry: LedgerEntry = { seq: state.ledger.length + 1, at: new Date().toISOString(), action, ...instr, outcome };
+    const entry: LedgerEntry = {
+      seq: state.ledger.length + 1,
+      at: new Date().toISOString(),
+      action,
+      ...instr,
+      outcome,
+    };
     if (answer) entry.answer = answer;
     state.ledger.push(entry);
   }
@@ -187,20 +202,31 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     if (body.amountFen !== undefined) instr.amountFen = body.amountFen;
     if (body.legalDocRef !== undefined) instr.legalDocRef = body.legalDocRef;
     // A stop-payment without an amount has no defined meaning in the contract: refuse it rather than guess.
-    if (action === 'stop-payments' && instr.amountFen === undefined) throw new BankRefusal(400, 'validation_failed', '/amountFen is required for a stop-payment', [{ pointer: '/amountFen', in: 'body', detail: 'is required for a stop-payment' }]);
+    if (action === 'stop-payments' && instr.amountFen === undefined)
+      throw new BankRefusal(400, 'validation_failed', '/amountFen is required for a stop-payment', [
+        { pointer: '/amountFen', in: 'body', detail: 'is required for a stop-payment' },
+      ]);
 
     if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
     // Everything below is synchronous, so concurrent calls with one instruction ID cannot both apply.
     if (state.faults.failNext > 0) {
       state.faults.failNext -= 1;
       record(action, instr, 'failed');
-      throw new BankRefusal(503, 'unavailable', 'The bank gateway is unavailable (injected fault); nothing was applied, retry later.');
+      throw new BankRefusal(
+        503,
+        'unavailable',
+        'The bank gateway is unavailable (injected fault); nothing was applied, retry later.',
+      );
     }
     const previous = state.answers.get(instr.instructionId);
     if (previous) {
       if (previous.action !== action || !sameInstruction(previous.instruction, instr)) {
         record(action, instr, 'conflict');
-        throw new BankRefusal(409, 'conflict', `Instruction ${instr.instructionId} was already received with a different action or body; instruction IDs are single-use.`);
+        throw new BankRefusal(
+          409,
+          'conflict',
+          `Instruction ${instr.instructionId} was already received with a different action or body; instruction IDs are single-use.`,
+        );
       }
       record(action, instr, 'replayed', previous.answer);
       return previous.answer;
@@ -215,13 +241,19 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
 
   app.post(
     '/gateway/stop-payments',
-    { config, schema: { tags, security, body: InstructionSchema, response: { 200: StopAnswerSchema, ...gatewayErrors } } },
+    {
+      config,
+      schema: { tags, security, body: InstructionSchema, response: { 200: StopAnswerSchema, ...gatewayErrors } },
+    },
     async (request) => (await handle('stop-payments', request.body)) as StopAnswer,
   );
   for (const action of ['freezes', 'renewals', 'releases'] as const) {
     app.post(
       `/gateway/${action}`,
-      { config, schema: { tags, security, body: InstructionSchema, response: { 200: ActionAnswerSchema, ...gatewayErrors } } },
+      {
+        config,
+        schema: { tags, security, body: InstructionSchema, response: { 200: ActionAnswerSchema, ...gatewayErrors } },
+      },
       async (request) => (await handle(action, request.body)) as BankActionAnswer,
     );
   }
@@ -242,11 +274,21 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     '/accounts/:bank/:account',
     {
       config,
-      schema: { tags, security, params: Type.Object({ bank: Bank, account: Account }), response: { 200: AccountSchema, 400: ProblemSchema, 404: ProblemSchema } },
+      schema: {
+        tags,
+        security,
+        params: Type.Object({ bank: Bank, account: Account }),
+        response: { 200: AccountSchema, 400: ProblemSchema, 404: ProblemSchema },
+      },
     },
     async (request) => {
       const found = state.accounts.get(accountKey(request.params.bank, request.params.account));
-      if (!found) throw new BankRefusal(404, 'not_found', 'This account was never seeded; the simulated bank holds whatever is asked of it.');
+      if (!found)
+        throw new BankRefusal(
+          404,
+          'not_found',
+          'This account was never seeded; the simulated bank holds whatever is asked of it.',
+        );
       return found;
     },
   );

@@ -26,7 +26,6 @@ declare module 'vitest' {
   }
 }
 
-
 export function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -51,7 +50,10 @@ export default async function setup(project: TestProject) {
   await database.migrate();
   await database.close();
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
 
@@ -63,7 +65,9 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await devServer.stop();
-    const clones = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`${template}%`}`;
+    const clones = await admin<
+      { datname: string }[]
+    >`select datname from pg_database where datname like ${`${template}%`}`;
     for (const { datname } of clones) await admin.unsafe(`drop database if exists ${datname} with (force)`);
     await admin.end();
     rmSync(dir, { recursive: true, force: true });

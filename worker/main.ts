@@ -9,7 +9,9 @@ import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } fro
 
 const config = loadConfigOrExit();
 if (!config.databaseUrl) {
-  console.error('Configuration error: DATABASE_URL is required to run a worker on its own (the embedded PGlite serves one process: use `npm start`).');
+  console.error(
+    'Configuration error: DATABASE_URL is required to run a worker on its own (the embedded PGlite serves one process: use `npm start`).',
+  );
   process.exit(2);
 }
 const database = await prepareDatabase(config);
@@ -19,14 +21,22 @@ const worker = await createFanzhaWorker({ config, connection, deps: { db: databa
 const running = worker.run();
 const dispatcher = createDispatcher({
   db: database.db,
-  channelFor: channelsFromConfig(config, (line, fields) => console.log(JSON.stringify({ level: 'info', msg: line, ...fields }))),
+  channelFor: channelsFromConfig(config, (line, fields) =>
+    console.log(JSON.stringify({ level: 'info', msg: line, ...fields })),
+  ),
   pollIntervalMs: config.notifications.pollIntervalMs,
   onError: (error) => console.error(`notification dispatch failed: ${(error as Error).message}`),
 });
 dispatcher.start();
 // The archiver's schedule (idempotent: every worker may create it; the first one wins).
-ensureArchiverSchedule(new Client({ connection, namespace: config.temporal.namespace }), { taskQueue: config.temporal.taskQueue, everyMs: config.audit.archiveEveryMs }).then(
-  (how) => console.error(`archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`),
+ensureArchiverSchedule(new Client({ connection, namespace: config.temporal.namespace }), {
+  taskQueue: config.temporal.taskQueue,
+  everyMs: config.audit.archiveEveryMs,
+}).then(
+  (how) =>
+    console.error(
+      `archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`,
+    ),
   (error) => console.error(`could not create the archiver schedule: ${(error as Error).message}`),
 );
 console.error(`worker polling task queue "${config.temporal.taskQueue}" in namespace "${config.temporal.namespace}"`);

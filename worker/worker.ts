@@ -1,6 +1,13 @@
 /** The worker: task queue `fanzha` (configurable), bundled workflows/, activities from their dependencies. */
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type NativeConnectionOptions,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '#activities/index.js';
 import { createBankGateway } from '#activities/bank-gateway.js';
 import { bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
@@ -25,7 +32,8 @@ export async function connectWorkerConnection(
       return await NativeConnection.connect(options);
     } catch (error) {
       if (Date.now() - started > giveUpAfterMs) throw error;
-      if (attempt === 1 || attempt % 10 === 0) log(`Waiting for Temporal at ${options.address ?? 'the configured address'}: ${(error as Error).message}`);
+      if (attempt === 1 || attempt % 10 === 0)
+        log(`Waiting for Temporal at ${options.address ?? 'the configured address'}: ${(error as Error).message}`);
       await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5_000)));
     }
   }

@@ -123,10 +123,23 @@ export const holdStateQuery = defineQuery<HoldView>('state');
 // The messages each workflow type takes, by wire name: whoever words a history (the audit
 // timeline) keys a Record on these names, so the compiler finds a message left out.
 
-export const ALERT_UPDATES = [claimUpdate, releaseUpdate, callResultUpdate, visitResultUpdate, transferUpdate, cancelAlertUpdate] as const;
+export const ALERT_UPDATES = [
+  claimUpdate,
+  releaseUpdate,
+  callResultUpdate,
+  visitResultUpdate,
+  transferUpdate,
+  cancelAlertUpdate,
+] as const;
 export const STOP_PAYMENT_UPDATES = [approveUpdate, rejectUpdate, releaseCaseUpdate] as const;
 export const HOLD_UPDATES = [restopUpdate, freezeUpdate, renewUpdate] as const;
-export const SIGNALS = [platformUpdateSignal, linkStopPaymentSignal, holdChangedSignal, onwardFoundSignal, releaseHoldSignal] as const;
+export const SIGNALS = [
+  platformUpdateSignal,
+  linkStopPaymentSignal,
+  holdChangedSignal,
+  onwardFoundSignal,
+  releaseHoldSignal,
+] as const;
 
 export type AlertUpdateName = (typeof ALERT_UPDATES)[number]['name'];
 export type StopPaymentUpdateName = (typeof STOP_PAYMENT_UPDATES)[number]['name'];

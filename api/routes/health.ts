@@ -16,7 +16,10 @@ export default async function health(app: FastifyInstance) {
   app.get(
     '/healthz',
     // Alive even when overloaded: a liveness probe must not restart a busy process.
-    { config: { public: true, pressureHandler: () => {} }, schema: { tags: ['health'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      config: { public: true, pressureHandler: () => {} },
+      schema: { tags: ['health'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -28,7 +31,11 @@ export default async function health(app: FastifyInstance) {
         tags: ['health'],
         security: [],
         response: {
-          200: Type.Object({ status: Type.Literal('ready'), temporal: Type.Literal('ok'), database: Type.Literal('ok') }),
+          200: Type.Object({
+            status: Type.Literal('ready'),
+            temporal: Type.Literal('ok'),
+            database: Type.Literal('ok'),
+          }),
           503: ProblemSchema,
         },
       },

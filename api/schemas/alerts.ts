@@ -23,7 +23,10 @@ export const AlertInputSchema = Type.Object(
     issuedAt: IsoTime,
     riskLevel: Type.Enum([...RISK_LEVELS]),
     fraudType: Type.Enum([...FRAUD_TYPES]),
-    victim: Type.Object({ phone: Phone, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false }),
+    victim: Type.Object(
+      { phone: Phone, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+      { additionalProperties: false },
+    ),
     stationId: ClientId,
     suspect: Type.Optional(
       Type.Object(
@@ -59,7 +62,10 @@ const alertFields = {
   source: Type.Enum([...ALERT_SOURCES]),
   issuedAt: Type.String(),
   receivedAt: Type.String(),
-  victim: Type.Object({ phone: Type.String({ description: 'masked unless you are the assignee or the station officer' }), name: Nullable(Type.String()) }),
+  victim: Type.Object({
+    phone: Type.String({ description: 'masked unless you are the assignee or the station officer' }),
+    name: Nullable(Type.String()),
+  }),
   assignee: Nullable(Type.Object({ userId: Type.String(), name: Type.String() })),
   callAttempts: Type.Integer(),
   escalationLevel: Type.Integer(),
@@ -105,13 +111,18 @@ export const CallResultBody = Type.Object(
   {
     result: Type.Enum(['contacted', 'not_reached']),
     outcome: Type.Optional(Type.Enum([...CALL_OUTCOMES])),
-    amountAtRiskFen: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000_000_000, description: 'integer fen; 0 when nothing was at risk' })),
+    amountAtRiskFen: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 10_000_000_000_000, description: 'integer fen; 0 when nothing was at risk' }),
+    ),
     reason: Type.Optional(Type.Enum([...NOT_REACHED_REASONS])),
     note: Type.Optional(Note),
   },
   { additionalProperties: false },
 );
 
-export const VisitResultBody = Type.Object({ outcome: Type.Enum([...VISIT_OUTCOMES]), note: Type.Optional(Note) }, { additionalProperties: false });
+export const VisitResultBody = Type.Object(
+  { outcome: Type.Enum([...VISIT_OUTCOMES]), note: Type.Optional(Note) },
+  { additionalProperties: false },
+);
 export const TransferBody = Type.Object({ stationId: ClientId, reason: Reason }, { additionalProperties: false });
 export const CancelBody = Type.Object({ reason: Reason }, { additionalProperties: false });

@@ -5,7 +5,10 @@ import { ListQuery } from './common.js';
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** Temporal workflow IDs: ours (alert-…, stoppay-…, hold-…) and those a schedule starts (…-2026-11-28T09:00:00Z). */
-export const WorkflowIdSchema = Type.String({ pattern: '^[A-Za-z0-9_.:@=+-]{1,255}$', description: 'a Temporal workflow ID, e.g. alert-MPS-20261128-0001' });
+export const WorkflowIdSchema = Type.String({
+  pattern: '^[A-Za-z0-9_.:@=+-]{1,255}$',
+  description: 'a Temporal workflow ID, e.g. alert-MPS-20261128-0001',
+});
 export const RunIdSchema = Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'a Temporal run ID' });
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
@@ -17,7 +20,9 @@ export const ReplayBody = Type.Object({ runId: Type.Optional(RunIdSchema) }, { a
 const ActorSchema = Type.Object({ userId: Type.String(), name: Type.Optional(Type.String()), role: Type.String() });
 
 export const TimelineEntrySchema = Type.Object({
-  eventId: Type.Integer({ description: 'the history event this entry comes from (one event can give several entries)' }),
+  eventId: Type.Integer({
+    description: 'the history event this entry comes from (one event can give several entries)',
+  }),
   runId: Type.String(),
   at: Type.String({ description: 'ISO-8601 UTC' }),
   kind: Type.String({
@@ -42,15 +47,22 @@ export const TimelineSchema = Type.Object({
   workflowId: Type.String(),
   runId: Type.String({ description: 'the newest run' }),
   workflowType: Type.String(),
-  status: Type.String({ description: 'of the newest run: RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, TERMINATED, …' }),
+  status: Type.String({
+    description: 'of the newest run: RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, TERMINATED, …',
+  }),
   runs: Type.Array(RunSchema, { description: 'every run of the continue-as-new chain, oldest first' }),
-  missingRunId: Nullable(Type.String({ description: 'a run the chain continued from that neither Temporal nor the archive has' })),
+  missingRunId: Nullable(
+    Type.String({ description: 'a run the chain continued from that neither Temporal nor the archive has' }),
+  ),
   events: Type.Array(TimelineEntrySchema),
 });
 
 export const HistorySchema = Type.Object(
   { events: Type.Array(Type.Object({}, { additionalProperties: true })) },
-  { additionalProperties: true, description: 'temporal.api.history.v1.History as proto3 JSON (`temporal workflow show --output json`)' },
+  {
+    additionalProperties: true,
+    description: 'temporal.api.history.v1.History as proto3 JSON (`temporal workflow show --output json`)',
+  },
 );
 
 export const ReplaySchema = Type.Object({
@@ -64,7 +76,11 @@ export const ReplaySchema = Type.Object({
 });
 
 export const ArchiveQuery = Type.Object(
-  { ...ListQuery, workflowId: Type.Optional(WorkflowIdSchema), workflowType: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_]{1,100}$' })) },
+  {
+    ...ListQuery,
+    workflowId: Type.Optional(WorkflowIdSchema),
+    workflowType: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_]{1,100}$' })),
+  },
   { additionalProperties: false },
 );
 
@@ -83,7 +99,9 @@ export const ArchiveRecordSchema = Type.Object({
 export const VerifySchema = Type.Object({
   ok: Type.Boolean(),
   records: Type.Integer({ description: 'records in the archive' }),
-  brokenAt: Type.Optional(Type.String({ description: 'the first record that was altered, or whose predecessor was deleted or moved' })),
+  brokenAt: Type.Optional(
+    Type.String({ description: 'the first record that was altered, or whose predecessor was deleted or moved' }),
+  ),
 });
 
 export const AccessLogQuery = Type.Object(

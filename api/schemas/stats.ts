@@ -1,8 +1,18 @@
 import { Type } from 'typebox';
 import { IsoTime } from './common.js';
 
-const Duration = Type.Object({ median: Type.Union([Type.Number(), Type.Null()]), p90: Type.Union([Type.Number(), Type.Null()]) }, { description: 'seconds' });
-const Breakdown = Type.Array(Type.Object({ key: Type.String(), received: Type.Integer(), dissuaded: Type.Integer(), preventedLossFen: Type.Integer() }));
+const Duration = Type.Object(
+  { median: Type.Union([Type.Number(), Type.Null()]), p90: Type.Union([Type.Number(), Type.Null()]) },
+  { description: 'seconds' },
+);
+const Breakdown = Type.Array(
+  Type.Object({
+    key: Type.String(),
+    received: Type.Integer(),
+    dissuaded: Type.Integer(),
+    preventedLossFen: Type.Integer(),
+  }),
+);
 
 export const StatsQuery = Type.Object(
   {
@@ -25,7 +35,9 @@ export const StatsSchema = Type.Object({
     receiptToFirstCallSeconds: Duration,
     receiptToCloseSeconds: Duration,
     previousPeriodReceived: Type.Integer(),
-    receivedChangePercent: Type.Union([Type.Number(), Type.Null()], { description: 'against the previous period of the same length; null when it had none' }),
+    receivedChangePercent: Type.Union([Type.Number(), Type.Null()], {
+      description: 'against the previous period of the same length; null when it had none',
+    }),
   }),
   stopPayments: Type.Object({
     requested: Type.Integer(),

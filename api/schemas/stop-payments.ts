@@ -6,7 +6,12 @@ import { AmountFen, ClientId, IsoTime, ListQuery, Phone } from './common.js';
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Note = Type.String({ minLength: 1, maxLength: 2000 });
 const Reason = Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' });
-const LegalDocRef = Type.String({ minLength: 1, maxLength: 128, pattern: '\\S', description: 'reference of the legal document (e.g. 冻结通知书 number)' });
+const LegalDocRef = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '\\S',
+  description: 'reference of the legal document (e.g. 冻结通知书 number)',
+});
 const Person = Type.Object({ userId: Type.String(), name: Type.String() });
 
 export const TransferSchema = Type.Object(
@@ -25,7 +30,10 @@ export const StopPaymentInputSchema = Type.Object(
     reportedAt: IsoTime,
     caseRef: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     alertId: Type.Optional(ClientId),
-    victim: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), phone: Phone }, { additionalProperties: false }),
+    victim: Type.Object(
+      { name: Type.String({ minLength: 1, maxLength: 100 }), phone: Phone },
+      { additionalProperties: false },
+    ),
     transfers: Type.Array(TransferSchema, { minItems: 1, maxItems: 50 }),
   },
   { additionalProperties: false },
@@ -72,7 +80,10 @@ const caseFields = {
   frozenFen: Type.Integer(),
   caseRef: Nullable(Type.String()),
   alertId: Nullable(Type.String()),
-  victim: Type.Object({ name: Type.String(), phone: Type.String({ description: 'masked except for the call-taker who filed the case' }) }),
+  victim: Type.Object({
+    name: Type.String(),
+    phone: Type.String({ description: 'masked except for the call-taker who filed the case' }),
+  }),
 };
 
 export const StopPaymentSummarySchema = Type.Object(caseFields);
@@ -91,13 +102,24 @@ export const StopPaymentListQuery = Type.Object(
 );
 
 export const StopPaymentParams = Type.Object({ stopPaymentId: ClientId });
-export const HoldParams = Type.Object({ stopPaymentId: ClientId, holdId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}$' }) });
+export const HoldParams = Type.Object({
+  stopPaymentId: ClientId,
+  holdId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}$' }),
+});
 
 export const ApproveBody = Type.Object({ note: Type.Optional(Note) }, { additionalProperties: false });
 export const RejectBody = Type.Object({ reason: Reason }, { additionalProperties: false });
 export const RestopBody = Type.Object({ note: Type.Optional(Note) }, { additionalProperties: false });
-export const FreezeBody = Type.Object({ legalDocRef: LegalDocRef, note: Type.Optional(Note) }, { additionalProperties: false });
+export const FreezeBody = Type.Object(
+  { legalDocRef: LegalDocRef, note: Type.Optional(Note) },
+  { additionalProperties: false },
+);
 export const ReleaseBody = Type.Object(
-  { reason: Reason, holdIds: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}$' }), { minItems: 1, maxItems: 500, uniqueItems: true })) },
+  {
+    reason: Reason,
+    holdIds: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]{1,80}$' }), { minItems: 1, maxItems: 500, uniqueItems: true }),
+    ),
+  },
   { additionalProperties: false },
 );

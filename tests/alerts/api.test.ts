@@ -7,7 +7,13 @@ import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 let api: ReturnType<typeof alertApi>;
-let platform: Caller, operator: Caller, operator2: Caller, officer: Caller, otherOfficer: Caller, supervisor: Caller, auditor: Caller;
+let platform: Caller,
+  operator: Caller,
+  operator2: Caller,
+  officer: Caller,
+  otherOfficer: Caller,
+  supervisor: Caller,
+  auditor: Caller;
 
 beforeAll(async () => {
   stack = await startStack({ policy: { alert: { retryDelay: { high: '60s', medium: '60s', low: '60s' } } } });
@@ -31,15 +37,18 @@ describe('ingest', () => {
     const responses = await Promise.all(Array.from({ length: 10 }, () => api.ingest(platform, alert)));
     const codes = responses.map((r) => r.statusCode).sort();
     expect(codes).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
-    for (const r of responses.filter((r) => r.statusCode === 200)) expect(r.json()).toMatchObject({ alertId: alert.alertId, duplicate: true });
+    for (const r of responses.filter((r) => r.statusCode === 200))
+      expect(r.json()).toMatchObject({ alertId: alert.alertId, duplicate: true });
     await readModelRow(stack, alert.alertId);
     const rows = await stack.database.db.select().from(alerts).where(eq(alerts.alertId, alert.alertId));
     expect(rows).toHaveLength(1);
     const runs = [];
-    for await (const run of stack.client.workflow.list({ query: `WorkflowId = 'alert-${alert.alertId}'` })) runs.push(run);
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = 'alert-${alert.alertId}'` }))
+      runs.push(run);
     expect(runs).toHaveLength(1);
     // A repeated push is a signal: the alert shows it as soon as the workflow has taken it in.
-    const updates = (view: { timeline: { kind: string }[] }) => view.timeline.filter((e) => e.kind === 'platform_update').length;
+    const updates = (view: { timeline: { kind: string }[] }) =>
+      view.timeline.filter((e) => e.kind === 'platform_update').length;
     const view = await waitFor('nine pushes shown', async () => {
       const shown = (await api.get(supervisor, alert.alertId)).json();
       return updates(shown) === 9 ? shown : undefined;
@@ -63,14 +72,19 @@ describe('ingest', () => {
     });
     expect(after.riskLevel).toBe('high');
     expect(Date.parse(after.deadline)).toBeLessThan(Date.parse(before.deadline));
-    expect(after.timeline.at(-1)).toMatchObject({ kind: 'platform_update', detail: { riskLevel: 'high', raisedFrom: 'low' } });
+    expect(after.timeline.at(-1)).toMatchObject({
+      kind: 'platform_update',
+      detail: { riskLevel: 'high', raisedFrom: 'low' },
+    });
 
     await api.ingest(platform, { ...alert, riskLevel: 'low' });
     expect((await api.get(supervisor, alert.alertId)).json().riskLevel).toBe('high');
 
     await readModelRow(stack, alert.alertId, (r) => r.riskLevel === 'high');
     await readModelRow(stack, earlier.alertId);
-    const queue = (await api.list(supervisor, '?state=queued&limit=200')).json().items.map((a: { alertId: string }) => a.alertId);
+    const queue = (await api.list(supervisor, '?state=queued&limit=200'))
+      .json()
+      .items.map((a: { alertId: string }) => a.alertId);
     expect(queue.indexOf(alert.alertId)).toBeLessThan(queue.indexOf(earlier.alertId));
   });
 
@@ -86,10 +100,20 @@ describe('ingest', () => {
   });
 
   it('refuses bad input with 400 naming each field, and creates nothing', async () => {
-    const bad = { ...newAlert(), victim: { phone: '12345' }, riskLevel: 'extreme', issuedAt: 'yesterday', stationId: 'no spaces allowed', extra: true };
+    const bad = {
+      ...newAlert(),
+      victim: { phone: '12345' },
+      riskLevel: 'extreme',
+      issuedAt: 'yesterday',
+      stationId: 'no spaces allowed',
+      extra: true,
+    };
     const response = await api.ingest(platform, bad as never);
     expect(response.statusCode).toBe(400);
-    const pointers = response.json().errors.map((e: { pointer: string }) => e.pointer).sort();
+    const pointers = response
+      .json()
+      .errors.map((e: { pointer: string }) => e.pointer)
+      .sort();
     expect(pointers).toEqual(['/extra', '/issuedAt', '/riskLevel', '/stationId', '/victim/phone']);
     expect(await stack.database.db.select().from(alerts).where(eq(alerts.alertId, bad.alertId))).toHaveLength(0);
     await expect(stack.client.workflow.getHandle(`alert-${bad.alertId}`).describe()).rejects.toThrow();
@@ -120,7 +144,8 @@ describe('roles', () => {
     expect((await api.next(supervisor)).statusCode).toBe(403);
     expect((await api.cancel(operator, alert.alertId, { reason: 'x' })).statusCode).toBe(403);
     expect((await api.visitResult(operator, alert.alertId, { outcome: 'dissuaded' })).statusCode).toBe(403);
-    for (const reader of [operator, supervisor, officer, auditor]) expect((await api.get(reader, alert.alertId)).statusCode).toBe(200);
+    for (const reader of [operator, supervisor, officer, auditor])
+      expect((await api.get(reader, alert.alertId)).statusCode).toBe(200);
     expect((await stack.request(null, { method: 'GET', url: `/v1/alerts/${alert.alertId}` })).statusCode).toBe(401);
   });
 });
@@ -158,7 +183,10 @@ describe('decisions', () => {
     expect(response.statusCode).toBe(409);
     expect(response.json().code).toBe('not_assignee');
     expect((await api.release(operator2, alert.alertId)).json().code).toBe('not_assignee');
-    expect((await api.get(supervisor, alert.alertId)).json()).toMatchObject({ state: 'calling', assignee: { userId: operator.user.userId } });
+    expect((await api.get(supervisor, alert.alertId)).json()).toMatchObject({
+      state: 'calling',
+      assignee: { userId: operator.user.userId },
+    });
   });
 
   it('gives a retried decision with the same Idempotency-Key exactly one effect', async () => {
@@ -202,9 +230,13 @@ describe('personal data and station scoping', () => {
     expect(await seen(supervisor)).toBe('139****5678');
     expect(await seen(auditor)).toBe('139****5678');
     await readModelRow(stack, alert.alertId, (r) => r.state === 'calling');
-    const listed = (await api.list(operator2, '?limit=200')).json().items.find((a: { alertId: string }) => a.alertId === alert.alertId);
+    const listed = (await api.list(operator2, '?limit=200'))
+      .json()
+      .items.find((a: { alertId: string }) => a.alertId === alert.alertId);
     expect(listed.victim.phone).toBe('139****5678');
-    const mine = (await api.list(operator, '?limit=200')).json().items.find((a: { alertId: string }) => a.alertId === alert.alertId);
+    const mine = (await api.list(operator, '?limit=200'))
+      .json()
+      .items.find((a: { alertId: string }) => a.alertId === alert.alertId);
     expect(mine.victim.phone).toBe('13912345678');
   });
 
@@ -218,13 +250,17 @@ describe('personal data and station scoping', () => {
     expect(theirs.every((a: { stationId: string }) => a.stationId === 'wuda-02')).toBe(true);
     const filtered = (await api.list(otherOfficer, '?stationId=haibowan-01')).json().items;
     expect(filtered).toEqual([]);
-    expect((await api.list(officer, '?limit=200')).json().items.map((a: { alertId: string }) => a.alertId)).toContain(alert.alertId);
+    expect((await api.list(officer, '?limit=200')).json().items.map((a: { alertId: string }) => a.alertId)).toContain(
+      alert.alertId,
+    );
     expect((await api.cancel(supervisor, alert.alertId, { reason: 'test' })).statusCode).toBe(200);
     expect((await api.visitResult(otherOfficer, alert.alertId, { outcome: 'dissuaded' })).statusCode).toBe(404);
   });
 
   it('never writes an event twice for one step', async () => {
-    const rows = await stack.database.db.select({ workflowId: caseEvents.workflowId, seq: caseEvents.seq }).from(caseEvents);
+    const rows = await stack.database.db
+      .select({ workflowId: caseEvents.workflowId, seq: caseEvents.seq })
+      .from(caseEvents);
     const keys = rows.map((r) => `${r.workflowId}:${r.seq}`);
     expect(new Set(keys).size).toBe(keys.length);
     await waitFor('some events', async () => rows.length > 0);

@@ -40,7 +40,11 @@ async function escalatedTwice(alertId: string) {
 
 async function outbox(alertId: string) {
   return waitFor('two outbox rows', async () => {
-    const rows = await stack.database.db.select().from(notifications).where(eq(notifications.caseId, alertId)).orderBy(notifications.id);
+    const rows = await stack.database.db
+      .select()
+      .from(notifications)
+      .where(eq(notifications.caseId, alertId))
+      .orderBy(notifications.id);
     return rows.length >= 2 ? rows : undefined;
   });
 }
@@ -68,7 +72,9 @@ describe('escalation', () => {
     expect(rows[0]!.message).toContain(alert.alertId);
     // Level 2 is the last: waiting longer adds nothing, and the humans can still act.
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await stack.database.db.select().from(notifications).where(eq(notifications.caseId, alert.alertId))).toHaveLength(2);
+    expect(
+      await stack.database.db.select().from(notifications).where(eq(notifications.caseId, alert.alertId)),
+    ).toHaveLength(2);
     const claim = await api.claim(operator, alert.alertId);
     expect(claim.json()).toMatchObject({ state: 'calling', overdue: false, escalationLevel: 0 });
   });
@@ -100,7 +106,9 @@ describe('escalation', () => {
     const fresh = newAlert({ riskLevel: 'medium' });
     await api.ingest(platform, fresh);
     await waitFor('fresh alert in the read model', async () =>
-      (await api.list(supervisor, '?state=queued')).json().items.some((a: { alertId: string }) => a.alertId === fresh.alertId),
+      (await api.list(supervisor, '?state=queued'))
+        .json()
+        .items.some((a: { alertId: string }) => a.alertId === fresh.alertId),
     );
     const queue = (await api.list(supervisor, '?state=queued')).json().items.map((a: { alertId: string }) => a.alertId);
     expect(queue.indexOf(late.alertId)).toBeLessThan(queue.indexOf(fresh.alertId));
@@ -120,14 +128,22 @@ describe('escalation', () => {
       // comes back gets both in one workflow task, where the claim is handled first.
       await new Promise((r) => setTimeout(r, 1_500));
       const actor = { userId: operator.user.userId, name: operator.user.name, role: 'operator' as const };
-      claiming = stack.client.workflow.getHandle(alertWorkflowId(alert.alertId)).executeUpdate(claimUpdate, { args: [{ actor }], updateId: `late-${alert.alertId}` });
+      claiming = stack.client.workflow
+        .getHandle(alertWorkflowId(alert.alertId))
+        .executeUpdate(claimUpdate, { args: [{ actor }], updateId: `late-${alert.alertId}` });
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       await stack.startWorker();
     }
-    const view = (await claiming) as { state: string; escalationLevel: number; timeline: { kind: string; detail: Record<string, unknown> }[] };
+    const view = (await claiming) as {
+      state: string;
+      escalationLevel: number;
+      timeline: { kind: string; detail: Record<string, unknown> }[];
+    };
     expect(view.state).toBe('calling');
-    const kinds = view.timeline.map((e) => (e.kind === 'deadline_missed' ? `missed ${e.detail.deadline} ${e.detail.level}` : e.kind));
+    const kinds = view.timeline.map((e) =>
+      e.kind === 'deadline_missed' ? `missed ${e.detail.deadline} ${e.detail.level}` : e.kind,
+    );
     // Missed first (level 2 too if the worker took over a second to come back), then the claim.
     expect(kinds[0]).toBe('received');
     expect(kinds[1]).toBe('missed claim 1');

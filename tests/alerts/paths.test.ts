@@ -36,14 +36,20 @@ async function claimed(overrides = {}) {
   const alertId = await received(overrides);
   const claim = await api.claim(operator, alertId);
   expect(claim.statusCode).toBe(200);
-  expect(claim.json()).toMatchObject({ state: 'calling', assignee: { userId: operator.user.userId, name: '王接线员' } });
+  expect(claim.json()).toMatchObject({
+    state: 'calling',
+    assignee: { userId: operator.user.userId, name: '王接线员' },
+  });
   return alertId;
 }
 
 async function notReachedUntilVisit(alertId: string) {
   for (let attempt = 1; attempt <= 2; attempt++) {
     if (attempt > 1) {
-      await waitFor('the retry to come back to the queue', async () => (await api.get(supervisor, alertId)).json().state === 'queued');
+      await waitFor(
+        'the retry to come back to the queue',
+        async () => (await api.get(supervisor, alertId)).json().state === 'queued',
+      );
       expect((await api.claim(operator, alertId)).statusCode).toBe(200);
     }
     const result = await api.callResult(operator, alertId, { result: 'not_reached', reason: 'no_answer' });
@@ -56,11 +62,27 @@ async function notReachedUntilVisit(alertId: string) {
 describe('alert paths', () => {
   it('contacted and dissuaded: closed with the prevented loss, timeline naming the operator', async () => {
     const alertId = await claimed();
-    const result = await api.callResult(operator, alertId, { result: 'contacted', outcome: 'dissuaded', amountAtRiskFen: 5_000_000, note: '已劝阻' });
+    const result = await api.callResult(operator, alertId, {
+      result: 'contacted',
+      outcome: 'dissuaded',
+      amountAtRiskFen: 5_000_000,
+      note: '已劝阻',
+    });
     expect(result.statusCode).toBe(200);
     const view = result.json();
-    expect(view).toMatchObject({ state: 'closed', outcome: 'dissuaded', amountAtRiskFen: 5_000_000, callAttempts: 1, deadline: null });
-    expect(view.timeline.map((e: { kind: string }) => e.kind)).toEqual(['received', 'claimed', 'call_result', 'closed']);
+    expect(view).toMatchObject({
+      state: 'closed',
+      outcome: 'dissuaded',
+      amountAtRiskFen: 5_000_000,
+      callAttempts: 1,
+      deadline: null,
+    });
+    expect(view.timeline.map((e: { kind: string }) => e.kind)).toEqual([
+      'received',
+      'claimed',
+      'call_result',
+      'closed',
+    ]);
     expect(view.timeline[1].actor).toEqual({ userId: operator.user.userId, role: 'operator' });
     const row = await readModelRow(stack, alertId, (r) => r.state === 'closed');
     expect(row).toMatchObject({ outcome: 'dissuaded', amountAtRiskFen: 5_000_000 });
@@ -98,7 +120,18 @@ describe('alert paths', () => {
     expect(visit.statusCode).toBe(200);
     expect(visit.json()).toMatchObject({ state: 'closed', outcome: closedAs });
     const kinds = visit.json().timeline.map((e: { kind: string }) => e.kind);
-    expect(kinds).toEqual(['received', 'claimed', 'call_result', 'retry_scheduled', 'requeued', 'claimed', 'call_result', 'visit_requested', 'visit_result', 'closed']);
+    expect(kinds).toEqual([
+      'received',
+      'claimed',
+      'call_result',
+      'retry_scheduled',
+      'requeued',
+      'claimed',
+      'call_result',
+      'visit_requested',
+      'visit_result',
+      'closed',
+    ]);
     expect(visit.json().timeline.at(-1).actor).toEqual({ userId: officer.user.userId, role: 'station' });
   });
 
@@ -151,14 +184,25 @@ describe('alert paths', () => {
     const visiting = await claimed();
     await api.callResult(operator, visiting, { result: 'contacted', outcome: 'refused' });
 
-    const states = await Promise.all([queued, calling, retrying, visiting].map(async (id) => (await api.get(supervisor, id)).json().state));
+    const states = await Promise.all(
+      [queued, calling, retrying, visiting].map(async (id) => (await api.get(supervisor, id)).json().state),
+    );
     expect(states).toEqual(['queued', 'calling', 'retry_wait', 'visit_pending']);
 
-    for (const [who, alertId] of [[platform, queued], [supervisor, calling], [supervisor, retrying], [platform, visiting]] as const) {
+    for (const [who, alertId] of [
+      [platform, queued],
+      [supervisor, calling],
+      [supervisor, retrying],
+      [platform, visiting],
+    ] as const) {
       const cancelled = await api.cancel(who, alertId, { reason: '平台撤回' });
       expect(cancelled.statusCode).toBe(200);
       expect(cancelled.json()).toMatchObject({ state: 'closed', outcome: 'cancelled' });
-      expect(cancelled.json().timeline.at(-1)).toMatchObject({ kind: 'closed', actor: { userId: who.user.userId }, detail: { outcome: 'cancelled', reason: '平台撤回' } });
+      expect(cancelled.json().timeline.at(-1)).toMatchObject({
+        kind: 'closed',
+        actor: { userId: who.user.userId },
+        detail: { outcome: 'cancelled', reason: '平台撤回' },
+      });
     }
     const again = await api.cancel(supervisor, queued, { reason: 'again' });
     expect(again.statusCode).toBe(409);

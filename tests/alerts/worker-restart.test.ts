@@ -9,7 +9,12 @@ let platform: Caller, operator: Caller, supervisor: Caller;
 
 beforeAll(async () => {
   stack = await startStack({
-    policy: { alert: { claimSla: { high: '3s', medium: '60s', low: '60s' }, retryDelay: { high: '3s', medium: '3s', low: '3s' } } },
+    policy: {
+      alert: {
+        claimSla: { high: '3s', medium: '60s', low: '60s' },
+        retryDelay: { high: '3s', medium: '3s', low: '3s' },
+      },
+    },
   });
   api = alertApi(stack);
   platform = await stack.user(['platform']);
@@ -28,7 +33,9 @@ describe('worker restart', () => {
     await api.ingest(platform, escalating);
     await api.ingest(platform, retrying);
     await api.claim(operator, retrying.alertId);
-    expect((await api.callResult(operator, retrying.alertId, { result: 'not_reached' })).json().state).toBe('retry_wait');
+    expect((await api.callResult(operator, retrying.alertId, { result: 'not_reached' })).json().state).toBe(
+      'retry_wait',
+    );
     await readModelRow(stack, retrying.alertId, (r) => r.state === 'retry_wait');
 
     await stack.stopWorker();

@@ -64,7 +64,10 @@ describe('archiving', () => {
     const expected = await closedRuns(5);
     expect(expected).toHaveLength(5);
 
-    const [first, second] = await Promise.all([runArchiver(stack, { batchSize: 2 }), runArchiver(stack, { batchSize: 2 })]);
+    const [first, second] = await Promise.all([
+      runArchiver(stack, { batchSize: 2 }),
+      runArchiver(stack, { batchSize: 2 }),
+    ]);
     expect(first.archived + second.archived).toBe(5);
     const rows = await archivedRows();
     expect(rows.map((r) => `${r.workflowId}/${r.runId}`).sort()).toEqual(expected);
@@ -87,8 +90,19 @@ describe('archiving', () => {
   it('appends one record per run however many writers race for it, keeping the chain whole', async () => {
     const before = (await archivedRows()).length;
     const history = JSON.stringify({ events: [] });
-    const record = { workflowId: `race-${randomBytes(3).toString('hex')}`, runId: 'r1', workflowType: 'Test', status: 'COMPLETED', closedAt: new Date(), history };
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => appendToArchive(stack.database.db, i % 2 ? record : { ...record, runId: 'r2' })));
+    const record = {
+      workflowId: `race-${randomBytes(3).toString('hex')}`,
+      runId: 'r1',
+      workflowType: 'Test',
+      status: 'COMPLETED',
+      closedAt: new Date(),
+      history,
+    };
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        appendToArchive(stack.database.db, i % 2 ? record : { ...record, runId: 'r2' }),
+      ),
+    );
     expect(results.filter((r) => r.created)).toHaveLength(2);
     expect(new Set(results.map((r) => r.id)).size).toBe(2);
     expect((await archivedRows()).length).toBe(before + 2);
@@ -101,19 +115,30 @@ describe('archiving', () => {
     // worker/main.ts creates it through the worker's NativeConnection, start-all through the API's client.
     const native = await NativeConnection.connect({ address: inject('temporalAddress') });
     try {
-      expect(await ensureArchiverSchedule(new Client({ connection: native, namespace: 'default' }), { taskQueue, everyMs: 1_000, scheduleId })).toBe('created');
+      expect(
+        await ensureArchiverSchedule(new Client({ connection: native, namespace: 'default' }), {
+          taskQueue,
+          everyMs: 1_000,
+          scheduleId,
+        }),
+      ).toBe('created');
       expect(await ensureArchiverSchedule(stack.client, { taskQueue, everyMs: 1_000, scheduleId })).toBe('unchanged');
       expect(await ensureArchiverSchedule(stack.client, { taskQueue, everyMs: 2_000, scheduleId })).toBe('updated');
-      expect((await stack.client.schedule.getHandle(scheduleId).describe()).spec.intervals).toEqual([expect.objectContaining({ every: 2_000 })]);
+      expect((await stack.client.schedule.getHandle(scheduleId).describe()).spec.intervals).toEqual([
+        expect.objectContaining({ every: 2_000 }),
+      ]);
       await ensureArchiverSchedule(stack.client, { taskQueue, everyMs: 1_000, scheduleId });
       const workflowId = await cancelledAlert();
       const row = await waitFor(
         'the scheduled archiver to archive the alert',
-        async () => (await stack.database.db.select().from(auditArchive).where(eq(auditArchive.workflowId, workflowId)))[0],
+        async () =>
+          (await stack.database.db.select().from(auditArchive).where(eq(auditArchive.workflowId, workflowId)))[0],
         30_000,
       );
       expect(row.status).toBe('COMPLETED');
-      expect((await stack.client.schedule.getHandle(scheduleId).describe()).info.recentActions.length).toBeGreaterThan(0);
+      expect((await stack.client.schedule.getHandle(scheduleId).describe()).info.recentActions.length).toBeGreaterThan(
+        0,
+      );
     } finally {
       await stack.client.schedule.getHandle(scheduleId).delete();
       await native.close();
@@ -126,16 +151,22 @@ describe('archiving', () => {
     const seen: { id: string; workflowId: string; sha256: string; closedAt: string }[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: typeof seen; nextCursor: string | null } = ok(await audit.archive(auditor, `?limit=2${cursor ? `&cursor=${cursor}` : ''}`));
+      const page: { items: typeof seen; nextCursor: string | null } = ok(
+        await audit.archive(auditor, `?limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+      );
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen.map((r) => r.id)).toEqual(all.map((r) => String(r.id)).reverse());
     expect(seen[0]).toMatchObject({ sha256: all.at(-1)!.sha256, closedAt: all.at(-1)!.closedAt.toISOString() });
-    const alertsOnly = ok<{ items: { workflowType: string }[] }>(await audit.archive(auditor, '?workflowType=AlertWorkflow&limit=200')).items;
+    const alertsOnly = ok<{ items: { workflowType: string }[] }>(
+      await audit.archive(auditor, '?workflowType=AlertWorkflow&limit=200'),
+    ).items;
     expect(alertsOnly.length).toBe(all.filter((r) => r.workflowType === 'AlertWorkflow').length);
-    const one = ok<{ items: { workflowId: string }[] }>(await audit.archive(auditor, `?workflowId=${all[0]!.workflowId}`)).items;
+    const one = ok<{ items: { workflowId: string }[] }>(
+      await audit.archive(auditor, `?workflowId=${all[0]!.workflowId}`),
+    ).items;
     expect(one.map((r) => r.workflowId)).toEqual([all[0]!.workflowId]);
   });
 });
@@ -169,13 +200,19 @@ describe('verifying the hash chain', () => {
     // Two records swapped: everything but the id exchanged.
     const contents = ({ id: _id, ...rest }: typeof second) => rest;
     await db.transaction(async (tx) => {
-      await tx.update(auditArchive).set({ workflowId: sql`'swapping'`, runId: sql`'swapping'` }).where(eq(auditArchive.id, third.id));
+      await tx
+        .update(auditArchive)
+        .set({ workflowId: sql`'swapping'`, runId: sql`'swapping'` })
+        .where(eq(auditArchive.id, third.id));
       await tx.update(auditArchive).set(contents(third)).where(eq(auditArchive.id, second.id));
       await tx.update(auditArchive).set(contents(second)).where(eq(auditArchive.id, third.id));
     });
     expect(await verify()).toEqual({ ok: false, records: total, brokenAt: String(second.id) });
     await db.transaction(async (tx) => {
-      await tx.update(auditArchive).set({ workflowId: sql`'swapping'`, runId: sql`'swapping'` }).where(eq(auditArchive.id, third.id));
+      await tx
+        .update(auditArchive)
+        .set({ workflowId: sql`'swapping'`, runId: sql`'swapping'` })
+        .where(eq(auditArchive.id, third.id));
       await tx.update(auditArchive).set(contents(second)).where(eq(auditArchive.id, second.id));
       await tx.update(auditArchive).set(contents(third)).where(eq(auditArchive.id, third.id));
     });
@@ -191,33 +228,57 @@ describe('after Temporal has deleted a workflow', () => {
     const alert = newAlert();
     await alerts.ingest(platform, alert);
     await alerts.claim(operator, alert.alertId);
-    await alerts.callResult(operator, alert.alertId, { result: 'contacted', outcome: 'dissuaded', amountAtRiskFen: 200_000 });
+    await alerts.callResult(operator, alert.alertId, {
+      result: 'contacted',
+      outcome: 'dissuaded',
+      amountAtRiskFen: 200_000,
+    });
     const workflowId = `alert-${alert.alertId}`;
     const { runId } = await stack.client.workflow.getHandle(workflowId).describe();
     await stack.client.workflow.getHandle(workflowId).result();
-    const before = ok<{ runs: { source: string }[]; events: TimelineEvent[] }>(await audit.timeline(auditor, workflowId));
+    const before = ok<{ runs: { source: string }[]; events: TimelineEvent[] }>(
+      await audit.timeline(auditor, workflowId),
+    );
     expect(before.runs[0]!.source).toBe('temporal');
     const liveHistory = (await audit.history(auditor, workflowId)).body;
 
     await waitFor('the run in the archive', async () => {
       await runArchiver(stack);
-      return (await stack.database.db.select().from(auditArchive).where(eq(auditArchive.workflowId, workflowId))).length === 1;
+      return (
+        (await stack.database.db.select().from(auditArchive).where(eq(auditArchive.workflowId, workflowId))).length ===
+        1
+      );
     });
-    await stack.client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId, runId } });
-    await waitFor('Temporal to forget the workflow', async () => {
-      try {
-        await stack.client.workflow.getHandle(workflowId).describe();
-        return false;
-      } catch (error) {
-        return (error as Error).name === 'WorkflowNotFoundError';
-      }
-      // The dev server deletes a closed run some 20 s after it was asked to.
-    }, 90_000);
+    await stack.client.workflowService.deleteWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId, runId },
+    });
+    await waitFor(
+      'Temporal to forget the workflow',
+      async () => {
+        try {
+          await stack.client.workflow.getHandle(workflowId).describe();
+          return false;
+        } catch (error) {
+          return (error as Error).name === 'WorkflowNotFoundError';
+        }
+        // The dev server deletes a closed run some 20 s after it was asked to.
+      },
+      90_000,
+    );
 
-    const after = ok<{ runId: string; status: string; runs: { source: string }[]; events: TimelineEvent[] }>(await audit.timeline(auditor, workflowId));
-    expect(after).toMatchObject({ runId, status: 'COMPLETED', runs: [expect.objectContaining({ source: 'archive', status: 'COMPLETED' })] });
+    const after = ok<{ runId: string; status: string; runs: { source: string }[]; events: TimelineEvent[] }>(
+      await audit.timeline(auditor, workflowId),
+    );
+    expect(after).toMatchObject({
+      runId,
+      status: 'COMPLETED',
+      runs: [expect.objectContaining({ source: 'archive', status: 'COMPLETED' })],
+    });
     expect(after.events).toEqual(before.events);
-    expect(after.events.filter((e) => e.kind === 'update_accepted').map((e) => [e.detail?.update, e.actor?.name])).toEqual([
+    expect(
+      after.events.filter((e) => e.kind === 'update_accepted').map((e) => [e.detail?.update, e.actor?.name]),
+    ).toEqual([
       ['claim', '王接线员'],
       ['callResult', '王接线员'],
     ]);
@@ -229,9 +290,20 @@ describe('after Temporal has deleted a workflow', () => {
     const [stored] = await stack.database.db.select().from(auditArchive).where(eq(auditArchive.workflowId, workflowId));
     expect(history.body).toBe(stored!.history);
     expect(history.body).toBe(liveHistory);
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, historyFromJSON(history.json()), workflowId);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      historyFromJSON(history.json()),
+      workflowId,
+    );
 
     const replay = ok(await audit.replay(auditor, workflowId));
-    expect(replay).toEqual({ workflowId, runId, workflowType: 'AlertWorkflow', source: 'archive', events: history.json().events.length, deterministic: true });
+    expect(replay).toEqual({
+      workflowId,
+      runId,
+      workflowType: 'AlertWorkflow',
+      source: 'archive',
+      events: history.json().events.length,
+      deterministic: true,
+    });
   }, 150_000);
 });

@@ -13,11 +13,15 @@ describe('audit configuration', () => {
 
   it('refuses an interval it cannot read, or shorter than a second, naming the variable', () => {
     for (const bad of ['soon', '500ms', '0', '-1m'])
-      expect(() => loadConfig({ FANZHA_ARCHIVE_EVERY: bad }), bad).toThrow(expect.objectContaining({ variable: 'FANZHA_ARCHIVE_EVERY' }));
+      expect(() => loadConfig({ FANZHA_ARCHIVE_EVERY: bad }), bad).toThrow(
+        expect.objectContaining({ variable: 'FANZHA_ARCHIVE_EVERY' }),
+      );
     expect(() => loadConfig({ FANZHA_ARCHIVE_EVERY: 'soon' })).toThrow(ConfigError);
   });
 
   it('replays against FANZHA_REPLAY_BUNDLE when given (resolved to an absolute path)', () => {
-    expect(loadConfig({ FANZHA_REPLAY_BUNDLE: 'build/workflow-bundle.js' }).audit.replayBundlePath).toBe(path.resolve('build/workflow-bundle.js'));
+    expect(loadConfig({ FANZHA_REPLAY_BUNDLE: 'build/workflow-bundle.js' }).audit.replayBundlePath).toBe(
+      path.resolve('build/workflow-bundle.js'),
+    );
   });
 });

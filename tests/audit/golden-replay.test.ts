@@ -50,7 +50,12 @@ describe('golden histories', () => {
       ]),
     );
     // Each file is named after the type it holds.
-    const prefix: Record<string, string> = { AlertWorkflow: 'alert-', StopPaymentWorkflow: 'stop-payment-', HoldWorkflow: 'hold-', ArchiverWorkflow: 'archiver-' };
+    const prefix: Record<string, string> = {
+      AlertWorkflow: 'alert-',
+      StopPaymentWorkflow: 'stop-payment-',
+      HoldWorkflow: 'hold-',
+      ArchiverWorkflow: 'archiver-',
+    };
     for (const g of goldens) expect(g.file.startsWith(prefix[g.workflowType]!), g.file).toBe(true);
   });
 

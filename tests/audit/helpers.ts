@@ -30,9 +30,14 @@ export function auditApi(stack: Stack) {
   const get = (caller: Caller | null, url: string) => stack.request(caller, { method: 'GET', url });
   return {
     timeline: (caller: Caller | null, workflowId: string) => get(caller, `/v1/audit/workflows/${workflowId}/timeline`),
-    history: (caller: Caller | null, workflowId: string, runId?: string) => get(caller, `/v1/audit/workflows/${workflowId}/history${runId ? `?runId=${runId}` : ''}`),
+    history: (caller: Caller | null, workflowId: string, runId?: string) =>
+      get(caller, `/v1/audit/workflows/${workflowId}/history${runId ? `?runId=${runId}` : ''}`),
     replay: (caller: Caller | null, workflowId: string, body: unknown = {}) =>
-      stack.request(caller, { method: 'POST', url: `/v1/audit/workflows/${workflowId}/replay`, payload: body as object }),
+      stack.request(caller, {
+        method: 'POST',
+        url: `/v1/audit/workflows/${workflowId}/replay`,
+        payload: body as object,
+      }),
     archive: (caller: Caller | null, query = '') => get(caller, `/v1/audit/archive${query}`),
     verify: (caller: Caller | null) => get(caller, '/v1/audit/archive/verify'),
     accessLog: (caller: Caller | null, query = '') => get(caller, `/v1/audit/access-log${query}`),
@@ -65,25 +70,45 @@ export const decisions = (events: TimelineEvent[]) =>
  */
 export async function changedWorkflowBundle(): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-changed-workflows-'));
-  for (const folder of ['workflows', 'domain']) cpSync(path.join(REPO_ROOT, folder), path.join(dir, folder), { recursive: true });
+  for (const folder of ['workflows', 'domain'])
+    cpSync(path.join(REPO_ROOT, folder), path.join(dir, folder), { recursive: true });
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const file = path.join(dir, 'workflows', 'alert.ts');
   const anchor = 'export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertView> {\n';
   const source = readFileSync(file, 'utf8');
-  if (!source.includes(anchor)) throw new Error(`workflows/alert.ts no longer has "${anchor.trim()}": update the changed-code test`);
-  writeFileSync(file, source.replace(anchor, `${anchor}  await proxyActivities<{ auditChangedStep(): Promise<void> }>({ startToCloseTimeout: '1m' }).auditChangedStep();\n`));
-  const bundle = await bundleWorkflowCode({ workflowsPath: path.join(dir, 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+  if (!source.includes(anchor))
+    throw new Error(`workflows/alert.ts no longer has "${anchor.trim()}": update the changed-code test`);
+  writeFileSync(
+    file,
+    source.replace(
+      anchor,
+      `${anchor}  await proxyActivities<{ auditChangedStep(): Promise<void> }>({ startToCloseTimeout: '1m' }).auditChangedStep();\n`,
+    ),
+  );
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: path.join(dir, 'workflows', 'index.ts'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+  });
   const bundlePath = path.join(dir, 'changed-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   return bundlePath;
 }
 
 /** Runs `npm run audit -- <args>` (as node --import tsx scripts/audit.ts) and collects what it printed. */
-export function runAuditCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runAuditCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/audit.ts', ...args], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), FANZHA_LOG_LEVEL: 'silent', ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? os.tmpdir(),
+        TMPDIR: os.tmpdir(),
+        FANZHA_LOG_LEVEL: 'silent',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

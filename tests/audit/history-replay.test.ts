@@ -26,7 +26,9 @@ let changedBundle: Promise<string>;
 beforeAll(async () => {
   changedBundle = changedWorkflowBundle();
   changedBundle.catch(() => {});
-  stack = await startStack(auditStackOptions({ policy: { stopPayment: { stopValidity: '10m', freezeValidity: '10m' } } }));
+  stack = await startStack(
+    auditStackOptions({ policy: { stopPayment: { stopValidity: '10m', freezeValidity: '10m' } } }),
+  );
   audit = auditApi(stack);
   const alerts = alertApi(stack);
   const cases = stopPaymentApi(stack);
@@ -56,7 +58,8 @@ beforeAll(async () => {
   caseWorkflowId = `stoppay-${id}`;
   await Promise.all([alertWorkflowId, caseWorkflowId].map((w) => stack.client.workflow.getHandle(w).result()));
   const runs: { runId: string; start: number }[] = [];
-  for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${holds[0]!.workflowId}'` })) runs.push({ runId: run.runId, start: run.startTime.getTime() });
+  for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${holds[0]!.workflowId}'` }))
+    runs.push({ runId: run.runId, start: run.startTime.getTime() });
   hold = { workflowId: holds[0]!.workflowId, runs: runs.sort((a, b) => a.start - b.start).map((r) => r.runId) };
   expect(hold.runs).toHaveLength(2);
 });
@@ -79,14 +82,29 @@ describe('raw history', () => {
 
       const { stdout } = await promisify(execFile)(
         inject('temporalCliPath'),
-        ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', inject('temporalAddress'), '--namespace', 'default'],
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          workflowId,
+          '--output',
+          'json',
+          '--address',
+          inject('temporalAddress'),
+          '--namespace',
+          'default',
+        ],
         { maxBuffer: 64 * 1024 * 1024 },
       );
       const cli = JSON.parse(stdout) as { events: { eventId: string; eventType: string }[] };
       // The same events, field for field, once both are read as a History.
       expect(historyFromJSON(json)).toEqual(historyFromJSON(cli));
 
-      await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, historyFromJSON(json), workflowId);
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: inject('workflowBundlePath') } },
+        historyFromJSON(json),
+        workflowId,
+      );
     }
   });
 
@@ -98,7 +116,9 @@ describe('raw history', () => {
     const newest = await audit.history(auditor, hold.workflowId);
     expect(newest.headers['x-workflow-run-id']).toBe(second);
     expect(newest.json().events[0].workflowExecutionStartedEventAttributes.continuedExecutionRunId).toBe(first);
-    expect((await audit.history(auditor, hold.workflowId, '00000000-0000-0000-0000-000000000000')).statusCode).toBe(404);
+    expect((await audit.history(auditor, hold.workflowId, '00000000-0000-0000-0000-000000000000')).statusCode).toBe(
+      404,
+    );
   });
 });
 
@@ -107,10 +127,21 @@ describe('replay', () => {
     for (const workflowId of [alertWorkflowId, caseWorkflowId]) {
       const events = (await audit.history(auditor, workflowId)).json().events.length;
       const { runId, type } = await stack.client.workflow.getHandle(workflowId).describe();
-      expect(ok(await audit.replay(auditor, workflowId))).toEqual({ workflowId, runId, workflowType: type, source: 'temporal', events, deterministic: true });
+      expect(ok(await audit.replay(auditor, workflowId))).toEqual({
+        workflowId,
+        runId,
+        workflowType: type,
+        source: 'temporal',
+        events,
+        deterministic: true,
+      });
     }
     for (const runId of hold.runs)
-      expect(ok(await audit.replay(auditor, hold.workflowId, { runId }))).toMatchObject({ runId, workflowType: 'HoldWorkflow', deterministic: true });
+      expect(ok(await audit.replay(auditor, hold.workflowId, { runId }))).toMatchObject({
+        runId,
+        workflowType: 'HoldWorkflow',
+        deterministic: true,
+      });
   });
 
   it('answers deterministic: false, with the reason, against a changed copy of the workflow code', async () => {
@@ -122,7 +153,12 @@ describe('replay', () => {
     });
     try {
       const replay = (workflowId: string) =>
-        changed.inject({ method: 'POST', url: `/v1/audit/workflows/${workflowId}/replay`, headers: { authorization: `Bearer ${auditor.token}` }, payload: {} });
+        changed.inject({
+          method: 'POST',
+          url: `/v1/audit/workflows/${workflowId}/replay`,
+          headers: { authorization: `Bearer ${auditor.token}` },
+          payload: {},
+        });
       const alert = ok<{ deterministic: boolean; error?: string; events: number }>(await replay(alertWorkflowId));
       expect(alert).toMatchObject({ workflowId: alertWorkflowId, workflowType: 'AlertWorkflow', deterministic: false });
       expect(alert.error).toMatch(/nondeterminism/i);
@@ -135,11 +171,20 @@ describe('replay', () => {
   });
 
   it('runs offline: `npm run audit -- replay` and `replay-archive` exit non-zero on a mismatch', async () => {
-    const env = { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' };
+    const env = {
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: 'default',
+    };
     // No bundle given: the CLI bundles workflows/ as it is now.
     const current = await runAuditCli(['replay', hold.workflowId], env);
     expect(current.code, current.stderr).toBe(0);
-    expect(current.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 4))).toEqual(hold.runs.map((r) => ['ok', 'HoldWorkflow', hold.workflowId, r]));
+    expect(
+      current.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).slice(0, 4)),
+    ).toEqual(hold.runs.map((r) => ['ok', 'HoldWorkflow', hold.workflowId, r]));
 
     const mismatch = await runAuditCli(['replay', alertWorkflowId, '--bundle', await changedBundle], env);
     expect(mismatch.code).toBe(1);
@@ -149,13 +194,19 @@ describe('replay', () => {
     expect(unknown.code).toBe(2);
 
     await runArchiver(stack);
-    const archived = await runAuditCli(['replay-archive'], { ...env, FANZHA_REPLAY_BUNDLE: inject('workflowBundlePath') });
+    const archived = await runAuditCli(['replay-archive'], {
+      ...env,
+      FANZHA_REPLAY_BUNDLE: inject('workflowBundlePath'),
+    });
     expect(archived.code, archived.stderr).toBe(0);
     expect(archived.stdout).toContain(`ok        AlertWorkflow ${alertWorkflowId}`);
     expect(archived.stdout).toContain(`ok        HoldWorkflow ${hold.workflowId} ${hold.runs[0]}`);
     expect(archived.stdout).not.toContain('MISMATCH');
 
-    const changedAlerts = await runAuditCli(['replay-archive', '--type', 'AlertWorkflow'], { ...env, FANZHA_REPLAY_BUNDLE: await changedBundle });
+    const changedAlerts = await runAuditCli(['replay-archive', '--type', 'AlertWorkflow'], {
+      ...env,
+      FANZHA_REPLAY_BUNDLE: await changedBundle,
+    });
     expect(changedAlerts.code).toBe(1);
     expect(changedAlerts.stdout).toContain(`MISMATCH  AlertWorkflow ${alertWorkflowId}`);
     expect(changedAlerts.stdout).not.toContain('StopPaymentWorkflow');

@@ -20,7 +20,10 @@ const acct = () => String(6_222_000_000 + ++n);
 
 beforeAll(async () => {
   // Same validation options as the API, so the simulator behaves here as it does when embedded.
-  app = Fastify({ logger: false, ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } } });
+  app = Fastify({
+    logger: false,
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
   await app.register(problems);
   await app.register(bankSimulator, { prefix: '/sim/bank' });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -46,7 +49,8 @@ async function seed(account: string, balanceFen: number, extra: Record<string, u
   return seeded.body;
 }
 
-const balance = async (account: string) => (await control('GET', `/accounts/ICBC/${account}`)).body.balanceFen as number;
+const balance = async (account: string) =>
+  (await control('GET', `/accounts/ICBC/${account}`)).body.balanceFen as number;
 const ledgerFor = async (instructionId: string) =>
   ((await control('GET', '/ledger')).body.items as any[]).filter((e) => e.instructionId === instructionId);
 
@@ -70,8 +74,20 @@ describe('bank simulator: stop-payments', () => {
 
   it('stops the whole amount when the balance covers it, lowers the balance and lists onward transfers', async () => {
     const account = acct();
-    expect(await seed(account, 1_000_000, { onward })).toEqual({ bank: 'ICBC', account, balanceFen: 1_000_000, onward, exists: true });
-    const answer = await bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account, amountFen: 400_000, legalDocRef: 'JZ-2026-001' });
+    expect(await seed(account, 1_000_000, { onward })).toEqual({
+      bank: 'ICBC',
+      account,
+      balanceFen: 1_000_000,
+      onward,
+      exists: true,
+    });
+    const answer = await bank.stopPayment({
+      instructionId: id('stop'),
+      bank: 'ICBC',
+      account,
+      amountFen: 400_000,
+      legalDocRef: 'JZ-2026-001',
+    });
     expect(answer).toEqual({ status: 'stopped', stoppedFen: 400_000, onward });
     expect(await balance(account)).toBe(600_000);
   });
@@ -79,13 +95,23 @@ describe('bank simulator: stop-payments', () => {
   it('holds what is left as partial, then answers empty once the balance is gone', async () => {
     const account = acct();
     await seed(account, 250_000, { onward });
-    expect(await bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account, amountFen: 400_000 })).toEqual({ status: 'partial', stoppedFen: 250_000, onward });
+    expect(await bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account, amountFen: 400_000 })).toEqual({
+      status: 'partial',
+      stoppedFen: 250_000,
+      onward,
+    });
     expect(await balance(account)).toBe(0);
-    expect(await bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account, amountFen: 100_000 })).toEqual({ status: 'empty', stoppedFen: 0, onward });
+    expect(await bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account, amountFen: 100_000 })).toEqual({
+      status: 'empty',
+      stoppedFen: 0,
+      onward,
+    });
   });
 
   it('holds whatever is asked of an account never seeded, with no onward transfers', async () => {
-    expect(await bank.stopPayment({ instructionId: id('stop'), bank: 'BOC', account: acct(), amountFen: 123_456 })).toEqual({
+    expect(
+      await bank.stopPayment({ instructionId: id('stop'), bank: 'BOC', account: acct(), amountFen: 123_456 }),
+    ).toEqual({
       status: 'stopped',
       stoppedFen: 123_456,
       onward: [],
@@ -95,8 +121,14 @@ describe('bank simulator: stop-payments', () => {
   it('answers not_found for an account the bank does not know (seeded with exists: false)', async () => {
     const account = acct();
     await seed(account, 1_000_000, { onward, exists: false });
-    expect(await bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account, amountFen: 100 })).toEqual({ status: 'not_found', stoppedFen: 0, onward: [] });
-    expect((await bank.freeze({ instructionId: id('freeze'), bank: 'ICBC', account, amountFen: 100 })).status).toBe('not_found');
+    expect(await bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account, amountFen: 100 })).toEqual({
+      status: 'not_found',
+      stoppedFen: 0,
+      onward: [],
+    });
+    expect((await bank.freeze({ instructionId: id('freeze'), bank: 'ICBC', account, amountFen: 100 })).status).toBe(
+      'not_found',
+    );
   });
 });
 
@@ -121,7 +153,12 @@ describe('bank simulator: one effect per instruction ID', () => {
     await seed(account, 500_000);
     const instructionId = id('stop');
     await bank.stopPayment({ instructionId, bank: 'ICBC', account, amountFen: 100_000 });
-    const raw = await control('POST', '/gateway/stop-payments', { instructionId, bank: 'ICBC', account, amountFen: 200_000 });
+    const raw = await control('POST', '/gateway/stop-payments', {
+      instructionId,
+      bank: 'ICBC',
+      account,
+      amountFen: 200_000,
+    });
     expect(raw.status).toBe(409);
     expect(raw.type).toMatch(/^application\/problem\+json/);
     expect(raw.body.code).toBe('conflict');
@@ -129,7 +166,9 @@ describe('bank simulator: one effect per instruction ID', () => {
     expect(rejected.type).toBe('bank_rejected');
     expect(rejected.nonRetryable).toBe(true);
     // The same ID on another action is another body too.
-    expect((await failure(bank.freeze({ instructionId, bank: 'ICBC', account, amountFen: 100_000 }))).type).toBe('bank_rejected');
+    expect((await failure(bank.freeze({ instructionId, bank: 'ICBC', account, amountFen: 100_000 }))).type).toBe(
+      'bank_rejected',
+    );
     expect(await balance(account)).toBe(400_000);
   });
 });
@@ -156,7 +195,12 @@ describe('bank simulator: faults', () => {
 
   it('answers 503 as problem+json while failing', async () => {
     await control('POST', '/faults', { failNext: 1 });
-    const raw = await control('POST', '/gateway/freezes', { instructionId: id('freeze'), bank: 'ICBC', account: acct(), amountFen: 1 });
+    const raw = await control('POST', '/gateway/freezes', {
+      instructionId: id('freeze'),
+      bank: 'ICBC',
+      account: acct(),
+      amountFen: 1,
+    });
     expect(raw.status).toBe(503);
     expect(raw.type).toMatch(/^application\/problem\+json/);
     expect(raw.body.code).toBe('unavailable');
@@ -184,7 +228,13 @@ describe('bank simulator: faults', () => {
     await closed.listen({ port: 0, host: '127.0.0.1' });
     const port = (closed.server.address() as AddressInfo).port;
     await closed.close();
-    const error = await failure(createBankGateway({ baseUrl: `http://127.0.0.1:${port}/sim/bank` }).release({ instructionId: id('rel'), bank: 'ICBC', account: acct() }));
+    const error = await failure(
+      createBankGateway({ baseUrl: `http://127.0.0.1:${port}/sim/bank` }).release({
+        instructionId: id('rel'),
+        bank: 'ICBC',
+        account: acct(),
+      }),
+    );
     expect(error.type).toBe('bank_unavailable');
     expect(error.nonRetryable).toBe(false);
   });
@@ -192,18 +242,33 @@ describe('bank simulator: faults', () => {
 
 describe('bank simulator: validation and other actions', () => {
   it('refuses a bad body with a 400 naming the fields, which the client reports as non-retryable', async () => {
-    const raw = await control('POST', '/gateway/stop-payments', { instructionId: '', bank: 'ICBC', account: '12ab', amountFen: 1.5, extra: 1 });
+    const raw = await control('POST', '/gateway/stop-payments', {
+      instructionId: '',
+      bank: 'ICBC',
+      account: '12ab',
+      amountFen: 1.5,
+      extra: 1,
+    });
     expect(raw.status).toBe(400);
     expect(raw.type).toMatch(/^application\/problem\+json/);
     expect(raw.body.code).toBe('validation_failed');
-    expect(raw.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/account', '/amountFen', '/extra', '/instructionId']);
+    expect(raw.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual([
+      '/account',
+      '/amountFen',
+      '/extra',
+      '/instructionId',
+    ]);
 
-    const error = await failure(bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account: 'not-digits', amountFen: 100 }));
+    const error = await failure(
+      bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account: 'not-digits', amountFen: 100 }),
+    );
     expect(error.type).toBe('bank_rejected');
     expect(error.nonRetryable).toBe(true);
     expect(error.message).toContain('400');
     // A stop-payment must say how much to hold.
-    expect((await failure(bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account: acct() }))).type).toBe('bank_rejected');
+    expect((await failure(bank.stopPayment({ instructionId: id('stop'), bank: 'ICBC', account: acct() }))).type).toBe(
+      'bank_rejected',
+    );
     const seeded = await control('POST', '/accounts', { bank: 'ICBC', account: acct(), balanceFen: -1 });
     expect(seeded.status).toBe(400);
     expect((await control('POST', '/faults', { failNext: 10_001 })).status).toBe(400);
@@ -213,10 +278,18 @@ describe('bank simulator: validation and other actions', () => {
     const account = acct();
     await seed(account, 900_000);
     const base = { bank: 'ICBC', account, legalDocRef: 'DJ-2026-17' };
-    expect(await bank.freeze({ ...base, instructionId: id('freeze'), amountFen: 400_000 })).toEqual({ status: 'frozen', amountFen: 400_000 });
+    expect(await bank.freeze({ ...base, instructionId: id('freeze'), amountFen: 400_000 })).toEqual({
+      status: 'frozen',
+      amountFen: 400_000,
+    });
     expect(await bank.renew({ ...base, instructionId: id('renew') })).toEqual({ status: 'renewed' });
-    expect(await bank.release({ ...base, instructionId: id('release'), amountFen: 400_000 })).toEqual({ status: 'released', amountFen: 400_000 });
-    expect(await bank.freeze({ instructionId: id('freeze'), bank: 'BOC', account: acct() })).toEqual({ status: 'frozen' });
+    expect(await bank.release({ ...base, instructionId: id('release'), amountFen: 400_000 })).toEqual({
+      status: 'released',
+      amountFen: 400_000,
+    });
+    expect(await bank.freeze({ instructionId: id('freeze'), bank: 'BOC', account: acct() })).toEqual({
+      status: 'frozen',
+    });
     // Freezes do not move the simulated balance; only stops do.
     expect(await balance(account)).toBe(900_000);
   });
@@ -230,8 +303,21 @@ describe('bank simulator: validation and other actions', () => {
     const items = (await control('GET', '/ledger')).body.items as any[];
     const mine = items.filter((e) => e.account === account);
     expect(mine).toMatchObject([
-      { action: 'stop-payments', instructionId: stopId, bank: 'ICBC', amountFen: 10, outcome: 'applied', answer: { status: 'stopped', stoppedFen: 10 } },
-      { action: 'freezes', instructionId: freezeId, legalDocRef: 'DJ-1', outcome: 'applied', answer: { status: 'frozen', amountFen: 10 } },
+      {
+        action: 'stop-payments',
+        instructionId: stopId,
+        bank: 'ICBC',
+        amountFen: 10,
+        outcome: 'applied',
+        answer: { status: 'stopped', stoppedFen: 10 },
+      },
+      {
+        action: 'freezes',
+        instructionId: freezeId,
+        legalDocRef: 'DJ-1',
+        outcome: 'applied',
+        answer: { status: 'frozen', amountFen: 10 },
+      },
     ]);
     expect(new Date(mine[0].at).getTime()).not.toBeNaN();
     expect(items.map((e) => e.seq)).toEqual(items.map((_, i) => i + 1));

@@ -16,7 +16,11 @@ export const newAlert = (overrides: Partial<AlertInput> = {}): AlertInput => ({
   ...overrides,
 });
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {
@@ -34,24 +38,36 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 /** The API calls an operator, officer or platform makes, each asserting nothing but returning the response. */
 export function alertApi(stack: Stack) {
   const post = (caller: Caller, url: string, payload?: unknown, headers: Record<string, string> = {}) =>
-    stack.request(caller, { method: 'POST', url, ...(payload === undefined ? {} : { payload: payload as object }), headers });
+    stack.request(caller, {
+      method: 'POST',
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+      headers,
+    });
   return {
-    ingest: (caller: Caller, alert: AlertInput, headers?: Record<string, string>) => post(caller, '/v1/alerts', alert, headers),
+    ingest: (caller: Caller, alert: AlertInput, headers?: Record<string, string>) =>
+      post(caller, '/v1/alerts', alert, headers),
     get: (caller: Caller, alertId: string) => stack.request(caller, { method: 'GET', url: `/v1/alerts/${alertId}` }),
     list: (caller: Caller, query = '') => stack.request(caller, { method: 'GET', url: `/v1/alerts${query}` }),
     next: (caller: Caller, headers?: Record<string, string>) => post(caller, '/v1/alerts/next', undefined, headers),
-    claim: (caller: Caller, alertId: string, headers?: Record<string, string>) => post(caller, `/v1/alerts/${alertId}/claim`, undefined, headers),
+    claim: (caller: Caller, alertId: string, headers?: Record<string, string>) =>
+      post(caller, `/v1/alerts/${alertId}/claim`, undefined, headers),
     release: (caller: Caller, alertId: string) => post(caller, `/v1/alerts/${alertId}/release`, {}),
     callResult: (caller: Caller, alertId: string, body: unknown, headers?: Record<string, string>) =>
       post(caller, `/v1/alerts/${alertId}/call-result`, body, headers),
-    visitResult: (caller: Caller, alertId: string, body: unknown) => post(caller, `/v1/alerts/${alertId}/visit-result`, body),
+    visitResult: (caller: Caller, alertId: string, body: unknown) =>
+      post(caller, `/v1/alerts/${alertId}/visit-result`, body),
     transfer: (caller: Caller, alertId: string, body: unknown) => post(caller, `/v1/alerts/${alertId}/transfer`, body),
     cancel: (caller: Caller, alertId: string, body: unknown) => post(caller, `/v1/alerts/${alertId}/cancel`, body),
   };
 }
 
 /** Waits until the read model has caught up with a state, then returns the row. */
-export async function readModelRow(stack: Stack, alertId: string, until: (row: typeof alerts.$inferSelect) => boolean = () => true) {
+export async function readModelRow(
+  stack: Stack,
+  alertId: string,
+  until: (row: typeof alerts.$inferSelect) => boolean = () => true,
+) {
   return waitFor(`read model of ${alertId}`, async () => {
     const row = await stack.database.db.query.alerts.findFirst({ where: (a, { eq }) => eq(a.alertId, alertId) });
     return row && until(row) ? row : undefined;
@@ -64,7 +80,12 @@ export async function readModelRow(stack: Stack, alertId: string, until: (row: t
  * alike, and the events match every timeline entry.
  */
 export async function expectReadModelMatchesWorkflows(stack: Stack) {
-  const report = await reconcile({ db: stack.database.db, client: stack.client, taskQueue: stack.config.temporal.taskQueue, settleMs: 5_000 });
+  const report = await reconcile({
+    db: stack.database.db,
+    client: stack.client,
+    taskQueue: stack.config.temporal.taskQueue,
+    settleMs: 5_000,
+  });
   expect(formatReport(report)).toBe(formatReport({ ...report, differences: [], clean: true }));
   expect(report.checked.alerts + report.checked.stopPayments).toBeGreaterThan(0);
 }

@@ -35,7 +35,10 @@ function logDirectory(): string {
 
 /** A temporary file holding this policy (DESIGN.md §7 shape), for FANZHA_POLICY_FILE. */
 export function writePolicyFile(policy: unknown): string {
-  const file = path.join(logDirectory(), `policy-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.json`);
+  const file = path.join(
+    logDirectory(),
+    `policy-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}.json`,
+  );
   writeFileSync(file, JSON.stringify(policy));
   return file;
 }
@@ -50,12 +53,23 @@ function groupAlive(pgid: number): boolean {
 }
 
 /** Starts `node --import tsx <script> [args]` from the repository root with exactly this environment (plus PATH/HOME). */
-export function startNodeProcess(name: string, script: string, env: Record<string, string>, args: string[] = []): ManagedProcess {
+export function startNodeProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): ManagedProcess {
   const logFile = path.join(logDirectory(), `${name}-${spawned.length + 1}.log`);
   const fd = openSync(logFile, 'a');
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), TMPDIR: os.tmpdir(), NODE_ENV: 'production', ...env },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? os.tmpdir(),
+      TMPDIR: os.tmpdir(),
+      NODE_ENV: 'production',
+      ...env,
+    },
     stdio: ['ignore', fd, fd],
     detached: true,
   });

@@ -123,7 +123,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await current.connection.close();
     },
     async user(roles, opts = {}) {
-      const user = await users.create({ name: opts.name ?? `${roles.join('+')} ${randomBytes(2).toString('hex')}`, roles, stationId: opts.stationId ?? null });
+      const user = await users.create({
+        name: opts.name ?? `${roles.join('+')} ${randomBytes(2).toString('hex')}`,
+        roles,
+        stationId: opts.stationId ?? null,
+      });
       const { token } = await users.issueToken(user.userId, 'test');
       return { user, token };
     },

@@ -9,7 +9,13 @@ let admin: Caller, supervisor: Caller;
 
 beforeAll(async () => {
   stack = await startStack({
-    policy: { alert: { claimSla: { high: '1s', medium: '2s', low: '3s' }, retryDelay: { high: '300ms', medium: '300ms', low: '300ms' } }, stopPayment: { approvalSla: '1s' } },
+    policy: {
+      alert: {
+        claimSla: { high: '1s', medium: '2s', low: '3s' },
+        retryDelay: { high: '300ms', medium: '300ms', low: '300ms' },
+      },
+      stopPayment: { approvalSla: '1s' },
+    },
   });
   admin = await stack.user(['admin']);
   supervisor = await stack.user(['supervisor']);
@@ -37,7 +43,12 @@ describe('demo', () => {
 
     // Once the read model has caught up, the day's statistics say what the demo did.
     const stats = await waitFor('statistics to agree with the demo', async () => {
-      const s = (await stack.request(supervisor, { method: 'GET', url: `/v1/stats?from=${encodeURIComponent(result.from)}&to=${encodeURIComponent(result.to)}` })).json();
+      const s = (
+        await stack.request(supervisor, {
+          method: 'GET',
+          url: `/v1/stats?from=${encodeURIComponent(result.from)}&to=${encodeURIComponent(result.to)}`,
+        })
+      ).json();
       const closed = s.alerts.closedByOutcome;
       return closed.dissuaded === (result.reported.dissuaded ?? 0) + (result.visits.dissuaded ?? 0) &&
         closed.false_positive === (result.reported.false_positive ?? 0) + (result.visits.false_positive ?? 0) &&

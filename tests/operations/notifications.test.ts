@@ -55,13 +55,23 @@ function dispatcher(): Dispatcher {
     FANZHA_WEBHOOK_URL_CENTER_HEAD: receiverUrl,
     FANZHA_WEBHOOK_SECRET: SECRET,
   });
-  return createDispatcher({ db: stack.database.db, channelFor: channelsFromConfig(config, () => {}), pollIntervalMs: 50, retryBaseMs: 100 });
+  return createDispatcher({
+    db: stack.database.db,
+    channelFor: channelsFromConfig(config, () => {}),
+    pollIntervalMs: 50,
+    retryBaseMs: 100,
+  });
 }
 
 async function escalatedTwice() {
   const alert = newAlert({ riskLevel: 'high' });
   await alertApi(stack).ingest(platform, alert);
-  await waitFor('two outbox rows', async () => (await stack.database.db.select().from(notifications).where(eq(notifications.caseId, alert.alertId))).length === 2);
+  await waitFor(
+    'two outbox rows',
+    async () =>
+      (await stack.database.db.select().from(notifications).where(eq(notifications.caseId, alert.alertId))).length ===
+      2,
+  );
   return alert.alertId;
 }
 
@@ -81,7 +91,11 @@ describe('notification delivery', () => {
     } finally {
       await running.stop();
     }
-    const rows = await stack.database.db.select().from(notifications).where(eq(notifications.caseId, alertId)).orderBy(notifications.id);
+    const rows = await stack.database.db
+      .select()
+      .from(notifications)
+      .where(eq(notifications.caseId, alertId))
+      .orderBy(notifications.id);
     expect(rows.map((r) => [r.recipientRole, r.deliveredVia])).toEqual([
       ['supervisor', 'webhook'],
       ['center_head', 'webhook'],
@@ -95,7 +109,9 @@ describe('notification delivery', () => {
       expect(delivery.headers['x-fanzha-notification-id']).toBe(String(body.id));
       const timestamp = delivery.headers['x-fanzha-timestamp'] as string;
       expect(delivery.headers['x-fanzha-signature']).toBe(signWebhook(SECRET, timestamp, delivery.body));
-      expect(delivery.headers['x-fanzha-signature']).not.toBe(signWebhook('another-secret-of-sixteen', timestamp, delivery.body));
+      expect(delivery.headers['x-fanzha-signature']).not.toBe(
+        signWebhook('another-secret-of-sixteen', timestamp, delivery.body),
+      );
     }
   });
 
@@ -103,7 +119,9 @@ describe('notification delivery', () => {
     const first = dispatcher();
     first.start();
     await escalatedTwice();
-    await waitFor('delivered', async () => (await stack.database.db.select().from(notifications)).every((r) => r.deliveredAt));
+    await waitFor('delivered', async () =>
+      (await stack.database.db.select().from(notifications)).every((r) => r.deliveredAt),
+    );
     await first.stop();
 
     // New notifications while no dispatcher runs, then two dispatchers racing for them.
@@ -113,7 +131,9 @@ describe('notification delivery', () => {
     a.start();
     b.start();
     try {
-      await waitFor('all delivered', async () => (await stack.database.db.select().from(notifications)).every((r) => r.deliveredAt));
+      await waitFor('all delivered', async () =>
+        (await stack.database.db.select().from(notifications)).every((r) => r.deliveredAt),
+      );
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
@@ -129,12 +149,18 @@ describe('notification delivery', () => {
     expect(undelivered.statusCode).toBe(200);
     const items = undelivered.json().items;
     expect(items.length).toBe(2);
-    expect(items.every((n: { deliveredAt: string | null; caseId: string }) => n.deliveredAt === null && n.caseId === alertId)).toBe(true);
+    expect(
+      items.every(
+        (n: { deliveredAt: string | null; caseId: string }) => n.deliveredAt === null && n.caseId === alertId,
+      ),
+    ).toBe(true);
     const recent = (await stack.request(supervisor, { method: 'GET', url: '/v1/notifications?limit=3' })).json();
     expect(recent.items).toHaveLength(3);
     expect(recent.items[0].id).toBeGreaterThan(recent.items[1].id);
     expect(recent.nextCursor).not.toBeNull();
-    const next = (await stack.request(supervisor, { method: 'GET', url: `/v1/notifications?limit=3&cursor=${recent.nextCursor}` })).json();
+    const next = (
+      await stack.request(supervisor, { method: 'GET', url: `/v1/notifications?limit=3&cursor=${recent.nextCursor}` })
+    ).json();
     expect(next.items[0].id).toBeLessThan(recent.items[2].id);
     expect((await stack.request(operator, { method: 'GET', url: '/v1/notifications' })).statusCode).toBe(403);
   });

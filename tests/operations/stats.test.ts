@@ -10,7 +10,19 @@ let supervisor: Caller, auditor: Caller, operator: Caller;
 const t = (iso: string) => new Date(iso);
 const plus = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000);
 
-function alert(id: string, receivedAt: string, o: { call?: number; close?: number; outcome?: string; amount?: number; fraud?: string; station?: string; risk?: RiskLevel } = {}) {
+function alert(
+  id: string,
+  receivedAt: string,
+  o: {
+    call?: number;
+    close?: number;
+    outcome?: string;
+    amount?: number;
+    fraud?: string;
+    station?: string;
+    risk?: RiskLevel;
+  } = {},
+) {
   const risk = o.risk ?? 'high';
   return {
     alertId: id,
@@ -33,7 +45,20 @@ function alert(id: string, receivedAt: string, o: { call?: number; close?: numbe
   };
 }
 
-function stopPayment(id: string, o: { created: string; reported: string; approved?: string; rejected?: string; firstStop?: string; requested: number; stopped?: number; frozen?: number; major?: boolean }) {
+function stopPayment(
+  id: string,
+  o: {
+    created: string;
+    reported: string;
+    approved?: string;
+    rejected?: string;
+    firstStop?: string;
+    requested: number;
+    stopped?: number;
+    frozen?: number;
+    major?: boolean;
+  },
+) {
   return {
     stopPaymentId: id,
     workflowId: `stoppay-${id}`,
@@ -73,9 +98,32 @@ beforeAll(async () => {
   operator = await stack.user(['operator']);
   const db = stack.database.db;
   await db.insert(alerts).values([
-    alert('A1', '2026-01-10T01:00:00Z', { call: 60, close: 600, outcome: 'dissuaded', amount: 100_000, fraud: 'investment', station: 'st1', risk: 'high' }),
-    alert('A2', '2026-01-10T02:00:00Z', { call: 120, close: 1200, outcome: 'dissuaded', amount: 300_000, fraud: 'investment', station: 'st2', risk: 'high' }),
-    alert('A3', '2026-01-10T03:00:00Z', { call: 180, close: 1800, outcome: 'false_positive', fraud: 'loan', station: 'st1', risk: 'medium' }),
+    alert('A1', '2026-01-10T01:00:00Z', {
+      call: 60,
+      close: 600,
+      outcome: 'dissuaded',
+      amount: 100_000,
+      fraud: 'investment',
+      station: 'st1',
+      risk: 'high',
+    }),
+    alert('A2', '2026-01-10T02:00:00Z', {
+      call: 120,
+      close: 1200,
+      outcome: 'dissuaded',
+      amount: 300_000,
+      fraud: 'investment',
+      station: 'st2',
+      risk: 'high',
+    }),
+    alert('A3', '2026-01-10T03:00:00Z', {
+      call: 180,
+      close: 1800,
+      outcome: 'false_positive',
+      fraud: 'loan',
+      station: 'st1',
+      risk: 'medium',
+    }),
     alert('A4', '2026-01-10T04:00:00Z', { call: 240, fraud: 'loan', station: 'st1', risk: 'low' }),
     alert('A5', '2026-01-10T05:00:00Z', { fraud: 'romance', station: 'st2', risk: 'medium' }),
     // Received the day before; B1 closes inside the period.
@@ -84,25 +132,56 @@ beforeAll(async () => {
     // Exactly at `to`: the next period.
     alert('C1', '2026-01-11T00:00:00Z'),
   ]);
-  await db.insert(caseEvents).values([
-    breach('2026-01-10T01:03:00Z', 'claim', 1),
-    breach('2026-01-10T06:00:00Z', 'claim', 1),
-    breach('2026-01-10T06:05:00Z', 'claim', 2),
-    breach('2026-01-10T07:00:00Z', 'call', 1),
-    breach('2026-01-10T08:00:00Z', 'visit', 1),
-    breach('2026-01-10T09:00:00Z', 'approval', 1),
-    breach('2026-01-09T09:00:00Z', 'claim', 1),
-  ]);
-  await db.insert(stopPayments).values([
-    stopPayment('S1', { created: '2026-01-10T01:00:00Z', reported: '2026-01-10T00:50:00Z', approved: '2026-01-10T01:05:00Z', firstStop: '2026-01-10T01:06:00Z', requested: 1_000_000, stopped: 800_000, frozen: 500_000 }),
-    stopPayment('S2', { created: '2026-01-10T02:00:00Z', reported: '2026-01-10T01:40:00Z', approved: '2026-01-10T02:30:00Z', firstStop: '2026-01-10T02:31:00Z', requested: 60_000_000, major: true }),
-    stopPayment('S3', { created: '2026-01-10T03:00:00Z', reported: '2026-01-10T02:55:00Z', rejected: '2026-01-10T03:10:00Z', requested: 10_000 }),
-    stopPayment('S4', { created: '2026-01-09T23:00:00Z', reported: '2026-01-09T22:50:00Z', approved: '2026-01-10T00:10:00Z', firstStop: '2026-01-10T00:11:00Z', requested: 2_000_000, stopped: 2_000_000 }),
-  ]);
+  await db
+    .insert(caseEvents)
+    .values([
+      breach('2026-01-10T01:03:00Z', 'claim', 1),
+      breach('2026-01-10T06:00:00Z', 'claim', 1),
+      breach('2026-01-10T06:05:00Z', 'claim', 2),
+      breach('2026-01-10T07:00:00Z', 'call', 1),
+      breach('2026-01-10T08:00:00Z', 'visit', 1),
+      breach('2026-01-10T09:00:00Z', 'approval', 1),
+      breach('2026-01-09T09:00:00Z', 'claim', 1),
+    ]);
+  const cases = [
+    stopPayment('S1', {
+      created: '2026-01-10T01:00:00Z',
+      reported: '2026-01-10T00:50:00Z',
+      approved: '2026-01-10T01:05:00Z',
+      firstStop: '2026-01-10T01:06:00Z',
+      requested: 1_000_000,
+      stopped: 800_000,
+      frozen: 500_000,
+    }),
+    stopPayment('S2', {
+      created: '2026-01-10T02:00:00Z',
+      reported: '2026-01-10T01:40:00Z',
+      approved: '2026-01-10T02:30:00Z',
+      firstStop: '2026-01-10T02:31:00Z',
+      requested: 60_000_000,
+      major: true,
+    }),
+    stopPayment('S3', {
+      created: '2026-01-10T03:00:00Z',
+      reported: '2026-01-10T02:55:00Z',
+      rejected: '2026-01-10T03:10:00Z',
+      requested: 10_000,
+    }),
+    stopPayment('S4', {
+      created: '2026-01-09T23:00:00Z',
+      reported: '2026-01-09T22:50:00Z',
+      approved: '2026-01-10T00:10:00Z',
+      firstStop: '2026-01-10T00:11:00Z',
+      requested: 2_000_000,
+      stopped: 2_000_000,
+    }),
+  ];
+  await db.insert(stopPayments).values(cases);
 });
 afterAll(() => stack?.close());
 
-const stats = async (caller: Caller, query: string) => stack.request(caller, { method: 'GET', url: `/v1/stats${query}` });
+const stats = async (caller: Caller, query: string) =>
+  stack.request(caller, { method: 'GET', url: `/v1/stats${query}` });
 
 describe('statistics', () => {
   it('answers every figure of a known day', async () => {
@@ -155,9 +234,20 @@ describe('statistics', () => {
     expect(next.alerts.receivedChangePercent).toBe(-80);
 
     const empty = (await stats(supervisor, '?from=2025-06-01T00:00:00Z&to=2025-06-02T00:00:00Z')).json();
-    expect(empty.alerts).toMatchObject({ received: 0, closed: 0, dissuaded: 0, preventedLossFen: 0, receivedChangePercent: null });
+    expect(empty.alerts).toMatchObject({
+      received: 0,
+      closed: 0,
+      dissuaded: 0,
+      preventedLossFen: 0,
+      receivedChangePercent: null,
+    });
     expect(empty.alerts.receiptToFirstCallSeconds).toEqual({ median: null, p90: null });
-    expect(empty.stopPayments).toMatchObject({ requested: 0, approved: 0, stoppedFen: 0, reportToApprovalSeconds: { median: null, p90: null } });
+    expect(empty.stopPayments).toMatchObject({
+      requested: 0,
+      approved: 0,
+      stoppedFen: 0,
+      reportToApprovalSeconds: { median: null, p90: null },
+    });
     expect(empty.breakdown.byFraudType).toEqual([]);
   });
 

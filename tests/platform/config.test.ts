@@ -39,7 +39,10 @@ describe('policy', () => {
   });
 
   it('overrides any subset and keeps the rest', () => {
-    const policy = resolvePolicy({ alert: { claimSla: { high: '2s' }, maxCallAttempts: 1 }, stopPayment: { freezeValidity: 5000 } });
+    const policy = resolvePolicy({
+      alert: { claimSla: { high: '2s' }, maxCallAttempts: 1 },
+      stopPayment: { freezeValidity: 5000 },
+    });
     expect(policy.alert.claimSla).toEqual({ high: 2000, medium: 300_000, low: 900_000 });
     expect(policy.alert.maxCallAttempts).toBe(1);
     expect(policy.stopPayment.freezeValidity).toBe(5000);
@@ -48,7 +51,10 @@ describe('policy', () => {
 
   it('names every bad setting, including unknown ones', () => {
     try {
-      resolvePolicy({ alert: { claimSla: { high: 'soon' }, maxCallAtempts: 2, visitOnUnreachable: { low: 'no' } }, nonsense: {} });
+      resolvePolicy({
+        alert: { claimSla: { high: 'soon' }, maxCallAtempts: 2, visitOnUnreachable: { low: 'no' } },
+        nonsense: {},
+      });
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(PolicyError);
@@ -73,7 +79,11 @@ describe('configuration', () => {
   });
 
   it('follows Temporal environment configuration in production mode', () => {
-    const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_NAMESPACE: 'antifraud', DATABASE_URL: 'postgres://u:p@db/fanzha' });
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'antifraud',
+      DATABASE_URL: 'postgres://u:p@db/fanzha',
+    });
     expect(config.temporal.embedded).toBe(false);
     expect(config.temporal.connect.connectionOptions.address).toBe('temporal.internal:7233');
     expect(config.temporal.namespace).toBe('antifraud');
@@ -88,7 +98,10 @@ describe('configuration', () => {
     [{ FANZHA_LOG_LEVEL: 'loud' }, /^FANZHA_LOG_LEVEL must be one of/],
     [{ FANZHA_ADMIN_TOKEN: 'short' }, /^FANZHA_ADMIN_TOKEN must be 16/],
     [{ FANZHA_POLICY_FILE: '/nonexistent/policy.json' }, /^FANZHA_POLICY_FILE must name a readable JSON file/],
-    [{ FANZHA_POLICY_FILE: policyFile('{"alert": {"callTimeout": "soon"}}') }, /^FANZHA_POLICY_FILE must hold a valid policy: \/alert\/callTimeout/],
+    [
+      { FANZHA_POLICY_FILE: policyFile('{"alert": {"callTimeout": "soon"}}') },
+      /^FANZHA_POLICY_FILE must hold a valid policy: \/alert\/callTimeout/,
+    ],
     [{ FANZHA_POLICY_FILE: policyFile('{not json') }, /^FANZHA_POLICY_FILE must name a readable JSON file/],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -44,10 +44,19 @@ describe('health and readiness', () => {
     url.port = String(await freePort());
     const database = await openDatabase({ url: url.toString(), dataDir: '/tmp', poolSize: 1 });
     const logged: string[] = [];
-    const app = await buildApp({ config: stack.config, database, temporal: stack.client, logger: { level: 'warn', stream: { write: (line: string) => void logged.push(line) } } });
+    const app = await buildApp({
+      config: stack.config,
+      database,
+      temporal: stack.client,
+      logger: { level: 'warn', stream: { write: (line: string) => void logged.push(line) } },
+    });
     try {
       const token = 'fz_not-a-real-token-but-a-secret-all-the-same';
-      const response = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.statusCode).toBe(503);
       const log = logged.join('');
       expect(log).toContain('Failed query');
@@ -75,10 +84,16 @@ describe('health and readiness', () => {
   });
 
   it('limits requests per token with 429 rate_limited, leaving health checks alone', async () => {
-    const app = await buildApp({ config: { ...stack.config, rateLimitPerMinute: 3 }, database: stack.database, temporal: stack.client, logger: false });
+    const app = await buildApp({
+      config: { ...stack.config, rateLimitPerMinute: 3 },
+      database: stack.database,
+      temporal: stack.client,
+      logger: false,
+    });
     try {
       const caller = await stack.user(['operator']);
-      const me = () => app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
+      const me = () =>
+        app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
       for (let i = 0; i < 3; i++) expect((await me()).statusCode).toBe(200);
       const limited = await me();
       expect(limited.statusCode).toBe(429);
@@ -91,10 +106,16 @@ describe('health and readiness', () => {
   });
 
   it('sheds load with 503 + Retry-After while the event loop lags, keeping /healthz alive, and recovers', async () => {
-    const app = await buildApp({ config: { ...stack.config, maxEventLoopDelayMs: 10 }, database: stack.database, temporal: stack.client, logger: false });
+    const app = await buildApp({
+      config: { ...stack.config, maxEventLoopDelayMs: 10 },
+      database: stack.database,
+      temporal: stack.client,
+      logger: false,
+    });
     try {
       const caller = await stack.user(['operator']);
-      const me = () => app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
+      const me = () =>
+        app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
       expect((await me()).statusCode).toBe(200);
       // Keep the event loop busy in 50 ms slices through more than one of under-pressure's samples (1 s).
       const until = Date.now() + 1_500;

@@ -48,12 +48,20 @@ describe('users and tokens', () => {
   });
 
   it('lets an admin create a user, issue a token that works, and revoke it at once', async () => {
-    const created = await stack.request(admin, { method: 'POST', url: '/v1/users', payload: { name: '李警官', roles: ['station'], stationId: 'haibowan-01' } });
+    const created = await stack.request(admin, {
+      method: 'POST',
+      url: '/v1/users',
+      payload: { name: '李警官', roles: ['station'], stationId: 'haibowan-01' },
+    });
     expect(created.statusCode).toBe(201);
     const user = created.json();
     expect(user).toMatchObject({ name: '李警官', roles: ['station'], stationId: 'haibowan-01' });
 
-    const issued = await stack.request(admin, { method: 'POST', url: `/v1/users/${user.userId}/tokens`, payload: { label: 'desk phone' } });
+    const issued = await stack.request(admin, {
+      method: 'POST',
+      url: `/v1/users/${user.userId}/tokens`,
+      payload: { label: 'desk phone' },
+    });
     expect(issued.statusCode).toBe(201);
     const { token, tokenId } = issued.json();
     expect(token).toMatch(/^fz_/);
@@ -67,7 +75,9 @@ describe('users and tokens', () => {
     expect(revoked.statusCode).toBe(204);
     expect((await stack.request(officer, { method: 'GET', url: '/v1/me' })).statusCode).toBe(401);
     // Revoking again is harmless; an unknown token is 404.
-    expect((await stack.request(admin, { method: 'DELETE', url: `/v1/users/${user.userId}/tokens/${tokenId}` })).statusCode).toBe(204);
+    expect(
+      (await stack.request(admin, { method: 'DELETE', url: `/v1/users/${user.userId}/tokens/${tokenId}` })).statusCode,
+    ).toBe(204);
     const unknown = await stack.request(admin, { method: 'DELETE', url: `/v1/users/${user.userId}/tokens/tok_nope` });
     expect(unknown.statusCode).toBe(404);
     expect(problem(unknown).code).toBe('not_found');
@@ -88,7 +98,10 @@ describe('users and tokens', () => {
     const seen = new Set<string>();
     let cursor: string | null = null;
     do {
-      const page = await stack.request(admin, { method: 'GET', url: `/v1/users?limit=2${cursor ? `&cursor=${cursor}` : ''}` });
+      const page = await stack.request(admin, {
+        method: 'GET',
+        url: `/v1/users?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      });
       expect(page.statusCode).toBe(200);
       const body = page.json();
       expect(body.items.length).toBeLessThanOrEqual(2);
@@ -103,14 +116,22 @@ describe('users and tokens', () => {
 
   it('refuses bad bodies with validation_failed naming each field, and changes nothing', async () => {
     const before = (await stack.database.db.query.users.findMany()).length;
-    const bad = await stack.request(admin, { method: 'POST', url: '/v1/users', payload: { roles: ['operator', 'wizard'], shoeSize: 43 } });
+    const bad = await stack.request(admin, {
+      method: 'POST',
+      url: '/v1/users',
+      payload: { roles: ['operator', 'wizard'], shoeSize: 43 },
+    });
     expect(bad.statusCode).toBe(400);
     const body = problem(bad);
     expect(body.code).toBe('validation_failed');
     const pointers = body.errors.map((e: { pointer: string }) => e.pointer).sort();
     expect(pointers).toEqual(['/name', '/roles/1', '/shoeSize']);
 
-    const stationless = await stack.request(admin, { method: 'POST', url: '/v1/users', payload: { name: 'x', roles: ['station'] } });
+    const stationless = await stack.request(admin, {
+      method: 'POST',
+      url: '/v1/users',
+      payload: { name: 'x', roles: ['station'] },
+    });
     expect(stationless.statusCode).toBe(400);
     expect(problem(stationless).errors[0].pointer).toBe('/stationId');
 
@@ -123,7 +144,12 @@ describe('users and tokens', () => {
     expect(malformed.statusCode).toBe(400);
     expect(problem(malformed).code).toBe('validation_failed');
 
-    const wrongType = await stack.request(admin, { method: 'POST', url: '/v1/users', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
+    const wrongType = await stack.request(admin, {
+      method: 'POST',
+      url: '/v1/users',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
     expect(wrongType.statusCode).toBe(415);
     expect(problem(wrongType).code).toBe('unsupported_media_type');
 
@@ -132,7 +158,12 @@ describe('users and tokens', () => {
 
   it('repeats the first answer for a retried creation with the same Idempotency-Key', async () => {
     const send = (name: string) =>
-      stack.request(admin, { method: 'POST', url: '/v1/users', headers: { 'idempotency-key': 'create-zhao' }, payload: { name, roles: ['operator'] } });
+      stack.request(admin, {
+        method: 'POST',
+        url: '/v1/users',
+        headers: { 'idempotency-key': 'create-zhao' },
+        payload: { name, roles: ['operator'] },
+      });
     const first = await send('赵');
     const second = await send('赵');
     expect(first.statusCode).toBe(201);
@@ -148,7 +179,9 @@ describe('users and tokens', () => {
   it('serves the OpenAPI document and Swagger UI without a token', async () => {
     const doc = await stack.request(null, { method: 'GET', url: '/openapi.json' });
     expect(doc.statusCode).toBe(200);
-    expect(Object.keys(doc.json().paths)).toEqual(expect.arrayContaining(['/v1/users', '/v1/me', '/healthz', '/readyz']));
+    expect(Object.keys(doc.json().paths)).toEqual(
+      expect.arrayContaining(['/v1/users', '/v1/me', '/healthz', '/readyz']),
+    );
     expect((await stack.request(null, { method: 'GET', url: '/docs' })).statusCode).toBe(200);
   });
 

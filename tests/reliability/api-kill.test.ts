@@ -54,8 +54,18 @@ beforeAll(async () => {
   const base = `http://127.0.0.1:${apiEnv.PORT}`;
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
   actors = await createActors(async (roles) => {
-    const user = (await (await fetch(`${base}/v1/users`, { method: 'POST', headers: admin, body: JSON.stringify({ name: roles.join('+'), roles }) })).json()) as { userId: string };
-    const issued = await fetch(`${base}/v1/users/${user.userId}/tokens`, { method: 'POST', headers: admin, body: JSON.stringify({ label: 'reliability' }) });
+    const user = (await (
+      await fetch(`${base}/v1/users`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ name: roles.join('+'), roles }),
+      })
+    ).json()) as { userId: string };
+    const issued = await fetch(`${base}/v1/users/${user.userId}/tokens`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ label: 'reliability' }),
+    });
     expect(issued.status).toBe(201);
     return (await issued.json()) as { token: string };
   }, 6);
@@ -70,7 +80,13 @@ describe('API killed mid-load', () => {
     const plan = buildPlan(7202, 'ak', { alerts: 60, cases: 10, operators: actors.operators.length });
     await seedBank(plan, stack);
     const state = newRunState(plan);
-    const load = runPlan(fetchSender(() => `http://127.0.0.1:${apiEnv.PORT}`), actors, plan, state, plan.alerts.length + plan.cases.length);
+    const load = runPlan(
+      fetchSender(() => `http://127.0.0.1:${apiEnv.PORT}`),
+      actors,
+      plan,
+      state,
+      plan.alerts.length + plan.cases.length,
+    );
 
     await waitFor('a quarter of the burst to be answered', async () => state.steps >= state.totalSteps / 4, 120_000);
     await api.kill('SIGKILL');
@@ -89,8 +105,14 @@ describe('API killed mid-load', () => {
     await expectPlanFinished(stack, plan, state);
     // One workflow per alert and per filing, however often each was sent.
     const tq = stack.config.temporal.taskQueue;
-    expect((await stack.client.workflow.count(`${caseWorkflows(tq)} AND WorkflowType = 'AlertWorkflow'`)).count).toBe(plan.alerts.length);
-    expect((await stack.client.workflow.count(`${caseWorkflows(tq)} AND WorkflowType = 'StopPaymentWorkflow'`)).count).toBe(plan.cases.length);
-    console.log(`api-kill: ${state.totalSteps} steps, ${stepsAtKill} answered at the kill; retries ${JSON.stringify(state.traffic.retries)}`);
+    expect((await stack.client.workflow.count(`${caseWorkflows(tq)} AND WorkflowType = 'AlertWorkflow'`)).count).toBe(
+      plan.alerts.length,
+    );
+    expect(
+      (await stack.client.workflow.count(`${caseWorkflows(tq)} AND WorkflowType = 'StopPaymentWorkflow'`)).count,
+    ).toBe(plan.cases.length);
+    console.log(
+      `api-kill: ${state.totalSteps} steps, ${stepsAtKill} answered at the kill; retries ${JSON.stringify(state.traffic.retries)}`,
+    );
   }, 240_000);
 });

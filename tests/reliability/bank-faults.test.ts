@@ -33,8 +33,10 @@ afterAll(() => stack?.close());
 
 describe('bank gateway failing and slow', () => {
   it('retries every instruction to exactly one effect and ends every hold right', async () => {
-    const sim = (method: 'GET' | 'POST', url: string, payload?: object) => stack.request(null, { method, url: `/sim/bank${url}`, ...(payload ? { payload } : {}) });
-    const faults = async (failNext: number, latencyMs: number) => expect((await sim('POST', '/faults', { failNext, latencyMs })).statusCode).toBe(200);
+    const sim = (method: 'GET' | 'POST', url: string, payload?: object) =>
+      stack.request(null, { method, url: `/sim/bank${url}`, ...(payload ? { payload } : {}) });
+    const faults = async (failNext: number, latencyMs: number) =>
+      expect((await sim('POST', '/faults', { failNext, latencyMs })).statusCode).toBe(200);
     const plan = buildPlan(7404, 'bk', { alerts: 0, cases: 16, operators: 1 });
     await seedBank(plan, stack);
     const api = await loggedApp(stack);
@@ -54,7 +56,10 @@ describe('bank gateway failing and slow', () => {
     await waitAllClosed(stack.client, stack.config.temporal.taskQueue, 150_000);
 
     const ledger = await expectPlanFinished(stack, plan, state);
-    const outcomes = ledger.reduce<Record<string, number>>((n, e) => ({ ...n, [e.outcome]: (n[e.outcome] ?? 0) + 1 }), {});
+    const outcomes = ledger.reduce<Record<string, number>>(
+      (n, e) => ({ ...n, [e.outcome]: (n[e.outcome] ?? 0) + 1 }),
+      {},
+    );
     expect(outcomes.failed ?? 0, 'injected 503s').toBeGreaterThan(0);
     expect(outcomes.replayed ?? 0, 'instructions sent again after a timeout or lost answer').toBeGreaterThan(0);
     // Every seeded account was held once: its balance went down by exactly what its hold stopped.

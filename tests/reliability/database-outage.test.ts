@@ -10,7 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort } from '../global-setup.js';
 import { waitFor } from '../helpers/alerts.js';
-import { allOutput, startApiProcess, startWorkerProcess, supervise, writePolicyFile, type Supervised } from '../helpers/processes.js';
+import {
+  allOutput,
+  startApiProcess,
+  startWorkerProcess,
+  supervise,
+  writePolicyFile,
+  type Supervised,
+} from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import {
   ALERT_VICTIM_PHONE,
@@ -39,7 +46,8 @@ import {
  */
 const KNOWN_DRIVER_CRASH = /Cannot read properties of null \(reading 'write'\)[\s\S]*postgres\/src\/connection\.js/;
 /** Starting while the database refuses connections fails, as it should; the supervisor tries again. */
-const DATABASE_DOWN_AT_START = /not currently accepting connections|ECONNREFUSED|CONNECT_TIMEOUT|terminating connection due to administrator command/;
+const DATABASE_DOWN_AT_START =
+  /not currently accepting connections|ECONNREFUSED|CONNECT_TIMEOUT|terminating connection due to administrator command/;
 
 let stack: Stack;
 let actors: Actors;
@@ -49,7 +57,8 @@ let api: Supervised;
 let worker: Supervised;
 let port: string;
 
-const cutConnections = () => admin`select count(pg_terminate_backend(pid))::int as cut from pg_stat_activity where datname = ${databaseName} and pid <> pg_backend_pid()`;
+const cutConnections = () =>
+  admin`select count(pg_terminate_backend(pid))::int as cut from pg_stat_activity where datname = ${databaseName} and pid <> pg_backend_pid()`;
 
 beforeAll(async () => {
   // In this process: the database, the Temporal client and the bank simulator (no traffic of its own touches the database).
@@ -69,7 +78,10 @@ beforeAll(async () => {
     FANZHA_LOG_LEVEL: 'warn',
     FANZHA_DATA_DIR: '/tmp/fanzha-test-unused',
   };
-  [api, worker] = await Promise.all([supervise(() => startApiProcess({ ...env, PORT: port })), supervise(() => startWorkerProcess(env))]);
+  [api, worker] = await Promise.all([
+    supervise(() => startApiProcess({ ...env, PORT: port })),
+    supervise(() => startWorkerProcess(env)),
+  ]);
 });
 
 afterAll(async () => {
@@ -142,7 +154,10 @@ describe('database outage mid-load', () => {
     for (const phone of [ALERT_VICTIM_PHONE, CASE_VICTIM_PHONE]) expect(logs).not.toContain(phone);
     const crashes = [...api.crashes, ...worker.crashes];
     for (const crash of crashes)
-      expect(crash.phase === 'running' ? KNOWN_DRIVER_CRASH.test(crash.output) : DATABASE_DOWN_AT_START.test(crash.output), `${crash.phase}: ${crash.output}`).toBe(true);
+      expect(
+        crash.phase === 'running' ? KNOWN_DRIVER_CRASH.test(crash.output) : DATABASE_DOWN_AT_START.test(crash.output),
+        `${crash.phase}: ${crash.output}`,
+      ).toBe(true);
     console.log(
       `database-outage: cut ${cut} connections; ${stepsDuringOutage} steps answered while the database was down; answers ${JSON.stringify(statuses)}; ` +
         `process restarts: ${crashes.length} (${crashes.filter((c) => c.phase === 'running').length} of the postgres.js null-socket crash)`,

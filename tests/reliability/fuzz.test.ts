@@ -21,8 +21,19 @@ const RUNS_PER_ROUTE = 50;
 
 /** Long durations: nothing changes by itself while the fuzzer compares before and after. */
 const QUIET_POLICY = {
-  alert: { claimSla: { high: '1h', medium: '1h', low: '1h' }, callTimeout: '1h', retryDelay: { high: '1h', medium: '1h', low: '1h' }, visitSla: { high: '1h', medium: '1h', low: '1h' } },
-  stopPayment: { approvalSla: '1h', stopValidity: '10h', freezeReminderBefore: '1h', freezeValidity: '100h', renewalReminderBefore: '1h' },
+  alert: {
+    claimSla: { high: '1h', medium: '1h', low: '1h' },
+    callTimeout: '1h',
+    retryDelay: { high: '1h', medium: '1h', low: '1h' },
+    visitSla: { high: '1h', medium: '1h', low: '1h' },
+  },
+  stopPayment: {
+    approvalSla: '1h',
+    stopValidity: '10h',
+    freezeReminderBefore: '1h',
+    freezeValidity: '100h',
+    renewalReminderBefore: '1h',
+  },
 };
 
 let stack: Stack;
@@ -66,7 +77,9 @@ beforeAll(async () => {
   }
   expect((await alerts.claim(who.operator!, ids.alertCalling)).statusCode).toBe(200);
   expect((await alerts.claim(who.operator!, ids.alertVisit)).statusCode).toBe(200);
-  expect((await alerts.callResult(who.operator!, ids.alertVisit, { result: 'contacted', outcome: 'refused' })).statusCode).toBe(200);
+  expect(
+    (await alerts.callResult(who.operator!, ids.alertVisit, { result: 'contacted', outcome: 'refused' })).statusCode,
+  ).toBe(200);
 
   const cases = stopPaymentApi(stack);
   for (const key of ['casePending', 'caseActive'] as const) {
@@ -97,7 +110,10 @@ afterAll(async () => {
       return a.count === created.alerts.size && s.count === created.cases.size;
     });
     await settle();
-    await expectReconciled(stack.database.db, stack.client, tq, { alerts: created.alerts.size, stopPayments: created.cases.size });
+    await expectReconciled(stack.database.db, stack.client, tq, {
+      alerts: created.alerts.size,
+      stopPayments: created.cases.size,
+    });
   } finally {
     await stack.close();
   }
@@ -118,17 +134,27 @@ async function snapshot(extraAlertId?: string): Promise<unknown> {
       (select md5(coalesce(string_agg(t::text, '|' order by t.token_id), '')) from api_tokens t) as tokens`);
   const handle = (id: string) => stack.client.workflow.getHandle(id);
   // The history of every workflow a request can name: a refused decision never enters it.
-  const fixtures = [ids.alertQueued, ids.alertCalling, ids.alertVisit].map((id) => `alert-${id}`).concat(
-    [ids.casePending, ids.caseActive].map((id) => `stoppay-${id}`),
-    `hold-${ids.hold}`,
+  const fixtures = [ids.alertQueued, ids.alertCalling, ids.alertVisit]
+    .map((id) => `alert-${id}`)
+    .concat(
+      [ids.casePending, ids.caseActive].map((id) => `stoppay-${id}`),
+      `hold-${ids.hold}`,
+    );
+  const workflows = await Promise.all(
+    fixtures.map((id) =>
+      handle(id)
+        .describe()
+        .then((d) => [id, d.status.name, d.historyLength]),
+    ),
   );
-  const workflows = await Promise.all(fixtures.map((id) => handle(id).describe().then((d) => [id, d.status.name, d.historyLength])));
   let extra: string | null = null;
   if (extraAlertId && !created.alerts.has(extraAlertId)) {
     extra = await handle(`alert-${extraAlertId}`)
       .describe()
       .then((d) => `exists (${d.status.name})`)
-      .catch((error: unknown) => (error instanceof WorkflowNotFoundError ? 'absent' : `unknown: ${(error as Error).message}`));
+      .catch((error: unknown) =>
+        error instanceof WorkflowNotFoundError ? 'absent' : `unknown: ${(error as Error).message}`,
+      );
   }
   return { tables: Array.isArray(tables) ? tables : (tables as { rows: unknown[] }).rows, workflows, extra };
 }
@@ -136,8 +162,11 @@ async function snapshot(extraAlertId?: string): Promise<unknown> {
 /** Workflows with a workflow task or an activity still to run (children included): [] when all is quiet. */
 async function busyWorkflows(): Promise<string[]> {
   const tq = stack.config.temporal.taskQueue;
-  const names = new Set<string>([...created.alerts].map((id) => `alert-${id}`).concat([...created.cases].map((id) => `stoppay-${id}`)));
-  for await (const w of stack.client.workflow.list({ query: `${caseWorkflows(tq)} AND ExecutionStatus = 'Running'` })) names.add(w.workflowId);
+  const names = new Set<string>(
+    [...created.alerts].map((id) => `alert-${id}`).concat([...created.cases].map((id) => `stoppay-${id}`)),
+  );
+  for await (const w of stack.client.workflow.list({ query: `${caseWorkflows(tq)} AND ExecutionStatus = 'Running'` }))
+    names.add(w.workflowId);
   const busy: string[] = [];
   const seen = new Set<string>();
   let todo = [...names];
@@ -147,14 +176,18 @@ async function busyWorkflows(): Promise<string[]> {
       todo.map(async (id) => {
         seen.add(id);
         // A child its parent has just asked for may not exist yet: that is busy too.
-        const described = await stack.client.workflow.getHandle(id).describe().catch((error: unknown) => {
-          if (error instanceof WorkflowNotFoundError) return null;
-          throw error;
-        });
+        const described = await stack.client.workflow
+          .getHandle(id)
+          .describe()
+          .catch((error: unknown) => {
+            if (error instanceof WorkflowNotFoundError) return null;
+            throw error;
+          });
         if (!described) return void busy.push(id);
         const { raw } = described;
         if (raw.pendingWorkflowTask || (raw.pendingActivities?.length ?? 0) > 0) busy.push(id);
-        for (const child of raw.pendingChildren ?? []) if (child.workflowId && !seen.has(child.workflowId)) next.push(child.workflowId);
+        for (const child of raw.pendingChildren ?? [])
+          if (child.workflowId && !seen.has(child.workflowId)) next.push(child.workflowId);
       }),
     );
     todo = [...new Set(next)];
@@ -180,7 +213,29 @@ async function settle() {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-const interesting = fc.constantFrom<Json>('', ' ', '\u0000', '\uFFFF', '😀', 'a'.repeat(3000), -1, 0, 1.5, -0, 1e13 + 1, 2 ** 53, 1e308, true, null, [], {}, '2026-02-30T25:00:00+08:00', '１３８１２３４５６７８', '<script>', "' or 1=1 --");
+const interesting = fc.constantFrom<Json>(
+  '',
+  ' ',
+  '\u0000',
+  '\uFFFF',
+  '😀',
+  'a'.repeat(3000),
+  -1,
+  0,
+  1.5,
+  -0,
+  1e13 + 1,
+  2 ** 53,
+  1e308,
+  true,
+  null,
+  [],
+  {},
+  '2026-02-30T25:00:00+08:00',
+  '１３８１２３４５６７８',
+  '<script>',
+  "' or 1=1 --",
+);
 const anyValue: fc.Arbitrary<Json> = fc.oneof(interesting, fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>);
 
 /** JSON pointers of every field of a template (objects and arrays, nested). */
@@ -204,19 +259,34 @@ function mutated(template: Json): fc.Arbitrary<Json> {
   const all = paths(template);
   return fc.oneof(
     { weight: 2, arbitrary: fc.constant(template) },
-    { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...all), anyValue).map(([path, v]) => (path.length ? edit(template, path, (p, k) => ((p as Record<string, Json>)[k] = v)) : v)) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...all), anyValue)
+        .map(([path, v]) => (path.length ? edit(template, path, (p, k) => ((p as Record<string, Json>)[k] = v)) : v)),
+    },
     ...(all.length > 1
-      ? [{ weight: 2, arbitrary: fc.constantFrom(...all.filter((p) => p.length > 0)).map((path) => edit(template, path, (p, k) => (Array.isArray(p) ? p.splice(Number(k), 1) : delete p[k]))) }]
+      ? [
+          {
+            weight: 2,
+            arbitrary: fc
+              .constantFrom(...all.filter((p) => p.length > 0))
+              .map((path) => edit(template, path, (p, k) => (Array.isArray(p) ? p.splice(Number(k), 1) : delete p[k]))),
+          },
+        ]
       : []),
     {
       weight: 2,
-      arbitrary: fc.tuple(fc.constantFrom(...all), fc.constantFrom('extra', '__proto__', 'constructor', ''), anyValue).map(([path, key, v]) => {
-        const target = edit(template, [], () => {});
-        let node = target as Record<string, Json>;
-        for (const k of path) node = node[k] as Record<string, Json>;
-        if (node && typeof node === 'object' && !Array.isArray(node)) Object.defineProperty(node, key, { value: v, enumerable: true, configurable: true, writable: true });
-        return target;
-      }),
+      arbitrary: fc
+        .tuple(fc.constantFrom(...all), fc.constantFrom('extra', '__proto__', 'constructor', ''), anyValue)
+        .map(([path, key, v]) => {
+          const target = edit(template, [], () => {});
+          let node = target as Record<string, Json>;
+          for (const k of path) node = node[k] as Record<string, Json>;
+          if (node && typeof node === 'object' && !Array.isArray(node))
+            Object.defineProperty(node, key, { value: v, enumerable: true, configurable: true, writable: true });
+          return target;
+        }),
     },
   );
 }
@@ -232,12 +302,26 @@ function bodies(template: Json | null): fc.Arbitrary<Body> {
   return fc.oneof(
     { weight: 6, arbitrary: (template === null ? fc.constant<Json>({}) : mutated(template)).map(asJson) },
     { weight: 2, arbitrary: anyValue.map(asJson) },
-    { weight: 1, arbitrary: fc.constantFrom<Body>({ payload: undefined, json: undefined }, { payload: '', json: undefined }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<Body>({ payload: undefined, json: undefined }, { payload: '', json: undefined }),
+    },
     {
       weight: 2,
       arbitrary: fc
         .oneof(
-          fc.constantFrom('{', '{"a":', 'null', '[]', '""', 'NaN', '{"__proto__":{"isAdmin":true}}', '{"constructor":{"prototype":{"x":1}}}', `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, 'x'.repeat(300_000)),
+          fc.constantFrom(
+            '{',
+            '{"a":',
+            'null',
+            '[]',
+            '""',
+            'NaN',
+            '{"__proto__":{"isAdmin":true}}',
+            '{"constructor":{"prototype":{"x":1}}}',
+            `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+            'x'.repeat(300_000),
+          ),
           fc.string({ maxLength: 200 }),
         )
         .map((payload) => ({ payload, json: undefined })),
@@ -245,30 +329,57 @@ function bodies(template: Json | null): fc.Arbitrary<Body> {
   );
 }
 
-const latin1 = fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c));
+const latin1 = fc
+  .integer({ min: 0x20, max: 0xff })
+  .filter((c) => c !== 0x7f)
+  .map((c) => String.fromCharCode(c));
 
 const headerArb = fc.record({
   contentType: fc.oneof(
     { weight: 8, arbitrary: fc.constant<string | undefined>('application/json') },
-    { weight: 2, arbitrary: fc.constantFrom<string | undefined>('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined, 'application/json; charset=utf-16', 'application/JSON') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom<string | undefined>(
+        'application/json; charset=utf-8',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        undefined,
+        'application/json; charset=utf-16',
+        'application/JSON',
+      ),
+    },
   ),
   idempotencyKey: fc.option(
-    fc.oneof(fc.stringMatching(/^[\x21-\x7e]{1,128}$/), fc.string({ unit: latin1, maxLength: 140 }), fc.constant('k'.repeat(129))),
+    fc.oneof(
+      fc.stringMatching(/^[\x21-\x7e]{1,128}$/),
+      fc.string({ unit: latin1, maxLength: 140 }),
+      fc.constant('k'.repeat(129)),
+    ),
     { nil: undefined },
   ),
   authorization: fc.oneof(
     { weight: 8, arbitrary: fc.constant<'right'>('right') },
-    { weight: 2, arbitrary: fc.constantFrom<'other' | 'none' | 'garbage' | 'basic'>('other', 'none', 'garbage', 'basic') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom<'other' | 'none' | 'garbage' | 'basic'>('other', 'none', 'garbage', 'basic'),
+    },
   ),
 });
 
 /** A path segment: a known ID, or text that may not be an ID at all (sent URL-encoded, or raw). */
 const segment = (known: () => string[]) =>
   fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(0, 1, 2, 3, 4).map((i) => encodeURIComponent(known()[i % known().length]!)) },
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom(0, 1, 2, 3, 4).map((i) => encodeURIComponent(known()[i % known().length]!)),
+    },
     { weight: 2, arbitrary: fc.string({ maxLength: 90 }).map(encodeURIComponent) },
     { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,90}$/) },
-    { weight: 1, arbitrary: fc.constantFrom('..', '.', '%', '%2F', 'a%2Fb', '%E0%A4%A', '%00', '%C0%AF', 'x'.repeat(2000)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('..', '.', '%', '%2F', 'a%2Fb', '%E0%A4%A', '%00', '%C0%AF', 'x'.repeat(2000)),
+    },
   );
 
 interface Route {
@@ -296,19 +407,45 @@ const caseRoute = (name: string, right: () => Caller[], action: string, template
 const holdRoute = (name: string, right: () => Caller[], action: string, template: Json | null): Route => ({
   name,
   right,
-  path: fc.tuple(segment(caseIds), segment(() => [ids.hold, `${ids.casePending}-1`])).map(([id, hold]) => `/v1/stop-payments/${id}/holds/${hold}/${action}`),
+  path: fc
+    .tuple(
+      segment(caseIds),
+      segment(() => [ids.hold, `${ids.casePending}-1`]),
+    )
+    .map(([id, hold]) => `/v1/stop-payments/${id}/holds/${hold}/${action}`),
   template,
 });
 
 const ROUTES: Route[] = [
-  { name: 'POST /v1/alerts', right: () => [who.platform!], path: fc.constant('/v1/alerts'), template: newAlert({ alertId: 'FUZZ-1', suspect: { phone: '13900000000', url: 'http://x', app: 'a', account: '1' }, note: 'n' }) as unknown as Json },
+  {
+    name: 'POST /v1/alerts',
+    right: () => [who.platform!],
+    path: fc.constant('/v1/alerts'),
+    template: newAlert({
+      alertId: 'FUZZ-1',
+      suspect: { phone: '13900000000', url: 'http://x', app: 'a', account: '1' },
+      note: 'n',
+    }) as unknown as Json,
+  },
   { name: 'POST /v1/alerts/next', right: () => [who.operator2!], path: fc.constant('/v1/alerts/next'), template: null },
   alertRoute('POST /v1/alerts/:alertId/claim', () => [who.operator!, who.operator2!], 'claim', {}),
   alertRoute('POST /v1/alerts/:alertId/release', () => [who.operator!, who.operator2!], 'release', { note: 'busy' }),
-  alertRoute('POST /v1/alerts/:alertId/call-result', () => [who.operator!, who.operator2!], 'call-result', { result: 'not_reached', reason: 'busy', note: 'n' }),
-  alertRoute('POST /v1/alerts/:alertId/visit-result', () => [who.station!, who.supervisor!], 'visit-result', { outcome: 'dissuaded', note: 'n' }),
-  alertRoute('POST /v1/alerts/:alertId/transfer', () => [who.station!, who.supervisor!], 'transfer', { stationId: 'other-02', reason: 'moved' }),
-  alertRoute('POST /v1/alerts/:alertId/cancel', () => [who.platform!, who.supervisor!], 'cancel', { reason: 'duplicate' }),
+  alertRoute('POST /v1/alerts/:alertId/call-result', () => [who.operator!, who.operator2!], 'call-result', {
+    result: 'not_reached',
+    reason: 'busy',
+    note: 'n',
+  }),
+  alertRoute('POST /v1/alerts/:alertId/visit-result', () => [who.station!, who.supervisor!], 'visit-result', {
+    outcome: 'dissuaded',
+    note: 'n',
+  }),
+  alertRoute('POST /v1/alerts/:alertId/transfer', () => [who.station!, who.supervisor!], 'transfer', {
+    stationId: 'other-02',
+    reason: 'moved',
+  }),
+  alertRoute('POST /v1/alerts/:alertId/cancel', () => [who.platform!, who.supervisor!], 'cancel', {
+    reason: 'duplicate',
+  }),
   {
     name: 'POST /v1/stop-payments',
     right: () => [who.calltaker!],
@@ -317,11 +454,22 @@ const ROUTES: Route[] = [
   },
   caseRoute('POST /v1/stop-payments/:id/approve', () => [who.approver!], 'approve', { note: 'ok' }),
   caseRoute('POST /v1/stop-payments/:id/reject', () => [who.approver!], 'reject', { reason: 'not fraud' }),
-  caseRoute('POST /v1/stop-payments/:id/release', () => [who.senior!], 'release', { reason: 'refunded', holdIds: ['X-1'] }),
+  caseRoute('POST /v1/stop-payments/:id/release', () => [who.senior!], 'release', {
+    reason: 'refunded',
+    holdIds: ['X-1'],
+  }),
   holdRoute('POST /v1/stop-payments/:id/holds/:holdId/restop', () => [who.approver!], 'restop', { note: 'again' }),
-  holdRoute('POST /v1/stop-payments/:id/holds/:holdId/freeze', () => [who.senior!], 'freeze', { legalDocRef: '冻结-1', note: 'n' }),
+  holdRoute('POST /v1/stop-payments/:id/holds/:holdId/freeze', () => [who.senior!], 'freeze', {
+    legalDocRef: '冻结-1',
+    note: 'n',
+  }),
   holdRoute('POST /v1/stop-payments/:id/holds/:holdId/renew', () => [who.senior!], 'renew', { legalDocRef: '续冻-1' }),
-  { name: 'POST /v1/users', right: () => [who.admin!], path: fc.constant('/v1/users'), template: { name: '赵六', roles: ['station'], stationId: 'st-1' } },
+  {
+    name: 'POST /v1/users',
+    right: () => [who.admin!],
+    path: fc.constant('/v1/users'),
+    template: { name: '赵六', roles: ['station'], stationId: 'st-1' },
+  },
   {
     name: 'POST /v1/users/:userId/tokens',
     right: () => [who.admin!],
@@ -350,16 +498,30 @@ describe('fuzzing every POST route', () => {
           if (authorization) requestHeaders.authorization = authorization;
           if (headers.contentType && body.payload !== undefined) requestHeaders['content-type'] = headers.contentType;
           if (headers.idempotencyKey !== undefined) requestHeaders['idempotency-key'] = headers.idempotencyKey;
-          const bodyAlertId = route.name === 'POST /v1/alerts' && body.json && typeof body.json === 'object' && !Array.isArray(body.json) && typeof body.json.alertId === 'string' ? body.json.alertId : undefined;
+          const bodyAlertId =
+            route.name === 'POST /v1/alerts' &&
+            body.json &&
+            typeof body.json === 'object' &&
+            !Array.isArray(body.json) &&
+            typeof body.json.alertId === 'string'
+              ? body.json.alertId
+              : undefined;
 
           const before = await snapshot(bodyAlertId);
-          const options: InjectOptions = { method: 'POST', url: path, headers: requestHeaders, ...(body.payload === undefined ? {} : { payload: body.payload }) };
+          const options: InjectOptions = {
+            method: 'POST',
+            url: path,
+            headers: requestHeaders,
+            ...(body.payload === undefined ? {} : { payload: body.payload }),
+          };
           const response = await stack.app.inject(options);
           statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
           expect(response.statusCode, `${path} ${response.body.slice(0, 500)}`).toBeLessThan(500);
           if (response.statusCode >= 400) {
             expect(response.headers['content-type'], response.body).toMatch(/application\/problem\+json/);
-            expect(await snapshot(bodyAlertId), `${response.statusCode} ${response.body.slice(0, 300)}`).toEqual(before);
+            expect(await snapshot(bodyAlertId), `${response.statusCode} ${response.body.slice(0, 300)}`).toEqual(
+              before,
+            );
             return;
           }
           // Accepted: remember what it created, and let its effects land before the next comparison.
@@ -371,13 +533,14 @@ describe('fuzzing every POST route', () => {
         { seed: SEED + index, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
       );
       // The fuzzer did get past validation sometimes, and was refused often.
-      const refused = Object.entries(statuses).filter(([s]) => Number(s) >= 400).reduce((n, [, c]) => n + c, 0);
+      const refused = Object.entries(statuses)
+        .filter(([s]) => Number(s) >= 400)
+        .reduce((n, [, c]) => n + c, 0);
       expect(refused).toBeGreaterThan(RUNS_PER_ROUTE / 4);
       console.log(`fuzz ${route.name}: ${JSON.stringify(statuses)}`);
     }, 120_000);
   }
 });
-
 
 describe('what fuzzing found, pinned down', () => {
   it('refuses U+0000 anywhere (PostgreSQL cannot store it: the projection of such an alert could never be written)', async () => {
@@ -400,7 +563,11 @@ describe('what fuzzing found, pinned down', () => {
       payload: `{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`,
     });
     expect(deep.statusCode).toBe(400);
-    const badUrl = await stack.request(who.operator!, { method: 'POST', url: '/v1/alerts/%E0%A4%A/claim', payload: {} });
+    const badUrl = await stack.request(who.operator!, {
+      method: 'POST',
+      url: '/v1/alerts/%E0%A4%A/claim',
+      payload: {},
+    });
     expect(badUrl.statusCode).toBe(400);
     expect(badUrl.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(badUrl.json()).toMatchObject({ code: 'validation_failed' });

@@ -30,7 +30,9 @@ beforeAll(async () => {
     ids[key] = alert.alertId;
   }
   await a.claim(operator, ids.closed);
-  expect((await a.callResult(operator, ids.closed, { result: 'contacted', outcome: 'dissuaded' })).json().state).toBe('closed');
+  expect((await a.callResult(operator, ids.closed, { result: 'contacted', outcome: 'dissuaded' })).json().state).toBe(
+    'closed',
+  );
   const s = stopPaymentApi(stack);
   ids.caseId = (await s.file(calltaker, newFiling())).json().stopPaymentId;
   await s.approve(approver, ids.caseId);
@@ -40,7 +42,10 @@ beforeAll(async () => {
     return row?.state === 'stopped';
   });
   await readModelRow(stack, ids.closed, (r) => r.state === 'closed');
-  await waitFor('the closed alert to finish', async () => (await stack.client.workflow.getHandle(`alert-${ids.closed}`).describe()).status.name === 'COMPLETED');
+  await waitFor(
+    'the closed alert to finish',
+    async () => (await stack.client.workflow.getHandle(`alert-${ids.closed}`).describe()).status.name === 'COMPLETED',
+  );
 });
 
 afterAll(async () => {
@@ -63,7 +68,14 @@ describe('reconcile', () => {
     await db.delete(alerts).where(eq(alerts.alertId, ids.missing));
     await db.update(alerts).set({ state: 'queued', outcome: null }).where(eq(alerts.alertId, ids.closed));
     await db.delete(caseEvents).where(sql`${caseEvents.workflowId} = ${`alert-${ids.open}`} and ${caseEvents.seq} = 1`);
-    await db.insert(caseEvents).values({ workflowId: `stoppay-${ids.caseId}`, seq: 999, caseType: 'stop_payment', caseId: ids.caseId, at: new Date(), kind: 'approved' });
+    await db.insert(caseEvents).values({
+      workflowId: `stoppay-${ids.caseId}`,
+      seq: 999,
+      caseType: 'stop_payment',
+      caseId: ids.caseId,
+      at: new Date(),
+      kind: 'approved',
+    });
     await db.update(holds).set({ stoppedFen: 1 }).where(eq(holds.holdId, ids.holdId));
     await db.update(stopPayments).set({ stoppedFen: 1 }).where(eq(stopPayments.stopPaymentId, ids.caseId));
     const orphan = (await db.select().from(alerts).where(eq(alerts.alertId, ids.open)))[0]!;
@@ -94,7 +106,12 @@ describe('reconcile', () => {
 
   it('runs as `npm run reconcile`: exit 1 with differences, 0 after --repair', async () => {
     await stack.database.db.update(alerts).set({ callAttempts: 7 }).where(eq(alerts.alertId, ids.closed));
-    const env = { DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', FANZHA_TASK_QUEUE: tq() };
+    const env = {
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: 'default',
+      FANZHA_TASK_QUEUE: tq(),
+    };
     const run = async (args: string[]) => {
       const proc = startNodeProcess('reconcile', 'scripts/reconcile.ts', env, args);
       const { code } = await proc.exited;

@@ -41,7 +41,13 @@ export interface Reply {
   status: number;
   body: any;
 }
-export type Send = (token: string | null, method: 'GET' | 'POST', url: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
+export type Send = (
+  token: string | null,
+  method: 'GET' | 'POST',
+  url: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<Reply>;
 
 /** A second in-process API on the stack's dependencies whose error log is kept, so that a 500 can say why. */
 export async function loggedApp(stack: Stack): Promise<{ app: FastifyInstance; errors: string[] }> {
@@ -121,20 +127,33 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * One logical request: sent again with the same Idempotency-Key on a network error, a 5xx, a 429, or
  * a 409 saying the key is still being processed (its first attempt died with the API), until answered.
  */
-export async function request(send: Send, traffic: Traffic, token: string, method: 'GET' | 'POST', url: string, body?: unknown, key?: string, deadlineMs = 150_000): Promise<Reply> {
+export async function request(
+  send: Send,
+  traffic: Traffic,
+  token: string,
+  method: 'GET' | 'POST',
+  url: string,
+  body?: unknown,
+  key?: string,
+  deadlineMs = 150_000,
+): Promise<Reply> {
   const until = Date.now() + deadlineMs;
   let last = 'nothing';
   for (let attempt = 0; Date.now() < until; attempt++) {
     let reason: string;
     try {
       const reply = await send(token, method, url, body, key ? { 'idempotency-key': key } : {});
-      const inProgress = reply.status === 409 && reply.body?.code === 'conflict' && /still being processed/.test(reply.body?.detail ?? '');
+      const inProgress =
+        reply.status === 409 &&
+        reply.body?.code === 'conflict' &&
+        /still being processed/.test(reply.body?.detail ?? '');
       if (reply.status < 500 && reply.status !== 429 && !inProgress) {
         traffic.answered++;
         return reply;
       }
       reason = inProgress ? '409-in-progress' : String(reply.status);
-      if (reply.status === 500) traffic.serverErrors.push(`${method} ${url}: ${JSON.stringify(reply.body).slice(0, 1800)}`);
+      if (reply.status === 500)
+        traffic.serverErrors.push(`${method} ${url}: ${JSON.stringify(reply.body).slice(0, 1800)}`);
       last = `${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`;
     } catch (error) {
       reason = 'network';
@@ -152,7 +171,8 @@ export async function request(send: Send, traffic: Traffic, token: string, metho
 export const ALERT_VICTIM_PHONE = '13812345678';
 export const CASE_VICTIM_PHONE = '13912345678';
 
-export type AlertPath = 'dissuade' | 'retry_then_false_positive' | 'refused_then_visit' | 'cancel' | 'unreachable' | 'defrauded';
+export type AlertPath =
+  'dissuade' | 'retry_then_false_positive' | 'refused_then_visit' | 'cancel' | 'unreachable' | 'defrauded';
 
 export interface AlertPlan {
   alertId: string;
@@ -160,7 +180,12 @@ export interface AlertPlan {
   path: AlertPath;
   operator: number;
   amountAtRiskFen: number;
-  expected: { outcome: AlertView['outcome']; callAttempts: number; amountAtRiskFen: number | null; kinds: Record<string, number> };
+  expected: {
+    outcome: AlertView['outcome'];
+    callAttempts: number;
+    amountAtRiskFen: number | null;
+    kinds: Record<string, number>;
+  };
 }
 
 export type AccountKind = 'full' | 'partial' | 'empty' | 'missing' | 'onward';
@@ -194,21 +219,62 @@ export interface Plan {
 }
 
 /** Everything the load will do, decided up front from the seed. `prefix` keeps IDs apart between tests. */
-export function buildPlan(seed: number, prefix: string, counts: { alerts: number; cases: number; operators: number }): Plan {
+export function buildPlan(
+  seed: number,
+  prefix: string,
+  counts: { alerts: number; cases: number; operators: number },
+): Plan {
   const rnd = prng(seed);
   const alerts: AlertPlan[] = [];
-  const paths: AlertPath[] = ['dissuade', 'retry_then_false_positive', 'refused_then_visit', 'cancel', 'unreachable', 'defrauded'];
+  const paths: AlertPath[] = [
+    'dissuade',
+    'retry_then_false_positive',
+    'refused_then_visit',
+    'cancel',
+    'unreachable',
+    'defrauded',
+  ];
   for (let i = 0; i < counts.alerts; i++) {
     const path = paths[i % paths.length]!;
     const riskLevel: RiskLevel = path === 'unreachable' ? 'low' : rnd.pick(['high', 'medium'] as const);
     const amountAtRiskFen = rnd.int(1, 5_000) * 100;
     const expected: AlertPlan['expected'] = {
-      dissuade: { outcome: 'dissuaded' as const, callAttempts: 1, amountAtRiskFen: null, kinds: { claimed: 1, call_result: 1, closed: 1 } },
-      retry_then_false_positive: { outcome: 'false_positive' as const, callAttempts: 2, amountAtRiskFen: null, kinds: { claimed: 2, call_result: 2, retry_scheduled: 1, requeued: 1, closed: 1 } },
-      refused_then_visit: { outcome: 'dissuaded' as const, callAttempts: 1, amountAtRiskFen: null, kinds: { claimed: 1, call_result: 1, visit_requested: 1, visit_result: 1, closed: 1 } },
-      cancel: { outcome: 'cancelled' as const, callAttempts: 0, amountAtRiskFen: null, kinds: { claimed: 0, closed: 1 } },
-      unreachable: { outcome: 'unreachable' as const, callAttempts: 2, amountAtRiskFen: null, kinds: { claimed: 2, call_result: 2, retry_scheduled: 1, requeued: 1, closed: 1 } },
-      defrauded: { outcome: 'defrauded' as const, callAttempts: 1, amountAtRiskFen, kinds: { claimed: 1, call_result: 1, closed: 1 } },
+      dissuade: {
+        outcome: 'dissuaded' as const,
+        callAttempts: 1,
+        amountAtRiskFen: null,
+        kinds: { claimed: 1, call_result: 1, closed: 1 },
+      },
+      retry_then_false_positive: {
+        outcome: 'false_positive' as const,
+        callAttempts: 2,
+        amountAtRiskFen: null,
+        kinds: { claimed: 2, call_result: 2, retry_scheduled: 1, requeued: 1, closed: 1 },
+      },
+      refused_then_visit: {
+        outcome: 'dissuaded' as const,
+        callAttempts: 1,
+        amountAtRiskFen: null,
+        kinds: { claimed: 1, call_result: 1, visit_requested: 1, visit_result: 1, closed: 1 },
+      },
+      cancel: {
+        outcome: 'cancelled' as const,
+        callAttempts: 0,
+        amountAtRiskFen: null,
+        kinds: { claimed: 0, closed: 1 },
+      },
+      unreachable: {
+        outcome: 'unreachable' as const,
+        callAttempts: 2,
+        amountAtRiskFen: null,
+        kinds: { claimed: 2, call_result: 2, retry_scheduled: 1, requeued: 1, closed: 1 },
+      },
+      defrauded: {
+        outcome: 'defrauded' as const,
+        callAttempts: 1,
+        amountAtRiskFen,
+        kinds: { claimed: 1, call_result: 1, closed: 1 },
+      },
     }[path];
     alerts.push({
       alertId: `${prefix}-A${String(i).padStart(4, '0')}-${seed}`,
@@ -221,7 +287,8 @@ export function buildPlan(seed: number, prefix: string, counts: { alerts: number
   }
 
   let accountSerial = 0;
-  const account = () => `62${String(seed % 1000).padStart(3, '0')}${String(accountSerial++).padStart(9, '0')}${rnd.int(10, 99)}`;
+  const account = () =>
+    `62${String(seed % 1000).padStart(3, '0')}${String(accountSerial++).padStart(9, '0')}${rnd.int(10, 99)}`;
   const cases: CasePlan[] = [];
   const casePaths: CasePath[] = ['release', 'freeze_then_release', 'reject', 'release', 'freeze_then_release'];
   for (let n = 0; n < counts.cases; n++) {
@@ -231,12 +298,22 @@ export function buildPlan(seed: number, prefix: string, counts: { alerts: number
     const accounts = rnd.int(1, 3);
     for (let k = 0; k < accounts; k++) {
       // The first account always holds money, so a release always has something to release.
-      const kind: AccountKind = k === 0 ? rnd.pick(['full', 'partial', 'onward'] as const) : rnd.pick(['full', 'partial', 'empty', 'missing', 'onward'] as const);
+      const kind: AccountKind =
+        k === 0
+          ? rnd.pick(['full', 'partial', 'onward'] as const)
+          : rnd.pick(['full', 'partial', 'empty', 'missing', 'onward'] as const);
       const bank = rnd.pick(BANKS);
       const amountFen = rnd.int(1_000, 900_000) * 100;
       const acct = account();
       transfers.push({ bank, account: acct, amountFen });
-      const hold: PlannedHold = { bank, account: acct, level: 1, requestedFen: amountFen, kind, expected: { state: 'released', stoppedFen: amountFen, frozen: false } };
+      const hold: PlannedHold = {
+        bank,
+        account: acct,
+        level: 1,
+        requestedFen: amountFen,
+        kind,
+        expected: { state: 'released', stoppedFen: amountFen, frozen: false },
+      };
       if (kind === 'partial') {
         hold.seed = { balanceFen: Math.floor(amountFen / 2) };
         hold.expected.stoppedFen = Math.floor(amountFen / 2);
@@ -247,15 +324,29 @@ export function buildPlan(seed: number, prefix: string, counts: { alerts: number
         hold.seed = { balanceFen: 0, exists: false };
         hold.expected = { state: 'failed', stoppedFen: 0, frozen: false };
       } else if (kind === 'onward') {
-        const onward = Array.from({ length: rnd.int(1, 2) }, () => ({ bank: rnd.pick(BANKS), account: account(), amountFen: rnd.int(100, 50_000) * 100 }));
+        const onward = Array.from({ length: rnd.int(1, 2) }, () => ({
+          bank: rnd.pick(BANKS),
+          account: account(),
+          amountFen: rnd.int(100, 50_000) * 100,
+        }));
         hold.seed = { balanceFen: amountFen, onward };
         for (const o of onward)
-          holds.push({ ...o, level: 2, requestedFen: o.amountFen, kind: 'onward_child', expected: { state: 'released', stoppedFen: o.amountFen, frozen: false } });
+          holds.push({
+            ...o,
+            level: 2,
+            requestedFen: o.amountFen,
+            kind: 'onward_child',
+            expected: { state: 'released', stoppedFen: o.amountFen, frozen: false },
+          });
       }
       holds.unshift(hold);
     }
     // Level-1 holds first, in filing order, then the onward ones.
-    holds.sort((a, b) => a.level - b.level || transfers.findIndex((t) => t.account === a.account) - transfers.findIndex((t) => t.account === b.account));
+    holds.sort(
+      (a, b) =>
+        a.level - b.level ||
+        transfers.findIndex((t) => t.account === a.account) - transfers.findIndex((t) => t.account === b.account),
+    );
     if (path === 'freeze_then_release') holds[0]!.expected.frozen = true;
     cases.push({ n, path, transfers, holds });
   }
@@ -285,13 +376,21 @@ export interface RunState {
   progress: Map<string, string>;
 }
 
-const alertSteps: Record<AlertPath, number> = { dissuade: 3, retry_then_false_positive: 5, refused_then_visit: 4, cancel: 2, unreachable: 5, defrauded: 3 };
+const alertSteps: Record<AlertPath, number> = {
+  dissuade: 3,
+  retry_then_false_positive: 5,
+  refused_then_visit: 4,
+  cancel: 2,
+  unreachable: 5,
+  defrauded: 3,
+};
 const caseSteps: Record<CasePath, number> = { reject: 2, release: 3, freeze_then_release: 4 };
 
 export function newRunState(plan: Plan): RunState {
   return {
     steps: 0,
-    totalSteps: plan.alerts.reduce((s, a) => s + alertSteps[a.path], 0) + plan.cases.reduce((s, c) => s + caseSteps[c.path], 0),
+    totalSteps:
+      plan.alerts.reduce((s, a) => s + alertSteps[a.path], 0) + plan.cases.reduce((s, c) => s + caseSteps[c.path], 0),
     caseIds: new Map(),
     traffic: newTraffic(),
     failures: [],
@@ -305,7 +404,11 @@ export async function seedBank(plan: Plan, stack: Stack) {
   for (const c of plan.cases)
     for (const h of c.holds)
       if (h.seed) {
-        const seeded = await stack.request(null, { method: 'POST', url: '/sim/bank/accounts', payload: { bank: h.bank, account: h.account, ...h.seed } });
+        const seeded = await stack.request(null, {
+          method: 'POST',
+          url: '/sim/bank/accounts',
+          payload: { bank: h.bank, account: h.account, ...h.seed },
+        });
         expect(seeded.statusCode).toBe(201);
       }
 }
@@ -318,11 +421,28 @@ export async function closeWithProcesses(stack: Stack | undefined) {
   expect(leftoverProcesses()).toEqual([]);
 }
 
-async function pollView<T>(send: Send, traffic: Traffic, token: string, url: string, until: (view: T) => boolean, what: string, timeoutMs = 150_000): Promise<T> {
+async function pollView<T>(
+  send: Send,
+  traffic: Traffic,
+  token: string,
+  url: string,
+  until: (view: T) => boolean,
+  what: string,
+  timeoutMs = 150_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   while (Date.now() < deadline) {
-    const reply = await request(send, traffic, token, 'GET', url, undefined, undefined, Math.max(deadline - Date.now(), 1));
+    const reply = await request(
+      send,
+      traffic,
+      token,
+      'GET',
+      url,
+      undefined,
+      undefined,
+      Math.max(deadline - Date.now(), 1),
+    );
     last = reply.body;
     if (reply.status === 200 && until(reply.body as T)) return reply.body as T;
     await sleep(200);
@@ -331,7 +451,8 @@ async function pollView<T>(send: Send, traffic: Traffic, token: string, url: str
 }
 
 function expectAnswer(state: RunState, what: string, reply: Reply, status: number) {
-  if (reply.status !== status) state.failures.push(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
+  if (reply.status !== status)
+    state.failures.push(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
 }
 
 async function runAlert(send: Send, actors: Actors, state: RunState, plan: AlertPlan) {
@@ -345,16 +466,25 @@ async function runAlert(send: Send, actors: Actors, state: RunState, plan: Alert
     state.steps++;
     return reply;
   };
-  await step('ingest', actors.platform, '/v1/alerts', {
-    alertId: id,
-    source: 'ministry',
-    issuedAt: '2026-11-28T09:12:00+08:00',
-    riskLevel: plan.riskLevel,
-    fraudType: 'investment',
-    victim: { phone: ALERT_VICTIM_PHONE, name: '张三' },
-    stationId: 'haibowan-01',
-  }, 201);
-  const queued = () => (state.progress.set(id, 'waiting to be queued again'), pollView<AlertView>(send, t, op, `/v1/alerts/${id}`, (v) => v.state === 'queued', `${id} to be queued again`));
+  await step(
+    'ingest',
+    actors.platform,
+    '/v1/alerts',
+    {
+      alertId: id,
+      source: 'ministry',
+      issuedAt: '2026-11-28T09:12:00+08:00',
+      riskLevel: plan.riskLevel,
+      fraudType: 'investment',
+      victim: { phone: ALERT_VICTIM_PHONE, name: '张三' },
+      stationId: 'haibowan-01',
+    },
+    201,
+  );
+  const queued = () => (
+    state.progress.set(id, 'waiting to be queued again'),
+    pollView<AlertView>(send, t, op, `/v1/alerts/${id}`, (v) => v.state === 'queued', `${id} to be queued again`)
+  );
   switch (plan.path) {
     case 'dissuade':
       await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
@@ -362,7 +492,11 @@ async function runAlert(send: Send, actors: Actors, state: RunState, plan: Alert
       break;
     case 'defrauded':
       await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
-      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'already_defrauded', amountAtRiskFen: plan.amountAtRiskFen });
+      await step('call-1', op, `/v1/alerts/${id}/call-result`, {
+        result: 'contacted',
+        outcome: 'already_defrauded',
+        amountAtRiskFen: plan.amountAtRiskFen,
+      });
       break;
     case 'retry_then_false_positive':
     case 'unreachable':
@@ -374,13 +508,18 @@ async function runAlert(send: Send, actors: Actors, state: RunState, plan: Alert
         'call-2',
         op,
         `/v1/alerts/${id}/call-result`,
-        plan.path === 'unreachable' ? { result: 'not_reached', reason: 'powered_off' } : { result: 'contacted', outcome: 'false_positive' },
+        plan.path === 'unreachable'
+          ? { result: 'not_reached', reason: 'powered_off' }
+          : { result: 'contacted', outcome: 'false_positive' },
       );
       break;
     case 'refused_then_visit':
       await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
       await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'refused' });
-      await step('visit', actors.supervisor, `/v1/alerts/${id}/visit-result`, { outcome: 'dissuaded', note: 'visited at home' });
+      await step('visit', actors.supervisor, `/v1/alerts/${id}/visit-result`, {
+        outcome: 'dissuaded',
+        note: 'visited at home',
+      });
       break;
     case 'cancel':
       await step('cancel', actors.platform, `/v1/alerts/${id}/cancel`, { reason: 'duplicate instruction' });
@@ -391,12 +530,20 @@ async function runAlert(send: Send, actors: Actors, state: RunState, plan: Alert
 async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, c: CasePlan) {
   const t = state.traffic;
   const key = (what: string) => `${plan.prefix}-${plan.seed}-case-${c.n}:${what}`;
-  const filed = await request(send, t, actors.calltaker, 'POST', '/v1/stop-payments', {
-    reportedAt: '2026-11-28T10:02:00+08:00',
-    caseRef: `${plan.prefix}-${c.n}`,
-    victim: { name: '李四', phone: CASE_VICTIM_PHONE },
-    transfers: c.transfers.map((tr) => ({ ...tr, transferredAt: '2026-11-28T09:40:00+08:00' })),
-  }, key('file'));
+  const filed = await request(
+    send,
+    t,
+    actors.calltaker,
+    'POST',
+    '/v1/stop-payments',
+    {
+      reportedAt: '2026-11-28T10:02:00+08:00',
+      caseRef: `${plan.prefix}-${c.n}`,
+      victim: { name: '李四', phone: CASE_VICTIM_PHONE },
+      transfers: c.transfers.map((tr) => ({ ...tr, transferredAt: '2026-11-28T09:40:00+08:00' })),
+    },
+    key('file'),
+  );
   expectAnswer(state, `case ${c.n} file`, filed, 201);
   state.steps++;
   const id = filed.body?.stopPaymentId as string;
@@ -430,8 +577,17 @@ async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, 
       state.failures.push(`case ${c.n}: no hold for ${first.bank} ${first.account}`);
       return;
     }
-    await decide('freeze', actors.senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, { legalDocRef: `冻结-${c.n}` });
-    await pollView<StopPaymentView>(send, t, actors.approver, `/v1/stop-payments/${id}`, (v) => v.holds.some((h) => h.holdId === hold.holdId && h.state === 'frozen'), `hold ${hold.holdId} to be frozen`);
+    await decide('freeze', actors.senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, {
+      legalDocRef: `冻结-${c.n}`,
+    });
+    await pollView<StopPaymentView>(
+      send,
+      t,
+      actors.approver,
+      `/v1/stop-payments/${id}`,
+      (v) => v.holds.some((h) => h.holdId === hold.holdId && h.state === 'frozen'),
+      `hold ${hold.holdId} to be frozen`,
+    );
   }
   await decide('release', actors.senior, `/v1/stop-payments/${id}/release`, { reason: 'victim refunded' });
 }
@@ -442,7 +598,11 @@ export async function awaitLoad(load: Promise<void>, state: RunState, timeoutMs 
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const stuck = [...state.progress.entries()].slice(0, 15).map(([plan, step]) => `${plan}: ${step}`);
-      reject(new Error(`the load did not finish within ${timeoutMs} ms (${state.steps}/${state.totalSteps} steps); ${state.progress.size} plans unfinished:\n${stuck.join('\n')}`));
+      reject(
+        new Error(
+          `the load did not finish within ${timeoutMs} ms (${state.steps}/${state.totalSteps} steps); ${state.progress.size} plans unfinished:\n${stuck.join('\n')}`,
+        ),
+      );
     }, timeoutMs);
   });
   try {
@@ -453,11 +613,20 @@ export async function awaitLoad(load: Promise<void>, state: RunState, timeoutMs 
 }
 
 /** Runs every plan at once (at most `concurrency` clients at a time); never throws, failures land in `state.failures`. */
-export async function runPlan(send: Send, actors: Actors, plan: Plan, state: RunState, concurrency = 24): Promise<void> {
+export async function runPlan(
+  send: Send,
+  actors: Actors,
+  plan: Plan,
+  state: RunState,
+  concurrency = 24,
+): Promise<void> {
   const jobs: (() => Promise<void>)[] = [
-    ...plan.cases.map((c) => () => runCase(send, actors, state, plan, c).finally(() => {
-      for (const key of [...state.progress.keys()]) if (key.startsWith(`case ${c.n} `)) state.progress.delete(key);
-    })),
+    ...plan.cases.map(
+      (c) => () =>
+        runCase(send, actors, state, plan, c).finally(() => {
+          for (const key of [...state.progress.keys()]) if (key.startsWith(`case ${c.n} `)) state.progress.delete(key);
+        }),
+    ),
     ...plan.alerts.map((a) => () => runAlert(send, actors, state, a).finally(() => state.progress.delete(a.alertId))),
   ];
   let next = 0;
@@ -478,23 +647,29 @@ export async function runPlan(send: Send, actors: Actors, plan: Plan, state: Run
 // --- what must be true afterwards ------------------------------------------------------------------
 
 /** Alert, case and hold workflows on this task queue (not, e.g., the audit archiver's runs). */
-export const caseWorkflows = (taskQueue: string) => `TaskQueue = '${taskQueue}' AND WorkflowType IN ('AlertWorkflow', 'StopPaymentWorkflow', 'HoldWorkflow')`;
+export const caseWorkflows = (taskQueue: string) =>
+  `TaskQueue = '${taskQueue}' AND WorkflowType IN ('AlertWorkflow', 'StopPaymentWorkflow', 'HoldWorkflow')`;
 
 /** Waits until no workflow on the task queue is running any more (every plan has finished). */
 export async function waitAllClosed(client: Client, taskQueue: string, timeoutMs = 90_000) {
   try {
     await waitFor(
       `every workflow on ${taskQueue} to finish`,
-      async () => (await client.workflow.count(`${caseWorkflows(taskQueue)} AND ExecutionStatus = 'Running'`)).count === 0,
+      async () =>
+        (await client.workflow.count(`${caseWorkflows(taskQueue)} AND ExecutionStatus = 'Running'`)).count === 0,
       timeoutMs,
     );
   } catch (error) {
     // Say what is still running, and why.
     const running: string[] = [];
-    for await (const w of client.workflow.list({ query: `${caseWorkflows(taskQueue)} AND ExecutionStatus = 'Running'` })) {
+    for await (const w of client.workflow.list({
+      query: `${caseWorkflows(taskQueue)} AND ExecutionStatus = 'Running'`,
+    })) {
       if (running.length >= 10) break;
       const { raw } = await client.workflow.getHandle(w.workflowId).describe();
-      const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? '-'}`);
+      const pending = (raw.pendingActivities ?? []).map(
+        (a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? '-'}`,
+      );
       const task = raw.pendingWorkflowTask ? `task attempt ${raw.pendingWorkflowTask.attempt}` : 'no task';
       // The last events say why a task keeps failing (its failure) or timing out.
       const history = await client.workflow.getHandle(w.workflowId).fetchHistory();
@@ -507,7 +682,9 @@ export async function waitAllClosed(client: Client, taskQueue: string, timeoutMs
         const timeout = e.workflowTaskTimedOutEventAttributes?.timeoutType;
         return `${e.eventId} ${e.eventType}${failure ? ` (${failure.slice(0, 300)})` : ''}${timeout ? ` (timeout ${timeout})` : ''}`;
       });
-      running.push(`${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}; last events ${last.join(', ')}; history in ${saved}`);
+      running.push(
+        `${w.workflowId}: ${task}; activities ${JSON.stringify(pending)}; last events ${last.join(', ')}; history in ${saved}`,
+      );
     }
     throw new Error(`${(error as Error).message}\n${running.join('\n')}`, { cause: error });
   }
@@ -523,8 +700,14 @@ export interface LedgerEntry {
  * How every fault test ends: each plan ended as planned (with the bank's ledger: one effect per
  * instruction) and the read model reconciles with every workflow. Returns the ledger.
  */
-export async function expectPlanFinished(stack: Stack, plan: Plan, state: RunState, tolerable?: (d: Difference) => boolean) {
-  const ledger = (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json().items as (LedgerEntry & { bank: string; account: string })[];
+export async function expectPlanFinished(
+  stack: Stack,
+  plan: Plan,
+  state: RunState,
+  tolerable?: (d: Difference) => boolean,
+) {
+  const ledger = (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json()
+    .items as (LedgerEntry & { bank: string; account: string })[];
   await expectPlanOutcome(stack.client, stack.database.db, plan, state, ledger);
   const counts = { alerts: plan.alerts.length, stopPayments: plan.cases.length, holds: expectedHoldCount(plan) };
   await expectReconciled(stack.database.db, stack.client, stack.config.temporal.taskQueue, counts, tolerable);
@@ -539,13 +722,21 @@ export async function expectPlanFinished(stack: Stack, plan: Plan, state: RunSta
  */
 export async function expectEveryHistoryReplays(client: Client, taskQueue: string) {
   const runs: { workflowId: string; runId: string }[] = [];
-  for await (const w of client.workflow.list({ query: caseWorkflows(taskQueue) })) runs.push({ workflowId: w.workflowId, runId: w.runId });
+  for await (const w of client.workflow.list({ query: caseWorkflows(taskQueue) }))
+    runs.push({ workflowId: w.workflowId, runId: w.runId });
   async function* histories() {
-    for (const run of runs) yield { workflowId: run.workflowId, history: await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory() };
+    for (const run of runs)
+      yield {
+        workflowId: run.workflowId,
+        history: await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(),
+      };
   }
   const failed: string[] = [];
   let index = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: 'reliability' }, histories())) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: 'reliability' },
+    histories(),
+  )) {
     const run = runs[index++]!;
     if (!result.error) continue;
     const saved = path.join(os.tmpdir(), `fanzha-nondeterministic-${result.workflowId}.json`);
@@ -556,7 +747,13 @@ export async function expectEveryHistoryReplays(client: Client, taskQueue: strin
 }
 
 /** Each plan ended as planned: outcome, attempts, one event per decision, holds and money, bank effects. */
-export async function expectPlanOutcome(client: Client, db: Database, plan: Plan, state: RunState, ledger: LedgerEntry[] | null) {
+export async function expectPlanOutcome(
+  client: Client,
+  db: Database,
+  plan: Plan,
+  state: RunState,
+  ledger: LedgerEntry[] | null,
+) {
   expect(state.failures).toEqual([]);
   expect(state.steps).toBe(state.totalSteps);
   expect(state.traffic.serverErrors, 'answers 500').toEqual([]);
@@ -565,7 +762,12 @@ export async function expectPlanOutcome(client: Client, db: Database, plan: Plan
     const view = (await client.workflow.getHandle(alertWorkflowId(a.alertId)).result()) as AlertView;
     const kinds: Record<string, number> = {};
     for (const e of view.timeline) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
-    const got = { outcome: view.outcome, callAttempts: view.callAttempts, amountAtRiskFen: view.amountAtRiskFen, kinds: Object.fromEntries(Object.keys(a.expected.kinds).map((k) => [k, kinds[k] ?? 0])) };
+    const got = {
+      outcome: view.outcome,
+      callAttempts: view.callAttempts,
+      amountAtRiskFen: view.amountAtRiskFen,
+      kinds: Object.fromEntries(Object.keys(a.expected.kinds).map((k) => [k, kinds[k] ?? 0])),
+    };
     expect(got, `alert ${a.alertId} (${a.path})`).toEqual(a.expected);
     expect(view.state).toBe('closed');
   }
@@ -581,10 +783,26 @@ export async function expectPlanOutcome(client: Client, db: Database, plan: Plan
     }
     expect(view.state, `case ${c.n}`).toBe('closed');
     const got = view.holds
-      .map((h) => ({ bank: h.bank, account: h.account, level: h.level, requestedFen: h.requestedFen, state: h.state, stoppedFen: h.stoppedFen, frozen: h.frozenFen > 0 }))
+      .map((h) => ({
+        bank: h.bank,
+        account: h.account,
+        level: h.level,
+        requestedFen: h.requestedFen,
+        state: h.state,
+        stoppedFen: h.stoppedFen,
+        frozen: h.frozenFen > 0,
+      }))
       .sort((x, y) => x.account.localeCompare(y.account));
     const want = c.holds
-      .map((h) => ({ bank: h.bank, account: h.account, level: h.level, requestedFen: h.requestedFen, state: h.expected.state, stoppedFen: h.expected.stoppedFen, frozen: h.expected.frozen }))
+      .map((h) => ({
+        bank: h.bank,
+        account: h.account,
+        level: h.level,
+        requestedFen: h.requestedFen,
+        state: h.expected.state,
+        stoppedFen: h.expected.stoppedFen,
+        frozen: h.expected.frozen,
+      }))
       .sort((x, y) => x.account.localeCompare(y.account));
     expect(got, `holds of case ${c.n} (${id}, ${c.path})`).toEqual(want);
     expect(view.stoppedFen).toBe(view.holds.reduce((s, h) => s + h.stoppedFen, 0));
@@ -612,7 +830,16 @@ export async function expectPlanOutcome(client: Client, db: Database, plan: Plan
   expect(rows.length).toBeGreaterThan(0);
 }
 
-const TIME_COLUMNS = new Set(['deadline', 'closedAt', 'approvedAt', 'rejectedAt', 'firstCallAt', 'firstStopAt', 'stoppedAt', 'expiresAt']);
+const TIME_COLUMNS = new Set([
+  'deadline',
+  'closedAt',
+  'approvedAt',
+  'rejectedAt',
+  'firstCallAt',
+  'firstStopAt',
+  'stoppedAt',
+  'expiresAt',
+]);
 
 /**
  * A difference in event times only (timeline `at`, and the times derived from "now"). Seen after a worker
@@ -621,7 +848,9 @@ const TIME_COLUMNS = new Set(['deadline', 'closedAt', 'approvedAt', 'rejectedAt'
  * projected view and the replayed one disagree on when that step happened (by up to the outage).
  */
 export const onlyEventTimes = (d: Difference) =>
-  d.problem === 'stale_row' && d.fields.length > 0 && d.fields.every((f) => TIME_COLUMNS.has(f) || /^detail\..*(\.at|At|\.deadline)$/.test(f));
+  d.problem === 'stale_row' &&
+  d.fields.length > 0 &&
+  d.fields.every((f) => TIME_COLUMNS.has(f) || /^detail\..*(\.at|At|\.deadline)$/.test(f));
 
 /**
  * The reconciliation every fault test ends with: no difference between the read model and the workflows.
@@ -640,8 +869,13 @@ export async function expectReconciled(
     // What the differing workflows are doing, to tell a slow projection from a lost one.
     const states = await Promise.all(
       intolerable.map(async (d) => {
-        const described = await client.workflow.getHandle(d.workflowId).describe().catch(() => null);
-        const pending = (described?.raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`);
+        const described = await client.workflow
+          .getHandle(d.workflowId)
+          .describe()
+          .catch(() => null);
+        const pending = (described?.raw.pendingActivities ?? []).map(
+          (a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`,
+        );
         return `${d.workflowId}: ${described?.status.name ?? 'not found'}; pending ${JSON.stringify(pending)}; task ${described?.raw.pendingWorkflowTask ? 'pending' : 'none'}`;
       }),
     );
@@ -652,7 +886,10 @@ export async function expectReconciled(
   if (counts.holds !== undefined) expect(report.checked.holds).toBe(counts.holds);
   if (report.differences.length > 0) {
     const repaired = await reconcile({ db, client, taskQueue, settleMs: 0, repair: true });
-    expect(repaired.differences.every((d) => d.repaired), formatReport(repaired)).toBe(true);
+    expect(
+      repaired.differences.every((d) => d.repaired),
+      formatReport(repaired),
+    ).toBe(true);
     const again = await reconcile({ db, client, taskQueue, settleMs: 0 });
     expect(again.differences, formatReport(again)).toEqual([]);
     console.log(`reconcile: ${report.differences.length} tolerated difference(s), repaired:\n${formatReport(report)}`);
@@ -660,8 +897,8 @@ export async function expectReconciled(
   return report;
 }
 
-export const expectedHoldCount = (plan: Plan) => plan.cases.filter((c) => c.path !== 'reject').reduce((s, c) => s + c.holds.length, 0);
-
+export const expectedHoldCount = (plan: Plan) =>
+  plan.cases.filter((c) => c.path !== 'reject').reduce((s, c) => s + c.holds.length, 0);
 
 /** Short durations, so that retries, escalations and reminders happen within a test; nothing lapses or expires by itself. */
 export const RELIABILITY_POLICY = {
@@ -684,7 +921,10 @@ export const RELIABILITY_POLICY = {
 };
 
 /** The users a plan needs, created directly in the stack's database. */
-export async function createActors(makeUser: (roles: Role[]) => Promise<{ token: string }>, operators: number): Promise<Actors> {
+export async function createActors(
+  makeUser: (roles: Role[]) => Promise<{ token: string }>,
+  operators: number,
+): Promise<Actors> {
   return {
     platform: (await makeUser(['platform'])).token,
     operators: await Promise.all(Array.from({ length: operators }, async () => (await makeUser(['operator'])).token)),
@@ -699,7 +939,11 @@ export async function createActors(makeUser: (roles: Role[]) => Promise<{ token:
 export async function deleteSchedulesOf(client: Client, taskQueue: string): Promise<void> {
   try {
     for await (const schedule of client.schedule.list()) {
-      if (schedule.scheduleId.startsWith(taskQueue)) await client.schedule.getHandle(schedule.scheduleId).delete().catch(() => {});
+      if (schedule.scheduleId.startsWith(taskQueue))
+        await client.schedule
+          .getHandle(schedule.scheduleId)
+          .delete()
+          .catch(() => {});
     }
   } catch {
     // best effort: the server may already be gone

@@ -33,7 +33,13 @@ let server: DevServer | null = null;
 let stack: Stack;
 let actors: Actors;
 
-const serverOptions = () => ({ cliPath: inject('temporalCliPath'), dbFile: path.join(dir, 'temporal.sqlite'), headless: true, logFile: path.join(dir, 'temporal.log'), log: () => {} });
+const serverOptions = () => ({
+  cliPath: inject('temporalCliPath'),
+  dbFile: path.join(dir, 'temporal.sqlite'),
+  headless: true,
+  logFile: path.join(dir, 'temporal.log'),
+  log: () => {},
+});
 /** Started again on the same file and port, as an operator restarts it. */
 const startServer = () => startDevServer({ ...serverOptions(), port });
 
@@ -41,7 +47,11 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-temporal-restart-'));
   server = await startDevServerOnFreePort(serverOptions());
   port = Number(server.address.split(':')[1]);
-  stack = await startStack({ policy: RELIABILITY_POLICY, temporalAddress: server.address, env: { FANZHA_RATE_LIMIT_PER_MINUTE: '10000000' } });
+  stack = await startStack({
+    policy: RELIABILITY_POLICY,
+    temporalAddress: server.address,
+    env: { FANZHA_RATE_LIMIT_PER_MINUTE: '10000000' },
+  });
   actors = await createActors((roles) => stack.user(roles), 6);
 });
 
@@ -79,6 +89,8 @@ describe('Temporal server restarted mid-load', () => {
     expect(stepsAtStop).toBeLessThan(state.totalSteps);
     expect((await stack.request(null, { method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     await expectPlanFinished(stack, plan, state, onlyEventTimes);
-    console.log(`temporal-restart: ${state.totalSteps} steps, ${stepsAtStop} done when the server stopped; retries ${JSON.stringify(state.traffic.retries)}`);
+    console.log(
+      `temporal-restart: ${state.totalSteps} steps, ${stepsAtStop} done when the server stopped; retries ${JSON.stringify(state.traffic.retries)}`,
+    );
   }, 240_000);
 });

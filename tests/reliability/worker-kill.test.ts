@@ -32,7 +32,11 @@ let workerEnv: Record<string, string>;
 
 beforeAll(async () => {
   // The API (serving the bank simulator) runs in this process; the worker is its own OS process.
-  stack = await startStack({ worker: false, policy: RELIABILITY_POLICY, env: { FANZHA_RATE_LIMIT_PER_MINUTE: '10000000' } });
+  stack = await startStack({
+    worker: false,
+    policy: RELIABILITY_POLICY,
+    env: { FANZHA_RATE_LIMIT_PER_MINUTE: '10000000' },
+  });
   actors = await createActors((roles) => stack.user(roles), 8);
   workerEnv = {
     DATABASE_URL: stack.databaseUrl,
@@ -62,7 +66,11 @@ describe('worker killed mid-load', () => {
     const load = runPlan(injectSender(api), actors, plan, state, plan.alerts.length + plan.cases.length);
 
     await waitFor('a third of the load to be done', async () => state.steps >= state.totalSteps / 3, 120_000);
-    const running = (await stack.client.workflow.count(`${caseWorkflows(stack.config.temporal.taskQueue)} AND ExecutionStatus = 'Running'`)).count;
+    const running = (
+      await stack.client.workflow.count(
+        `${caseWorkflows(stack.config.temporal.taskQueue)} AND ExecutionStatus = 'Running'`,
+      )
+    ).count;
     await worker.kill('SIGKILL');
     expect((await worker.exited).signal).toBe('SIGKILL');
     const stepsAtKill = state.steps;
@@ -78,6 +86,8 @@ describe('worker killed mid-load', () => {
     expect(stepsAtKill).toBeLessThan(state.totalSteps);
 
     await expectPlanFinished(stack, plan, state, onlyEventTimes);
-    console.log(`worker-kill: ${state.totalSteps} steps, ${stepsAtKill} done at the kill, ${running} workflows running then; retries ${JSON.stringify(state.traffic.retries)}; ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+      `worker-kill: ${state.totalSteps} steps, ${stepsAtKill} done at the kill, ${running} workflows running then; retries ${JSON.stringify(state.traffic.retries)}; ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
   }, 240_000);
 });

@@ -22,7 +22,9 @@ let calltaker: Caller, approver: Caller, approver2: Caller, senior: Caller, supe
 
 beforeAll(async () => {
   stack = await startStack({
-    policy: { stopPayment: { approvalSla: '1s', stopValidity: '10m', majorCaseThresholdFen: 50_000_000, maxOnwardLevels: 3 } },
+    policy: {
+      stopPayment: { approvalSla: '1s', stopValidity: '10m', majorCaseThresholdFen: 50_000_000, maxOnwardLevels: 3 },
+    },
   });
   api = stopPaymentApi(stack);
   bank = bankSimulator(stack);
@@ -50,11 +52,20 @@ describe('filing and approval', () => {
     const [a, b] = [account(), account()];
     await bank.seed({ bank: 'ICBC', account: a, balanceFen: 10_000_000 });
     await bank.seed({ bank: 'CCB', account: b, balanceFen: 1_000_000 });
-    const id = await filed(newFiling([{ bank: 'ICBC', account: a, amountFen: 3_000_000 }, { bank: 'CCB', account: b, amountFen: 2_500_000 }]));
+    const id = await filed(
+      newFiling([
+        { bank: 'ICBC', account: a, amountFen: 3_000_000 },
+        { bank: 'CCB', account: b, amountFen: 2_500_000 },
+      ]),
+    );
 
     const approved = await api.approve(approver, id, { note: '情况属实' });
     expect(approved.statusCode).toBe(200);
-    expect(approved.json()).toMatchObject({ state: 'active', approvedBy: { userId: approver.user.userId, name: '审批员甲' }, deadline: null });
+    expect(approved.json()).toMatchObject({
+      state: 'active',
+      approvedBy: { userId: approver.user.userId, name: '审批员甲' },
+      deadline: null,
+    });
     expect(approved.json().holds).toHaveLength(2);
 
     const view = await caseWhen(stack, id, (v) => v.holds.every((h) => h.state !== 'submitting'));
@@ -67,20 +78,39 @@ describe('filing and approval', () => {
     expectTotalsConsistent(view);
 
     const detail = (await api.get(supervisor, id)).json();
-    expect(detail.timeline.map((e: { kind: string }) => e.kind).slice(0, 3)).toEqual(['filed', 'approved', 'holds_started']);
+    expect(detail.timeline.map((e: { kind: string }) => e.kind).slice(0, 3)).toEqual([
+      'filed',
+      'approved',
+      'holds_started',
+    ]);
     expect(detail.timeline[0].actor).toEqual({ userId: calltaker.user.userId, role: 'calltaker' });
     expect(detail.timeline[1].actor).toEqual({ userId: approver.user.userId, role: 'approver' });
   });
 
   it('follows the money through a two-level onward chain, under the original approval', async () => {
     const [first, second, third] = [account(), account(), account()];
-    await bank.seed({ bank: 'ICBC', account: first, balanceFen: 1_000_000, onward: [{ bank: 'ABC', account: second, amountFen: 2_000_000 }] });
-    await bank.seed({ bank: 'ABC', account: second, balanceFen: 500_000, onward: [{ bank: 'BOC', account: third, amountFen: 1_500_000 }] });
+    await bank.seed({
+      bank: 'ICBC',
+      account: first,
+      balanceFen: 1_000_000,
+      onward: [{ bank: 'ABC', account: second, amountFen: 2_000_000 }],
+    });
+    await bank.seed({
+      bank: 'ABC',
+      account: second,
+      balanceFen: 500_000,
+      onward: [{ bank: 'BOC', account: third, amountFen: 1_500_000 }],
+    });
     await bank.seed({ bank: 'BOC', account: third, balanceFen: 1_500_000 });
     const id = await filed(newFiling([{ bank: 'ICBC', account: first, amountFen: 3_000_000 }]));
     await api.approve(approver, id);
 
-    const view = await caseWhen(stack, id, (v) => v.holds.length === 3 && v.holds.every((h) => h.state !== 'submitting'), 'three holds');
+    const view = await caseWhen(
+      stack,
+      id,
+      (v) => v.holds.length === 3 && v.holds.every((h) => h.state !== 'submitting'),
+      'three holds',
+    );
     const levels = view.holds.map((h) => [h.level, h.bank, h.account, h.state, h.stoppedFen, h.parentHoldId]);
     expect(levels).toEqual([
       [1, 'ICBC', first, 'stopped', 1_000_000, null],
@@ -95,7 +125,12 @@ describe('filing and approval', () => {
   it('records partial, empty and not-found accounts; an empty account still leads onward', async () => {
     const [partial, empty, missing, onward] = [account(), account(), account(), account()];
     await bank.seed({ bank: 'ICBC', account: partial, balanceFen: 100_000 });
-    await bank.seed({ bank: 'ICBC', account: empty, balanceFen: 0, onward: [{ bank: 'CMB', account: onward, amountFen: 700_000 }] });
+    await bank.seed({
+      bank: 'ICBC',
+      account: empty,
+      balanceFen: 0,
+      onward: [{ bank: 'CMB', account: onward, amountFen: 700_000 }],
+    });
     await bank.seed({ bank: 'ICBC', account: missing, balanceFen: 0, exists: false });
     const id = await filed(
       newFiling([
@@ -105,7 +140,11 @@ describe('filing and approval', () => {
       ]),
     );
     await api.approve(approver, id);
-    const view = await caseWhen(stack, id, (v) => v.holds.length === 4 && v.holds.every((h) => h.state !== 'submitting'));
+    const view = await caseWhen(
+      stack,
+      id,
+      (v) => v.holds.length === 4 && v.holds.every((h) => h.state !== 'submitting'),
+    );
     const state = Object.fromEntries(view.holds.map((h) => [h.account, [h.state, h.stoppedFen]]));
     expect(state[partial]).toEqual(['stopped', 100_000]);
     expect(state[empty]).toEqual(['empty', 0]);
@@ -120,7 +159,13 @@ describe('filing and approval', () => {
     const id = await filed(newFiling(accounts.map((a) => ({ account: a, amountFen: 1_000_000 }))));
     expect((await bank.faults({ failNext: 3 })).statusCode).toBeLessThan(300);
     await api.approve(approver, id);
-    const view = await caseWhen(stack, id, (v) => v.holds.every((h) => h.state === 'stopped'), 'holds stopped after the outage', 60_000);
+    const view = await caseWhen(
+      stack,
+      id,
+      (v) => v.holds.every((h) => h.state === 'stopped'),
+      'holds stopped after the outage',
+      60_000,
+    );
     expect(view.holds.map((h) => h.stoppedFen)).toEqual([1_000_000, 1_000_000]);
     const ledger = (await bank.ledger()).filter((e) => accounts.includes(e.account));
     expect(ledger.filter((e) => e.outcome === 'failed').length).toBeGreaterThan(0);
@@ -152,19 +197,28 @@ describe('filing and approval', () => {
     expect(rejected.statusCode).toBe(200);
     expect(rejected.json()).toMatchObject({ state: 'rejected', holds: [] });
     expect((await api.approve(approver, id)).statusCode).toBe(409);
-    await waitFor('the rejected case in the read model', async () => (await api.get(supervisor, id)).json().state === 'rejected');
+    await waitFor(
+      'the rejected case in the read model',
+      async () => (await api.get(supervisor, id)).json().state === 'rejected',
+    );
   });
 
   it('escalates a late approval twice and never approves on its own', async () => {
     const id = await filed();
     const view = await caseWhen(stack, id, (v) => v.escalationLevel === 2, 'approval escalation level 2');
     expect(view.state).toBe('pending_approval');
-    expect(view.timeline.filter((e) => e.kind === 'deadline_missed').map((e) => [e.detail.level, e.detail.notified])).toEqual([
+    expect(
+      view.timeline.filter((e) => e.kind === 'deadline_missed').map((e) => [e.detail.level, e.detail.notified]),
+    ).toEqual([
       [1, 'supervisor'],
       [2, 'center_head'],
     ]);
     const rows = await waitFor('outbox rows', async () => {
-      const r = await stack.database.db.select().from(notifications).where(eq(notifications.caseId, id)).orderBy(notifications.id);
+      const r = await stack.database.db
+        .select()
+        .from(notifications)
+        .where(eq(notifications.caseId, id))
+        .orderBy(notifications.id);
       return r.length >= 2 ? r : undefined;
     });
     expect(rows.map((r) => [r.recipientRole, r.kind])).toEqual([
@@ -184,7 +238,9 @@ describe('filing and approval', () => {
       // that comes back gets both in one workflow task, where the approval is handled first.
       await new Promise((r) => setTimeout(r, 1_400));
       const actor = { userId: approver.user.userId, name: approver.user.name, role: 'approver' as const };
-      approving = stack.client.workflow.getHandle(`stoppay-${id}`).executeUpdate(approveUpdate, { args: [{ actor }], updateId: `late-${id}` });
+      approving = stack.client.workflow
+        .getHandle(`stoppay-${id}`)
+        .executeUpdate(approveUpdate, { args: [{ actor }], updateId: `late-${id}` });
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       await stack.startWorker();
@@ -231,7 +287,9 @@ describe('filing and approval', () => {
     expect(closed.holds.map((h) => h.state)).toEqual(['released', 'released']);
     expect(closed.holds.find((h) => h.holdId === second!.holdId)?.state).toBe('released');
     expectTotalsConsistent(closed);
-    const ledger = (await bank.ledger()).filter((e) => accounts.includes(e.account) && e.action === 'releases' && e.outcome === 'applied');
+    const ledger = (await bank.ledger()).filter(
+      (e) => accounts.includes(e.account) && e.action === 'releases' && e.outcome === 'applied',
+    );
     expect(ledger).toHaveLength(2);
   });
 });
@@ -248,7 +306,11 @@ describe('reading a case', () => {
     try {
       const shown = await api.get(supervisor, id);
       expect(shown.statusCode).toBe(200);
-      expect(shown.json()).toMatchObject({ state: 'active', stoppedFen: 3_000_000, holds: [{ account: acct, state: 'stopped' }] });
+      expect(shown.json()).toMatchObject({
+        state: 'active',
+        stoppedFen: 3_000_000,
+        holds: [{ account: acct, state: 'stopped' }],
+      });
     } finally {
       await stack.startWorker();
     }
@@ -263,13 +325,23 @@ describe('linked alerts', () => {
     const closed = newAlert();
     for (const alert of [open, closed]) await alerts.ingest(platform, alert);
     await alerts.claim(operator, closed.alertId);
-    await alerts.callResult(operator, closed.alertId, { result: 'contacted', outcome: 'already_defrauded', amountAtRiskFen: 3_000_000 });
+    await alerts.callResult(operator, closed.alertId, {
+      result: 'contacted',
+      outcome: 'already_defrauded',
+      amountAtRiskFen: 3_000_000,
+    });
     await readModelRow(stack, closed.alertId, (r) => r.state === 'closed');
 
     const forOpen = await filed(newFiling([{}], { alertId: open.alertId }));
     const forClosed = await filed(newFiling([{}], { alertId: closed.alertId }));
-    await waitFor('open alert linked', async () => (await alerts.get(supervisor, open.alertId)).json().stopPaymentId === forOpen);
-    await waitFor('closed alert linked', async () => (await alerts.get(supervisor, closed.alertId)).json().stopPaymentId === forClosed);
+    await waitFor(
+      'open alert linked',
+      async () => (await alerts.get(supervisor, open.alertId)).json().stopPaymentId === forOpen,
+    );
+    await waitFor(
+      'closed alert linked',
+      async () => (await alerts.get(supervisor, closed.alertId)).json().stopPaymentId === forClosed,
+    );
     expect((await api.get(supervisor, forClosed)).json().alertId).toBe(closed.alertId);
   });
 });
@@ -284,10 +356,15 @@ describe('access', () => {
     const other = await stack.user(['calltaker']);
     expect((await api.get(other, id)).statusCode).toBe(404);
     expect((await api.get(calltaker, id)).json().victim.phone).toBe('13812345678');
-    for (const reader of [approver, senior, supervisor]) expect((await api.get(reader, id)).json().victim.phone).toBe('138****5678');
-    await waitFor('listed', async () => (await api.list(calltaker)).json().items.some((c: { stopPaymentId: string }) => c.stopPaymentId === id));
+    for (const reader of [approver, senior, supervisor])
+      expect((await api.get(reader, id)).json().victim.phone).toBe('138****5678');
+    await waitFor('listed', async () =>
+      (await api.list(calltaker)).json().items.some((c: { stopPaymentId: string }) => c.stopPaymentId === id),
+    );
     const mine = (await api.list(calltaker, '?limit=200')).json().items;
-    expect(mine.every((c: { createdBy: { userId: string } }) => c.createdBy.userId === calltaker.user.userId)).toBe(true);
+    expect(mine.every((c: { createdBy: { userId: string } }) => c.createdBy.userId === calltaker.user.userId)).toBe(
+      true,
+    );
     expect((await api.list(other)).json().items).toEqual([]);
     const pending = (await api.list(supervisor, '?limit=200')).json().items;
     const firstNonPending = pending.findIndex((c: { state: string }) => c.state !== 'pending_approval');

@@ -14,7 +14,13 @@ let calltaker: Caller, approver: Caller, senior: Caller;
 beforeAll(async () => {
   stack = await startStack({
     policy: {
-      stopPayment: { stopValidity: '4s', freezeReminderBefore: '2s', freezeValidity: '4s', renewalReminderBefore: '2s', maxRestops: 2 },
+      stopPayment: {
+        stopValidity: '4s',
+        freezeReminderBefore: '2s',
+        freezeValidity: '4s',
+        renewalReminderBefore: '2s',
+        maxRestops: 2,
+      },
     },
   });
   api = stopPaymentApi(stack);
@@ -36,7 +42,9 @@ async function stoppedCase(): Promise<{ id: string; holdId: string; view: StopPa
 }
 
 const outboxKinds = async (id: string) =>
-  (await stack.database.db.select().from(notifications).where(eq(notifications.caseId, id)).orderBy(notifications.id)).map((n) => [n.recipientRole, n.kind]);
+  (
+    await stack.database.db.select().from(notifications).where(eq(notifications.caseId, id)).orderBy(notifications.id)
+  ).map((n) => [n.recipientRole, n.kind]);
 
 describe('hold lifecycle', () => {
   it('re-stops for a fresh validity at most maxRestops times, then refuses', async () => {
@@ -89,14 +97,27 @@ describe('hold lifecycle', () => {
 
   it('lets an unconverted stop lapse, telling the supervisor at the reminder and at the lapse; the case then closes', async () => {
     const { id } = await stoppedCase();
-    const lapsed = await caseWhen(stack, id, (v) => v.state === 'closed', 'the stop to lapse and the case to close', 20_000);
+    const lapsed = await caseWhen(
+      stack,
+      id,
+      (v) => v.state === 'closed',
+      'the stop to lapse and the case to close',
+      20_000,
+    );
     expect(lapsed.holds[0]!.state).toBe('lapsed');
     const kinds = await waitFor('notifications', async () => {
       const k = await outboxKinds(id);
       return k.some(([, kind]) => kind === 'stop_lapsed') ? k : undefined;
     });
-    expect(kinds).toEqual(expect.arrayContaining([['supervisor', 'stop_expiring'], ['senior_approver', 'stop_expiring'], ['supervisor', 'stop_lapsed']]));
-    const reminderFirst = kinds.findIndex(([, k]) => k === 'stop_expiring') < kinds.findIndex(([, k]) => k === 'stop_lapsed');
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        ['supervisor', 'stop_expiring'],
+        ['senior_approver', 'stop_expiring'],
+        ['supervisor', 'stop_lapsed'],
+      ]),
+    );
+    const reminderFirst =
+      kinds.findIndex(([, k]) => k === 'stop_expiring') < kinds.findIndex(([, k]) => k === 'stop_lapsed');
     expect(reminderFirst).toBe(true);
   });
 
@@ -109,12 +130,22 @@ describe('hold lifecycle', () => {
       const k = await outboxKinds(id);
       return k.some(([, kind]) => kind === 'freeze_expired') ? k : undefined;
     });
-    expect(kinds).toEqual(expect.arrayContaining([['supervisor', 'freeze_expiring'], ['supervisor', 'freeze_expired']]));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        ['supervisor', 'freeze_expiring'],
+        ['supervisor', 'freeze_expired'],
+      ]),
+    );
   });
 
   it('fires expiry timers that came due while no worker ran', async () => {
     const { id } = await stoppedCase();
-    await waitFor('the stopped hold in the read model', async () => (await stack.database.db.query.holds.findFirst({ where: (h, { eq: is }) => is(h.stopPaymentId, id) }))?.state === 'stopped');
+    await waitFor(
+      'the stopped hold in the read model',
+      async () =>
+        (await stack.database.db.query.holds.findFirst({ where: (h, { eq: is }) => is(h.stopPaymentId, id) }))
+          ?.state === 'stopped',
+    );
     await stack.stopWorker();
     await new Promise((r) => setTimeout(r, 4_500));
     // Nothing ran while the worker was away: the read model still shows the stop.

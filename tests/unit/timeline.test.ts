@@ -25,7 +25,8 @@ const STEP_KINDS: Record<string, readonly string[]> = {
   StopPaymentWorkflow: STOP_PAYMENT_STEP_KINDS,
   HoldWorkflow: HOLD_STEP_KINDS,
 };
-const isStep = (workflowType: string, entry: TimelineEntry) => (STEP_KINDS[workflowType] ?? []).includes(entry.kind) && entry.detail?.seq !== undefined;
+const isStep = (workflowType: string, entry: TimelineEntry) =>
+  (STEP_KINDS[workflowType] ?? []).includes(entry.kind) && entry.detail?.seq !== undefined;
 
 describe('the audit timeline of every golden history', () => {
   it('is in history order, each entry with its time', () => {
@@ -53,7 +54,9 @@ describe('the audit timeline of every golden history', () => {
   });
 
   it('names the person behind every decision, with their role', () => {
-    const decisions = goldens.flatMap(({ file, timeline }) => timeline.filter((e) => e.kind === 'update_accepted').map((e) => ({ file, e })));
+    const decisions = goldens.flatMap(({ file, timeline }) =>
+      timeline.filter((e) => e.kind === 'update_accepted').map((e) => ({ file, e })),
+    );
     expect(decisions.length).toBeGreaterThan(10);
     for (const { file, e } of decisions) {
       expect(e.actor?.name, `${file} #${e.eventId}`).toBeTruthy();
@@ -63,12 +66,15 @@ describe('the audit timeline of every golden history', () => {
   });
 
   it('never shows a victim phone in full', () => {
-    for (const { file, timeline } of goldens) for (const entry of timeline) expect(entry.summary, `${file} #${entry.eventId}`).not.toMatch(/1[3-9]\d{9}/);
+    for (const { file, timeline } of goldens)
+      for (const entry of timeline) expect(entry.summary, `${file} #${entry.eventId}`).not.toMatch(/1[3-9]\d{9}/);
   });
 
   it('tells a dissuaded alert as a person would read it', () => {
     const { timeline } = goldens.find((g) => g.file === 'alert-dissuaded.json')!;
-    const story = timeline.filter((e) => e.kind !== 'timer_started').map((e) => [e.kind, e.actor?.role ?? null, e.summary]);
+    const story = timeline
+      .filter((e) => e.kind !== 'timer_started')
+      .map((e) => [e.kind, e.actor?.role ?? null, e.summary]);
     expect(story.map(([kind]) => kind)).toEqual([
       'workflow_started',
       'received',
@@ -81,7 +87,9 @@ describe('the audit timeline of every golden history', () => {
       'closed',
       'workflow_completed',
     ]);
-    expect(story[0]![2]).toMatch(/^Alert \S+ received from ministry: medium risk, investment fraud, victim 张三 138\*\*\*\*5678/);
+    expect(story[0]![2]).toMatch(
+      /^Alert \S+ received from ministry: medium risk, investment fraud, victim 张三 138\*\*\*\*5678/,
+    );
     expect(story[2]).toEqual(['update_accepted', 'operator', expect.stringMatching(/claimed the alert to call$/)]);
     expect(story[5]![2]).toMatch(/reported the call: contacted, outcome dissuaded, 50000\.00 CNY at risk/);
     expect(story[8]).toEqual(['closed', 'operator', 'Closed: dissuaded']);

@@ -54,7 +54,11 @@ export function logChannel(log: (line: string, fields: Record<string, unknown>) 
   return {
     name: 'log',
     async send(n) {
-      log(`notification for ${n.recipientRole}: ${n.message}`, { notificationId: n.id, kind: n.kind, caseId: n.caseId });
+      log(`notification for ${n.recipientRole}: ${n.message}`, {
+        notificationId: n.id,
+        kind: n.kind,
+        caseId: n.caseId,
+      });
     },
   };
 }

@@ -39,7 +39,12 @@ export function createDispatcher(options: DispatcherOptions) {
       const due = await tx
         .select()
         .from(notifications)
-        .where(and(isNull(notifications.deliveredAt), or(isNull(notifications.nextAttemptAt), lte(notifications.nextAttemptAt, new Date()))))
+        .where(
+          and(
+            isNull(notifications.deliveredAt),
+            or(isNull(notifications.nextAttemptAt), lte(notifications.nextAttemptAt, new Date())),
+          ),
+        )
         .orderBy(asc(notifications.id))
         .limit(options.batchSize ?? 20)
         .for('update', { skipLocked: true });
@@ -50,14 +55,24 @@ export function createDispatcher(options: DispatcherOptions) {
           await channel.send(row);
           await tx
             .update(notifications)
-            .set({ deliveredAt: new Date(), deliveredVia: channel.name, attempts: row.attempts + 1, lastError: null, nextAttemptAt: null })
+            .set({
+              deliveredAt: new Date(),
+              deliveredVia: channel.name,
+              attempts: row.attempts + 1,
+              lastError: null,
+              nextAttemptAt: null,
+            })
             .where(sql`${notifications.id} = ${row.id}`);
           delivered++;
         } catch (error) {
           const delay = Math.min(retryBaseMs * 2 ** row.attempts, 300_000);
           await tx
             .update(notifications)
-            .set({ attempts: row.attempts + 1, lastError: (error as Error).message.slice(0, 500), nextAttemptAt: new Date(Date.now() + delay) })
+            .set({
+              attempts: row.attempts + 1,
+              lastError: (error as Error).message.slice(0, 500),
+              nextAttemptAt: new Date(Date.now() + delay),
+            })
             .where(sql`${notifications.id} = ${row.id}`);
         }
       }

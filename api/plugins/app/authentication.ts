@@ -29,7 +29,8 @@ export default fp(
     app.addHook('onRoute', (route) => {
       const config = route.config as { public?: boolean; roles?: unknown } | undefined;
       if (route.url.startsWith('/docs') || route.url.startsWith('/sim/')) return;
-      if (!config?.public && !config?.roles) throw new Error(`route ${route.method} ${route.url} declares neither config.public nor config.roles`);
+      if (!config?.public && !config?.roles)
+        throw new Error(`route ${route.method} ${route.url} declares neither config.public nor config.roles`);
     });
 
     app.addHook('onRequest', async (request: FastifyRequest) => {

@@ -31,7 +31,10 @@ function fingerprint(request: FastifyRequest): string {
     text = JSON.stringify([request.method, request.routeOptions.url, request.params, request.body ?? null]);
   } catch (error) {
     // A body nested thousands deep (on a route without a body schema) overflows JSON.stringify: bad input, not a 500.
-    if (error instanceof RangeError) throw new Problem(400, 'validation_failed', 'The request body is nested too deeply.', { errors: [{ pointer: '', in: 'body', detail: 'is nested too deeply' }] });
+    if (error instanceof RangeError)
+      throw new Problem(400, 'validation_failed', 'The request body is nested too deeply.', {
+        errors: [{ pointer: '', in: 'body', detail: 'is nested too deeply' }],
+      });
     throw error;
   }
   return createHash('sha256').update(text).digest('hex');
@@ -52,14 +55,22 @@ export default fp(
       const userId = request.user.userId;
       const requestHash = fingerprint(request);
       const db = app.db;
-      const claimed = await db.insert(idempotencyKeys).values({ userId, key: raw, requestHash }).onConflictDoNothing().returning();
+      const claimed = await db
+        .insert(idempotencyKeys)
+        .values({ userId, key: raw, requestHash })
+        .onConflictDoNothing()
+        .returning();
       if (claimed.length === 0) {
         const [existing] = await db
           .select()
           .from(idempotencyKeys)
           .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, raw)));
         if (existing && existing.requestHash !== requestHash)
-          throw new Problem(409, 'conflict', 'This Idempotency-Key was already used for a different request; use a new key for a new request.');
+          throw new Problem(
+            409,
+            'conflict',
+            'This Idempotency-Key was already used for a different request; use a new key for a new request.',
+          );
         if (existing && existing.statusCode !== null) {
           reply.header('idempotent-replayed', 'true');
           const body = existing.response as { type?: string } | null;
@@ -79,7 +90,11 @@ export default fp(
           )
           .returning();
         if (takenOver.length === 0)
-          throw new Problem(409, 'conflict', 'A request with this Idempotency-Key is still being processed; retry in a few seconds.');
+          throw new Problem(
+            409,
+            'conflict',
+            'A request with this Idempotency-Key is still being processed; retry in a few seconds.',
+          );
       }
       request.idempotencyKey = raw;
     });
@@ -94,7 +109,12 @@ export default fp(
         await app.db
           .delete(idempotencyKeys)
           .where(and(where, isNull(idempotencyKeys.statusCode)))
-          .catch((error: unknown) => request.log.warn({ err: withoutQueryParams(error) }, 'could not free the Idempotency-Key claim; a retry takes it over once stale'));
+          .catch((error: unknown) =>
+            request.log.warn(
+              { err: withoutQueryParams(error) },
+              'could not free the Idempotency-Key claim; a retry takes it over once stale',
+            ),
+          );
         return payload;
       }
       let response: unknown = null;
@@ -111,7 +131,9 @@ export default fp(
         .update(idempotencyKeys)
         .set({ statusCode: reply.statusCode, response })
         .where(where)
-        .catch((error: unknown) => request.log.warn({ err: withoutQueryParams(error) }, 'could not store the answer for this Idempotency-Key'));
+        .catch((error: unknown) =>
+          request.log.warn({ err: withoutQueryParams(error) }, 'could not store the answer for this Idempotency-Key'),
+        );
       return payload;
     });
   },

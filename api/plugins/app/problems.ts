@@ -28,7 +28,10 @@ function fieldErrors(errors: AjvError[], where: FieldError['in']): FieldError[] 
     } else if (error.keyword === 'enum') {
       detail = `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}`;
     } else if (error.keyword === 'format') {
-      detail = error.params.format === 'date-time' ? 'must be an ISO-8601 date-time with offset, e.g. 2026-11-28T09:12:00+08:00' : detail;
+      detail =
+        error.params.format === 'date-time'
+          ? 'must be an ISO-8601 date-time with offset, e.g. 2026-11-28T09:12:00+08:00'
+          : detail;
     }
     const key = `${pointer}|${detail}`;
     if (seen.has(key)) continue;
@@ -65,7 +68,8 @@ export function toProblem(error: (FastifyError & { validationContext?: string })
     });
   }
   if (error.statusCode === 429) return new Problem(429, 'rate_limited', error.message || 'Slow down and retry later.');
-  if (isUnavailable(error)) return new Problem(503, 'unavailable', 'Temporal or the database is unreachable right now; retry shortly.');
+  if (isUnavailable(error))
+    return new Problem(503, 'unavailable', 'Temporal or the database is unreachable right now; retry shortly.');
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new Problem(error.statusCode, error.statusCode === 404 ? 'not_found' : 'validation_failed', error.message);
   }
@@ -84,7 +88,11 @@ export default fp(
     // PostgreSQL text and jsonb cannot hold U+0000: refuse it up front, naming the field, rather than
     // fail later (a 500, or a projection that can never be written).
     app.addHook('preValidation', async (request) => {
-      for (const [where, value] of [['params', request.params], ['querystring', request.query], ['body', request.body]] as const) {
+      for (const [where, value] of [
+        ['params', request.params],
+        ['querystring', request.query],
+        ['body', request.body],
+      ] as const) {
         const pointer = findNul(value);
         if (pointer !== null) throw invalidField(pointer, 'must not contain the NUL character (U+0000)', where);
       }

@@ -11,7 +11,10 @@ declare module 'fastify' {
 
 export default fp(
   async function services(app: FastifyInstance) {
-    app.decorate('services', createServices({ db: app.db, temporal: app.temporal, config: app.config, users: app.users }));
+    app.decorate(
+      'services',
+      createServices({ db: app.db, temporal: app.temporal, config: app.config, users: app.users }),
+    );
   },
   { name: 'services' },
 );

@@ -7,7 +7,9 @@ import { NotificationSchema } from '#api/schemas/stats.js';
 const query = Type.Object(
   {
     ...ListQuery,
-    recipientRole: Type.Optional(Type.Enum(['supervisor', 'center_head', 'criminal_squad', 'senior_approver', 'approver'])),
+    recipientRole: Type.Optional(
+      Type.Enum(['supervisor', 'center_head', 'criminal_squad', 'senior_approver', 'approver']),
+    ),
     undelivered: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
@@ -18,9 +20,14 @@ const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '',
     {
       config: { roles: MAY.readNotifications },
-      schema: { tags: ['notifications'], querystring: query, response: { 200: page(NotificationSchema), ...authProblems } },
+      schema: {
+        tags: ['notifications'],
+        querystring: query,
+        response: { 200: page(NotificationSchema), ...authProblems },
+      },
     },
-    async (request) => app.services.notifications.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) =>
+      app.services.notifications.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 };
 

@@ -1,7 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAY } from '#domain/roles.js';
 import { authProblems, IdempotencyHeaders, page } from '#api/schemas/common.js';
-import { FiledAnswerSchema, StopPaymentInputSchema, StopPaymentListQuery, StopPaymentSummarySchema } from '#api/schemas/stop-payments.js';
+import {
+  FiledAnswerSchema,
+  StopPaymentInputSchema,
+  StopPaymentListQuery,
+  StopPaymentSummarySchema,
+} from '#api/schemas/stop-payments.js';
 
 const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -16,7 +21,8 @@ const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: FiledAnswerSchema, ...authProblems },
       },
     },
-    async (request, reply) => reply.status(201).send(await app.services.stopPayments.file(request.user, request.body, request.idempotencyKey)),
+    async (request, reply) =>
+      reply.status(201).send(await app.services.stopPayments.file(request.user, request.body, request.idempotencyKey)),
   );
 
   app.get(
@@ -30,7 +36,8 @@ const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: page(StopPaymentSummarySchema), ...authProblems },
       },
     },
-    async (request) => app.services.stopPayments.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) =>
+      app.services.stopPayments.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 };
 

@@ -9,7 +9,12 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '',
     {
       config: { roles: MAY.administer, idempotent: true },
-      schema: { tags: ['users'], headers: IdempotencyHeaders, body: NewUserSchema, response: { 201: UserSchema, ...authProblems } },
+      schema: {
+        tags: ['users'],
+        headers: IdempotencyHeaders,
+        body: NewUserSchema,
+        response: { 201: UserSchema, ...authProblems },
+      },
     },
     async (request, reply) => reply.status(201).send(await app.services.users.create(request.user, request.body)),
   );
@@ -18,7 +23,11 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     '',
     {
       config: { roles: MAY.administer },
-      schema: { tags: ['users'], querystring: Type.Object(ListQuery, { additionalProperties: false }), response: { 200: page(UserSchema), ...authProblems } },
+      schema: {
+        tags: ['users'],
+        querystring: Type.Object(ListQuery, { additionalProperties: false }),
+        response: { 200: page(UserSchema), ...authProblems },
+      },
     },
     async (request) => app.services.users.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );

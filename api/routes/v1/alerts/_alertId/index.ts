@@ -19,7 +19,14 @@ const alert: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '',
-    { config: { roles: MAY.readAlerts }, schema: { tags: ['alerts'], params: AlertParams, response: { 200: AlertDetailSchema, 404: ProblemSchema, ...authProblems } } },
+    {
+      config: { roles: MAY.readAlerts },
+      schema: {
+        tags: ['alerts'],
+        params: AlertParams,
+        response: { 200: AlertDetailSchema, 404: ProblemSchema, ...authProblems },
+      },
+    },
     async (request) => alerts.detail(request.user, request.params.alertId),
   );
 
@@ -35,18 +42,36 @@ const alert: FastifyPluginAsyncTypebox = async (app) => {
       path,
       {
         config: { roles, idempotent: true },
-        schema: { tags: ['alerts'], summary, params: AlertParams, headers: IdempotencyHeaders, body, response: { 200: AlertDetailSchema, 404: ProblemSchema, 409: ProblemSchema, ...authProblems } },
+        schema: {
+          tags: ['alerts'],
+          summary,
+          params: AlertParams,
+          headers: IdempotencyHeaders,
+          body,
+          response: { 200: AlertDetailSchema, 404: ProblemSchema, 409: ProblemSchema, ...authProblems },
+        },
       },
-      async (request) => decide(request.user, request.params.alertId, request.body as Static<B>, request.idempotencyKey),
+      async (request) =>
+        decide(request.user, request.params.alertId, request.body as Static<B>, request.idempotencyKey),
     );
   }
 
-  decisionRoute('/claim', MAY.callAlerts, 'Claim a queued alert and start calling', Type.Object({}, { additionalProperties: false }), (user, id, _body, key) =>
-    alerts.claim(user, id, key),
+  decisionRoute(
+    '/claim',
+    MAY.callAlerts,
+    'Claim a queued alert and start calling',
+    Type.Object({}, { additionalProperties: false }),
+    (user, id, _body, key) => alerts.claim(user, id, key),
   );
   decisionRoute('/release', MAY.callAlerts, 'Give a claimed alert back to the queue', ReleaseBody, alerts.release);
   decisionRoute('/call-result', MAY.callAlerts, 'Report the result of a call', CallResultBody, alerts.reportCall);
-  decisionRoute('/visit-result', MAY.visitAlerts, 'Report the result of an in-person visit', VisitResultBody, alerts.reportVisit);
+  decisionRoute(
+    '/visit-result',
+    MAY.visitAlerts,
+    'Report the result of an in-person visit',
+    VisitResultBody,
+    alerts.reportVisit,
+  );
   decisionRoute('/transfer', MAY.visitAlerts, 'Hand a visit to another station', TransferBody, alerts.transfer);
   decisionRoute('/cancel', MAY.cancelAlerts, 'Cancel an open alert', CancelBody, alerts.cancel);
 };

@@ -16,7 +16,8 @@ const accessLog: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: page(AccessLogEntrySchema), ...authProblems },
       },
     },
-    async (request) => app.services.audit.accessLog(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) =>
+      app.services.audit.accessLog(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 };
 

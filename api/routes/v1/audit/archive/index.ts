@@ -25,7 +25,8 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: MAY.audit },
       schema: {
         tags: ['audit'],
-        summary: 'Walks the hash chain: ok, or the first record that was altered or whose predecessor was deleted or moved',
+        summary:
+          'Walks the hash chain: ok, or the first record that was altered or whose predecessor was deleted or moved',
         response: { 200: VerifySchema, ...authProblems },
       },
     },

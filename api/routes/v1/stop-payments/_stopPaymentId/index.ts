@@ -4,14 +4,27 @@ import type { User } from '#db/users.js';
 import { MAY, type Role } from '#domain/roles.js';
 import type { StopPaymentView } from '#domain/stop-payment.js';
 import { authProblems, IdempotencyHeaders, ProblemSchema } from '#api/schemas/common.js';
-import { ApproveBody, RejectBody, ReleaseBody, StopPaymentDetailSchema, StopPaymentParams } from '#api/schemas/stop-payments.js';
+import {
+  ApproveBody,
+  RejectBody,
+  ReleaseBody,
+  StopPaymentDetailSchema,
+  StopPaymentParams,
+} from '#api/schemas/stop-payments.js';
 
 const stopPayment: FastifyPluginAsyncTypebox = async (app) => {
   const cases = app.services.stopPayments;
 
   app.get(
     '',
-    { config: { roles: MAY.readStopPayments }, schema: { tags: ['stop-payments'], params: StopPaymentParams, response: { 200: StopPaymentDetailSchema, 404: ProblemSchema, ...authProblems } } },
+    {
+      config: { roles: MAY.readStopPayments },
+      schema: {
+        tags: ['stop-payments'],
+        params: StopPaymentParams,
+        response: { 200: StopPaymentDetailSchema, 404: ProblemSchema, ...authProblems },
+      },
+    },
     async (request) => cases.detail(request.user, request.params.stopPaymentId),
   );
 
@@ -36,13 +49,26 @@ const stopPayment: FastifyPluginAsyncTypebox = async (app) => {
           response: { 200: StopPaymentDetailSchema, 404: ProblemSchema, 409: ProblemSchema, ...authProblems },
         },
       },
-      async (request) => decide(request.user, request.params.stopPaymentId, request.body as Static<B>, request.idempotencyKey),
+      async (request) =>
+        decide(request.user, request.params.stopPaymentId, request.body as Static<B>, request.idempotencyKey),
     );
   }
 
-  decisionRoute('/approve', MAY.approveStopPayments, 'Approve: the banks are instructed at once (never by the filer)', ApproveBody, cases.approve);
+  decisionRoute(
+    '/approve',
+    MAY.approveStopPayments,
+    'Approve: the banks are instructed at once (never by the filer)',
+    ApproveBody,
+    cases.approve,
+  );
   decisionRoute('/reject', MAY.approveStopPayments, 'Reject, with a reason', RejectBody, cases.reject);
-  decisionRoute('/release', MAY.freezeStopPayments, 'Release the case (or some of its holds) at the banks', ReleaseBody, cases.release);
+  decisionRoute(
+    '/release',
+    MAY.freezeStopPayments,
+    'Release the case (or some of its holds) at the banks',
+    ReleaseBody,
+    cases.release,
+  );
 };
 
 export default stopPayment;

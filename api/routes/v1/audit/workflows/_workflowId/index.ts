@@ -2,7 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { MAY } from '#domain/roles.js';
-import { AuditWorkflowParams, HistorySchema, ReplayBody, ReplaySchema, RunQuery, TimelineSchema } from '#api/schemas/audit.js';
+import {
+  AuditWorkflowParams,
+  HistorySchema,
+  ReplayBody,
+  ReplaySchema,
+  RunQuery,
+  TimelineSchema,
+} from '#api/schemas/audit.js';
 import { authProblems, ProblemSchema } from '#api/schemas/common.js';
 
 const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
@@ -12,7 +19,8 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: MAY.audit },
       schema: {
         tags: ['audit'],
-        summary: 'Who decided what and when, timers, escalations, bank calls: the history as a person reads it (every run of a continue-as-new chain)',
+        summary:
+          'Who decided what and when, timers, escalations, bank calls: the history as a person reads it (every run of a continue-as-new chain)',
         params: AuditWorkflowParams,
         response: { 200: TimelineSchema, 404: ProblemSchema, ...authProblems },
       },
@@ -26,7 +34,8 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: MAY.audit },
       schema: {
         tags: ['audit'],
-        summary: 'The raw history of one run (the newest unless runId): the JSON `temporal workflow show --output json` prints, replayable with Worker.runReplayHistory',
+        summary:
+          'The raw history of one run (the newest unless runId): the JSON `temporal workflow show --output json` prints, replayable with Worker.runReplayHistory',
         params: AuditWorkflowParams,
         querystring: RunQuery,
         response: { 200: HistorySchema, 404: ProblemSchema, ...authProblems },

@@ -17,7 +17,11 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const issued = await app.services.users.issueToken(request.user, request.params.userId, request.body?.label ?? null);
+      const issued = await app.services.users.issueToken(
+        request.user,
+        request.params.userId,
+        request.body?.label ?? null,
+      );
       request.log.info({ userId: request.params.userId, tokenId: issued.tokenId }, 'token issued');
       return reply.status(201).send(issued);
     },

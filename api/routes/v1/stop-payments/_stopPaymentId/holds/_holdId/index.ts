@@ -15,7 +15,13 @@ const hold: FastifyPluginAsyncTypebox = async (app) => {
     roles: readonly Role[],
     summary: string,
     body: B,
-    decide: (user: User, id: string, holdId: string, body: Static<B>, idempotencyKey: string | null) => Promise<StopPaymentView>,
+    decide: (
+      user: User,
+      id: string,
+      holdId: string,
+      body: Static<B>,
+      idempotencyKey: string | null,
+    ) => Promise<StopPaymentView>,
   ) {
     app.post(
       path,
@@ -37,8 +43,20 @@ const hold: FastifyPluginAsyncTypebox = async (app) => {
     );
   }
 
-  decisionRoute('/restop', MAY.approveStopPayments, 'Stop again for another stopValidity (at most maxRestops times)', RestopBody, cases.restop);
-  decisionRoute('/freeze', MAY.freezeStopPayments, 'Convert a stop into a freeze (legal document required)', FreezeBody, cases.freeze);
+  decisionRoute(
+    '/restop',
+    MAY.approveStopPayments,
+    'Stop again for another stopValidity (at most maxRestops times)',
+    RestopBody,
+    cases.restop,
+  );
+  decisionRoute(
+    '/freeze',
+    MAY.freezeStopPayments,
+    'Convert a stop into a freeze (legal document required)',
+    FreezeBody,
+    cases.freeze,
+  );
   decisionRoute('/renew', MAY.freezeStopPayments, 'Renew a freeze for another freezeValidity', FreezeBody, cases.renew);
 };
 

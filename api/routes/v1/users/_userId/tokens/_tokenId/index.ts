@@ -9,7 +9,11 @@ const token: FastifyPluginAsyncTypebox = async (app) => {
     '',
     {
       config: { roles: MAY.administer },
-      schema: { tags: ['users'], params: TokenParams, response: { 204: Type.Null(), 404: ProblemSchema, ...authProblems } },
+      schema: {
+        tags: ['users'],
+        params: TokenParams,
+        response: { 204: Type.Null(), 404: ProblemSchema, ...authProblems },
+      },
     },
     async (request, reply) => {
       const { userId, tokenId } = request.params;
