@@ -33,7 +33,7 @@ export interface FanzhaConfig {
   /** null: the bank simulator served by the API under /sim/bank (embedded default). */
   bankGatewayUrl: string | null;
   rateLimitPerMinute: number;
-  /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS). */
+  /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS); 0: never. */
   maxEventLoopDelayMs: number;
   audit: {
     /** How often the archiver schedule copies closed histories into audit_archive (FANZHA_ARCHIVE_EVERY). */
@@ -205,7 +205,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     policy: policy(env),
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
-    maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 1, 600_000),
+    maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
     notifications: notificationConfig(env),
     audit: auditConfig(env),
   };

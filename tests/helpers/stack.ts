@@ -82,6 +82,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     FANZHA_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
     FANZHA_LOG_LEVEL: 'silent',
     FANZHA_DATA_DIR: '/tmp/fanzha-test-unused',
+    // This API shares its event loop with the test itself (workflow bundling, fixtures): load shedding
+    // would measure the test, not the API. tests/platform/readiness.test.ts turns it on to test it.
+    FANZHA_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.env,
   });
   config.policy = resolvePolicy(options.policy ?? {});

@@ -17,6 +17,7 @@ class Overloaded extends Problem {
  */
 export default fp(
   async (app: FastifyInstance) => {
+    if (app.config.maxEventLoopDelayMs === 0) return;
     await app.register(underPressure, {
       maxEventLoopDelay: app.config.maxEventLoopDelayMs,
       maxEventLoopUtilization: 0.98,
