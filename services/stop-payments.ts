@@ -119,6 +119,25 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
     return presentCase({ ...current, holds: current.holds.map((h) => (h.holdId === hold.holdId ? hold : h)) }, user);
   }
 
+  /** A freeze and its renewal are one kind of order: a senior approver's, under a legal document. */
+  const freezeOrder =
+    (update: typeof freezeUpdate | typeof renewUpdate) =>
+    (
+      user: User,
+      id: string,
+      holdId: string,
+      input: { legalDocRef: string; note?: string },
+      idempotencyKey: string | null,
+    ) =>
+      decideHold(
+        id,
+        holdId,
+        user,
+        update,
+        { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note },
+        idempotencyKey,
+      );
+
   return {
     /**
      * With an Idempotency-Key the case ID is derived from (user, key), so even a retry whose first
@@ -241,37 +260,8 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         idempotencyKey,
       ),
 
-    freeze: (
-      user: User,
-      id: string,
-      holdId: string,
-      input: { legalDocRef: string; note?: string },
-      idempotencyKey: string | null,
-    ) =>
-      decideHold(
-        id,
-        holdId,
-        user,
-        freezeUpdate,
-        { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note },
-        idempotencyKey,
-      ),
-
-    renew: (
-      user: User,
-      id: string,
-      holdId: string,
-      input: { legalDocRef: string; note?: string },
-      idempotencyKey: string | null,
-    ) =>
-      decideHold(
-        id,
-        holdId,
-        user,
-        renewUpdate,
-        { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note },
-        idempotencyKey,
-      ),
+    freeze: freezeOrder(freezeUpdate),
+    renew: freezeOrder(renewUpdate),
   };
 }
 

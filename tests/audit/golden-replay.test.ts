@@ -3,13 +3,10 @@
  * replayed against the workflow code as it is now. A change that would break workflows already
  * running fails here, before it lands: make intended changes with `patched()`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { workflowTypeOf, type JsonHistory } from '#audit/timeline.js';
+import { loadGoldens } from '../helpers/goldens.js';
 import { changedWorkflowBundle } from './helpers.js';
 
 try {
@@ -18,14 +15,7 @@ try {
   // already installed in this process
 }
 
-const DIR = fileURLToPath(new URL('../histories', import.meta.url));
-const goldens = readdirSync(DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((file) => {
-    const json = JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as JsonHistory;
-    return { file, workflowType: workflowTypeOf(json), history: historyFromJSON(json) };
-  });
+const goldens = loadGoldens().map((g) => ({ ...g, history: historyFromJSON(g.json) }));
 
 describe('golden histories', () => {
   it('cover every workflow type and its meaningful paths', () => {

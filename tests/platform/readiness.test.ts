@@ -1,6 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '#api/app.js';
+import type { FanzhaConfig } from '#config/index.js';
 import { openDatabase } from '#db/client.js';
 import { hashToken } from '#db/users.js';
 import { freePort } from '../global-setup.js';
@@ -83,39 +85,39 @@ describe('health and readiness', () => {
     }
   });
 
-  it('limits requests per token with 429 rate_limited, leaving health checks alone', async () => {
+  /** An app of its own with `change` in its configuration, and an operator's `GET /v1/me` against it. */
+  async function withOwnApp(
+    change: Partial<FanzhaConfig>,
+    run: (app: FastifyInstance, me: () => Promise<LightMyRequestResponse>) => Promise<void>,
+  ) {
     const app = await buildApp({
-      config: { ...stack.config, rateLimitPerMinute: 3 },
+      config: { ...stack.config, ...change },
       database: stack.database,
       temporal: stack.client,
       logger: false,
     });
     try {
       const caller = await stack.user(['operator']);
-      const me = () =>
-        app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
+      await run(app, () =>
+        app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } }),
+      );
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('limits requests per token with 429 rate_limited, leaving health checks alone', () =>
+    withOwnApp({ rateLimitPerMinute: 3 }, async (app, me) => {
       for (let i = 0; i < 3; i++) expect((await me()).statusCode).toBe(200);
       const limited = await me();
       expect(limited.statusCode).toBe(429);
       expect(limited.headers['content-type']).toMatch(/problem\+json/);
       expect(limited.json().code).toBe('rate_limited');
       for (let i = 0; i < 5; i++) expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    } finally {
-      await app.close();
-    }
-  });
+    }));
 
-  it('sheds load with 503 + Retry-After while the event loop lags, keeping /healthz alive, and recovers', async () => {
-    const app = await buildApp({
-      config: { ...stack.config, maxEventLoopDelayMs: 10 },
-      database: stack.database,
-      temporal: stack.client,
-      logger: false,
-    });
-    try {
-      const caller = await stack.user(['operator']);
-      const me = () =>
-        app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${caller.token}` } });
+  it('sheds load with 503 + Retry-After while the event loop lags, keeping /healthz alive, and recovers', () =>
+    withOwnApp({ maxEventLoopDelayMs: 10 }, async (app, me) => {
       expect((await me()).statusCode).toBe(200);
       // Keep the event loop busy in 50 ms slices through more than one of under-pressure's samples (1 s).
       const until = Date.now() + 1_500;
@@ -131,16 +133,11 @@ describe('health and readiness', () => {
       expect(shed.json()).toMatchObject({ code: 'unavailable', status: 503 });
       expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       // Once the loop is idle again, requests are served.
-      const recovered = await (async () => {
-        for (let i = 0; i < 30; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-          if ((await me()).statusCode === 200) return true;
-        }
-        return false;
-      })();
+      let recovered = false;
+      for (let i = 0; i < 30 && !recovered; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        recovered = (await me()).statusCode === 200;
+      }
       expect(recovered).toBe(true);
-    } finally {
-      await app.close();
-    }
-  });
+    }));
 });

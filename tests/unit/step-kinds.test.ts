@@ -1,11 +1,8 @@
 /** The step kinds of domain/steps.ts against the steps the golden histories (tests/histories) projected. */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALERT_STEP_KINDS, HOLD_STEP_KINDS, STOP_PAYMENT_STEP_KINDS } from '../../domain/steps.js';
+import { ALERT_STEP_KINDS, HOLD_STEP_KINDS, STOP_PAYMENT_STEP_KINDS } from '#domain/steps.js';
+import { loadGoldens } from '../helpers/goldens.js';
 
-const DIR = fileURLToPath(new URL('../histories', import.meta.url));
 const KINDS: Record<string, readonly string[]> = {
   recordAlertEvents: ALERT_STEP_KINDS,
   recordStopPaymentEvents: STOP_PAYMENT_STEP_KINDS,
@@ -19,9 +16,8 @@ interface JsonEvent {
 /** [projection activity, step kind] for every step every golden history projected. */
 function projectedSteps(): [string, string][] {
   const steps: [string, string][] = [];
-  for (const file of readdirSync(DIR).filter((f) => f.endsWith('.json'))) {
-    const history = JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as { events: JsonEvent[] };
-    for (const event of history.events) {
+  for (const { json } of loadGoldens()) {
+    for (const event of json.events as JsonEvent[]) {
       const scheduled = event.activityTaskScheduledEventAttributes;
       const activity = scheduled?.activityType?.name;
       if (!scheduled || !activity || !(activity in KINDS)) continue;

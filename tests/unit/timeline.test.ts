@@ -3,22 +3,16 @@
  * auditor reads must name who decided, word every step, decision and signal the workflows record, and
  * never show a victim's phone in full.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isWordedStep, runTimeline, workflowTypeOf, type JsonHistory, type TimelineEntry } from '#audit/timeline.js';
+import { isWordedStep, runTimeline, type TimelineEntry } from '#audit/timeline.js';
 import { ALERT_STEP_KINDS, HOLD_STEP_KINDS, STOP_PAYMENT_STEP_KINDS } from '#domain/steps.js';
+import { loadGoldens } from '../helpers/goldens.js';
 
-const DIR = fileURLToPath(new URL('../histories', import.meta.url));
-const goldens = readdirSync(DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((file) => {
-    const history = JSON.parse(readFileSync(path.join(DIR, file), 'utf8')) as JsonHistory;
-    const workflowType = workflowTypeOf(history);
-    return { file, workflowType, timeline: runTimeline(workflowType, { runId: file, history }) };
-  });
+const goldens = loadGoldens().map(({ file, workflowType, json }) => ({
+  file,
+  workflowType,
+  timeline: runTimeline(workflowType, { runId: file, history: json }),
+}));
 
 const STEP_KINDS: Record<string, readonly string[]> = {
   AlertWorkflow: ALERT_STEP_KINDS,

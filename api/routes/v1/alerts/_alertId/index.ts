@@ -1,8 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TSchema } from 'typebox';
-import type { AlertView } from '#domain/alert.js';
-import { MAY, type Role } from '#domain/roles.js';
-import type { User } from '#db/users.js';
+import { Type } from 'typebox';
+import { decisionRoutes } from '#api/decision-routes.js';
 import {
   AlertDetailSchema,
   AlertParams,
@@ -12,7 +10,8 @@ import {
   TransferBody,
   VisitResultBody,
 } from '#api/schemas/alerts.js';
-import { authProblems, IdempotencyHeaders, ProblemSchema } from '#api/schemas/common.js';
+import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { MAY } from '#domain/roles.js';
 
 const alert: FastifyPluginAsyncTypebox = async (app) => {
   const alerts = app.services.alerts;
@@ -30,50 +29,42 @@ const alert: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => alerts.detail(request.user, request.params.alertId),
   );
 
-  /** A decision route: the validated body goes to the service's decision of the same name. */
-  function decisionRoute<B extends TSchema>(
-    path: string,
-    roles: readonly Role[],
-    summary: string,
-    body: B,
-    decide: (user: User, alertId: string, body: Static<B>, idempotencyKey: string | null) => Promise<AlertView>,
-  ) {
-    app.post(
-      path,
-      {
-        config: { roles, idempotent: true },
-        schema: {
-          tags: ['alerts'],
-          summary,
-          params: AlertParams,
-          headers: IdempotencyHeaders,
-          body,
-          response: { 200: AlertDetailSchema, 404: ProblemSchema, 409: ProblemSchema, ...authProblems },
-        },
-      },
-      async (request) =>
-        decide(request.user, request.params.alertId, request.body as Static<B>, request.idempotencyKey),
-    );
-  }
-
-  decisionRoute(
-    '/claim',
-    MAY.callAlerts,
-    'Claim a queued alert and start calling',
-    Type.Object({}, { additionalProperties: false }),
-    (user, id, _body, key) => alerts.claim(user, id, key),
+  const decision = decisionRoutes(app, { tags: ['alerts'], params: AlertParams, answer: AlertDetailSchema });
+  const nothing = Type.Object({}, { additionalProperties: false });
+  decision('/claim', MAY.callAlerts, 'Claim a queued alert and start calling', nothing, (user, { alertId }, _, key) =>
+    alerts.claim(user, alertId, key),
   );
-  decisionRoute('/release', MAY.callAlerts, 'Give a claimed alert back to the queue', ReleaseBody, alerts.release);
-  decisionRoute('/call-result', MAY.callAlerts, 'Report the result of a call', CallResultBody, alerts.reportCall);
-  decisionRoute(
+  decision(
+    '/release',
+    MAY.callAlerts,
+    'Give a claimed alert back to the queue',
+    ReleaseBody,
+    (user, { alertId }, body, key) => alerts.release(user, alertId, body, key),
+  );
+  decision(
+    '/call-result',
+    MAY.callAlerts,
+    'Report the result of a call',
+    CallResultBody,
+    (user, { alertId }, body, key) => alerts.reportCall(user, alertId, body, key),
+  );
+  decision(
     '/visit-result',
     MAY.visitAlerts,
     'Report the result of an in-person visit',
     VisitResultBody,
-    alerts.reportVisit,
+    (user, { alertId }, body, key) => alerts.reportVisit(user, alertId, body, key),
   );
-  decisionRoute('/transfer', MAY.visitAlerts, 'Hand a visit to another station', TransferBody, alerts.transfer);
-  decisionRoute('/cancel', MAY.cancelAlerts, 'Cancel an open alert', CancelBody, alerts.cancel);
+  decision(
+    '/transfer',
+    MAY.visitAlerts,
+    'Hand a visit to another station',
+    TransferBody,
+    (user, { alertId }, body, key) => alerts.transfer(user, alertId, body, key),
+  );
+  decision('/cancel', MAY.cancelAlerts, 'Cancel an open alert', CancelBody, (user, { alertId }, body, key) =>
+    alerts.cancel(user, alertId, body, key),
+  );
 };
 
 export default alert;

@@ -1,9 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Static, TSchema } from 'typebox';
-import type { User } from '#db/users.js';
-import { MAY, type Role } from '#domain/roles.js';
-import type { StopPaymentView } from '#domain/stop-payment.js';
-import { authProblems, IdempotencyHeaders, ProblemSchema } from '#api/schemas/common.js';
+import { decisionRoutes } from '#api/decision-routes.js';
+import { authProblems, ProblemSchema } from '#api/schemas/common.js';
 import {
   ApproveBody,
   RejectBody,
@@ -11,6 +8,7 @@ import {
   StopPaymentDetailSchema,
   StopPaymentParams,
 } from '#api/schemas/stop-payments.js';
+import { MAY } from '#domain/roles.js';
 
 const stopPayment: FastifyPluginAsyncTypebox = async (app) => {
   const cases = app.services.stopPayments;
@@ -28,46 +26,31 @@ const stopPayment: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => cases.detail(request.user, request.params.stopPaymentId),
   );
 
-  /** A decision on the case: the validated body goes to the service's decision of the same name. */
-  function decisionRoute<B extends TSchema>(
-    path: string,
-    roles: readonly Role[],
-    summary: string,
-    body: B,
-    decide: (user: User, id: string, body: Static<B>, idempotencyKey: string | null) => Promise<StopPaymentView>,
-  ) {
-    app.post(
-      path,
-      {
-        config: { roles, idempotent: true },
-        schema: {
-          tags: ['stop-payments'],
-          summary,
-          params: StopPaymentParams,
-          headers: IdempotencyHeaders,
-          body,
-          response: { 200: StopPaymentDetailSchema, 404: ProblemSchema, 409: ProblemSchema, ...authProblems },
-        },
-      },
-      async (request) =>
-        decide(request.user, request.params.stopPaymentId, request.body as Static<B>, request.idempotencyKey),
-    );
-  }
-
-  decisionRoute(
+  const decision = decisionRoutes(app, {
+    tags: ['stop-payments'],
+    params: StopPaymentParams,
+    answer: StopPaymentDetailSchema,
+  });
+  decision(
     '/approve',
     MAY.approveStopPayments,
     'Approve: the banks are instructed at once (never by the filer)',
     ApproveBody,
-    cases.approve,
+    (user, { stopPaymentId }, body, key) => cases.approve(user, stopPaymentId, body, key),
   );
-  decisionRoute('/reject', MAY.approveStopPayments, 'Reject, with a reason', RejectBody, cases.reject);
-  decisionRoute(
+  decision(
+    '/reject',
+    MAY.approveStopPayments,
+    'Reject, with a reason',
+    RejectBody,
+    (user, { stopPaymentId }, body, key) => cases.reject(user, stopPaymentId, body, key),
+  );
+  decision(
     '/release',
     MAY.freezeStopPayments,
     'Release the case (or some of its holds) at the banks',
     ReleaseBody,
-    cases.release,
+    (user, { stopPaymentId }, body, key) => cases.release(user, stopPaymentId, body, key),
   );
 };
 
