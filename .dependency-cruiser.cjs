@@ -1,7 +1,7 @@
 /**
  * Imports flow one way between the top-level folders (README, "Developing"):
  *
- *   entry points   api/  worker/  scripts/  (and the standalone simulators/)
+ *   entry points   api/ (which also serves console/)  console/  worker/  scripts/  (and the standalone simulators/)
  *        ↓
  *   modules        services/ → audit/, read-model/      activities/ → audit/, read-model/
  *        ↓
@@ -11,7 +11,7 @@
  * (typed starts, proxyActivities) and carries no code, so it is allowed across layers.
  * `npm test` runs this check; `npx depcruise -c .dependency-cruiser.cjs .` shows it.
  */
-const ENTRY = '^(api|worker|scripts|simulators)/';
+const ENTRY = '^(api|console|worker|scripts|simulators)/';
 const MODULES = '^(services|activities|audit|read-model)/';
 
 /** Everything `from` may not import, as a path pattern. */
@@ -104,6 +104,12 @@ module.exports = {
       '^simulators/',
       '^(?!simulators/|domain/)[^/]+/',
       { pathNot: '^node_modules/' },
+    ),
+    forbid(
+      'console-apart',
+      'The console is an entry point of its own on the services: it imports no other entry point.',
+      '^console/',
+      '^(api|worker|scripts)/',
     ),
     forbid(
       'api-and-worker-apart',

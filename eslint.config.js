@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console's one browser script.
+    files: ['console/assets/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
+  },
+  {
     // Parsed JSON answers in tests and scripts are checked by assertions, not by types.
     files: ['tests/**/*.ts', 'scripts/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Three projects, run one after another by `npm test` (package.json): `unit` needs nothing running;
  * `integration` shares one Temporal dev server and a template database (tests/global-setup.ts), two
- * files at a time; `reliability` kills and restarts processes, so its files run one at a time, never
+ * files at a time; `console` drives Chromium and `reliability` kills and restarts processes, so their
+ * files run one at a time, never
  * beside another heavy suite on two cores.
  */
 const shared = {
@@ -26,7 +27,15 @@ export default defineConfig({
           ...shared,
           name: 'integration',
           include: ['tests/**/*.test.ts'],
-          exclude: ['tests/unit/**', 'tests/reliability/**'],
+          exclude: ['tests/unit/**', 'tests/reliability/**', 'tests/console/**'],
+          globalSetup: ['tests/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'console',
+          include: ['tests/console/**/*.test.ts'],
           globalSetup: ['tests/global-setup.ts'],
         },
       },

@@ -16,6 +16,7 @@ import Fastify, {
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database, DatabaseHandle } from '#db/client.js';
 import { createUserStore, type UserStore } from '#db/users.js';
+import webConsole from '#console/index.js';
 import bankSimulator from '#simulators/bank.js';
 import { Problem } from './problem.js';
 
@@ -80,6 +81,8 @@ export async function buildApp(deps: AppDeps) {
     forceESM: true,
     ignorePattern: /^.*(?:\.test|\.spec)\.ts$/,
   });
+  // The web console: the same process, the same services, its own sessions (DESIGN.md §3).
+  await app.register(webConsole, { services: app.services, timeZone: deps.config.timeZone });
   return app as unknown as FastifyInstance;
 }
 

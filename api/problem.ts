@@ -1,10 +1,9 @@
 /** RFC 9457 problem details with the machine codes of API.md; a service's Refusal becomes one here. */
-import { Refusal, type FieldError, type RefusalCode } from '#domain/refusal.js';
+import type { FieldError, Refusal, RefusalCode } from '#domain/refusal.js';
 
 export type { FieldError };
 
-export type ProblemCode =
-  RefusalCode | 'unauthenticated' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'internal';
+export type ProblemCode = RefusalCode | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'internal';
 
 const TITLES: Record<ProblemCode, string> = {
   validation_failed: 'Your request has invalid fields',
@@ -19,6 +18,7 @@ const TITLES: Record<ProblemCode, string> = {
   unsupported_media_type: 'Unsupported media type',
   rate_limited: 'Too many requests',
   unavailable: 'Service unavailable',
+  locked: 'Locked after too many failed sign-ins',
   internal: 'Internal error',
 };
 
@@ -32,6 +32,8 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   not_assignee: 409,
   conflict: 409,
   unavailable: 503,
+  unauthenticated: 401,
+  locked: 429,
 };
 
 export class Problem extends Error {
@@ -64,5 +66,3 @@ export class Problem extends Error {
     };
   }
 }
-
-export { Refusal };

@@ -35,6 +35,8 @@ export interface FanzhaConfig {
   rateLimitPerMinute: number;
   /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS); 0: never. */
   maxEventLoopDelayMs: number;
+  /** The center's time zone: every time the console shows is in it (FANZHA_TIME_ZONE); stored times are UTC. */
+  timeZone: string;
   audit: {
     /** How often the archiver schedule copies closed histories into audit_archive (FANZHA_ARCHIVE_EVERY). */
     archiveEveryMs: number;
@@ -104,6 +106,16 @@ function url(env: Env, name: string, protocols: string[]): string | null {
 /** Never echo a password back into a log. */
 function redactUrl(raw: string): string {
   return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function timeZone(env: Env): string {
+  const zone = env.FANZHA_TIME_ZONE || 'Asia/Shanghai';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    throw new ConfigError('FANZHA_TIME_ZONE', 'must be an IANA time zone such as Asia/Shanghai', zone);
+  }
+  return zone;
 }
 
 function policy(env: Env): Policy {
@@ -206,6 +218,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
+    timeZone: timeZone(env),
     notifications: notificationConfig(env),
     audit: auditConfig(env),
   };

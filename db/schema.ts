@@ -272,3 +272,87 @@ export const auditAccessLog = pgTable(
   },
   (t) => [index('audit_access_log_at_idx').on(t.at), index('audit_access_log_workflow_idx').on(t.workflowId, t.id)],
 );
+
+// --- Console sign-in (people; machines keep their API tokens) -------------------------------------
+
+/** A password its user set through an enrollment link: scrypt, salted; nobody else ever sees it. */
+export const passwords = pgTable('passwords', {
+  userId: text('user_id')
+    .primaryKey()
+    .references(() => users.userId, { onDelete: 'cascade' }),
+  hash: text('hash').notNull(),
+  setAt: at('set_at').notNull().defaultNow(),
+});
+
+/** One-time links to set (or reset) a password, valid 24 h; only their SHA-256 is stored. */
+export const enrollments = pgTable(
+  'enrollments',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.userId, { onDelete: 'cascade' }),
+    createdBy: text('created_by').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    expiresAt: at('expires_at').notNull(),
+    usedAt: at('used_at'),
+  },
+  (t) => [index('enrollments_user_idx').on(t.userId)],
+);
+
+/** Failed sign-ins, per name and per address: five in 15 minutes lock either for 15 minutes. */
+export const signInFailures = pgTable(
+  'sign_in_failures',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: at('at').notNull().defaultNow(),
+    login: text('login').notNull(),
+    address: text('address').notNull(),
+  },
+  (t) => [
+    index('sign_in_failures_login_idx').on(t.login, t.at),
+    index('sign_in_failures_address_idx').on(t.address, t.at),
+  ],
+);
+
+/**
+ * Console sessions, in the database so that every API process knows them and they outlive a restart.
+ * The cookie holds a random value; only its SHA-256 is stored. A session begun with an API token
+ * ends when that token is revoked.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    sessionHash: text('session_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.userId, { onDelete: 'cascade' }),
+    tokenId: text('token_id').references(() => apiTokens.tokenId, { onDelete: 'cascade' }),
+    language: text('language').notNull(),
+    createdAt: at('created_at').notNull().defaultNow(),
+    lastSeenAt: at('last_seen_at').notNull().defaultNow(),
+    expiresAt: at('expires_at').notNull(),
+    endedAt: at('ended_at'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+/**
+ * One row per projection, written in its transaction: the console's live feed. Its id is the
+ * Server-Sent Events ID, so any API process resumes a stream from Last-Event-ID.
+ */
+export const liveChanges = pgTable(
+  'live_changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: at('at').notNull().defaultNow(),
+    workflowId: text('workflow_id').notNull(),
+    caseType: text('case_type').notNull(),
+    caseId: text('case_id').notNull(),
+    /** The alert's station (a station officer is told of their station's alerts only). */
+    stationId: text('station_id'),
+    /** The state after the change, e.g. `queued`, `visit_pending`, `pending_approval`. */
+    state: text('state').notNull(),
+  },
+  (t) => [index('live_changes_at_idx').on(t.at)],
+);

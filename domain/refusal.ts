@@ -10,7 +10,11 @@ export type RefusalCode =
   | 'invalid_transition'
   | 'not_assignee'
   | 'conflict'
-  | 'unavailable';
+  | 'unavailable'
+  /** A sign-in with a wrong name, password or token (which of them is not said). */
+  | 'unauthenticated'
+  /** Too many failed sign-ins: the name or address is locked for a while. */
+  | 'locked';
 
 export interface FieldError {
   /** JSON pointer into the request part named by `in`. */
@@ -33,3 +37,10 @@ export class Refusal extends Error {
 export const notFound = (what: string) => new Refusal('not_found', `${what} does not exist or is not visible to you.`);
 export const invalidField = (pointer: string, detail: string, where: FieldError['in'] = 'body') =>
   new Refusal('validation_failed', `${pointer} ${detail}`, [{ pointer, in: where, detail }]);
+
+/**
+ * A Refusal, recognised by name rather than by class: a test runner can load this module twice (once
+ * for the test, once through Node for autoloaded routes), and each copy has its own class.
+ */
+export const isRefusal = (error: unknown): error is Refusal =>
+  error instanceof Error && error.name === 'Refusal' && typeof (error as Refusal).code === 'string';

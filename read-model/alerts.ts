@@ -58,6 +58,7 @@ export async function projectAlertBatch(db: Database, batch: AlertRecordBatch): 
       tx,
       { workflowId: batch.view.workflowId, caseType: 'alert', caseId: batch.view.alertId },
       batch,
+      { stationId: batch.view.stationId, state: batch.view.state },
     );
   });
 }

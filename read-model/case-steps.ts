@@ -3,7 +3,7 @@
  * a replayed or retried projection inserts nothing twice.
  */
 import type { Database } from '#db/client.js';
-import { caseEvents, notifications } from '#db/schema.js';
+import { caseEvents, liveChanges, notifications } from '#db/schema.js';
 import type { RecordBatch } from '#workflows/recorder.js';
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -12,7 +12,11 @@ export async function writeCaseSteps(
   tx: Tx,
   target: { workflowId: string; caseType: 'alert' | 'stop_payment'; caseId: string },
   batch: Pick<RecordBatch<unknown>, 'events' | 'notifications'>,
+  /** The case as it is now, for the console's live feed (live_changes; read-model/live.ts streams it). */
+  now: { stationId: string | null; state: string },
 ): Promise<void> {
+  // One row per projection: a retried projection only tells the consoles twice.
+  await tx.insert(liveChanges).values({ ...target, ...now });
   if (batch.events.length > 0)
     await tx
       .insert(caseEvents)

@@ -78,6 +78,7 @@ export async function projectStopPaymentBatch(db: Database, batch: RecordBatch<S
       tx,
       { workflowId: view.workflowId, caseType: 'stop_payment', caseId: view.stopPaymentId },
       batch,
+      { stationId: null, state: view.state },
     );
   });
 }
@@ -94,7 +95,10 @@ export async function projectHoldBatch(
       .insert(holds)
       .values(row)
       .onConflictDoUpdate({ target: holds.holdId, set: changes, setWhere: sql`${holds.seq} <= ${seq}` });
-    await writeCaseSteps(tx, { workflowId: view.workflowId, caseType: 'stop_payment', caseId: stopPaymentId }, batch);
+    await writeCaseSteps(tx, { workflowId: view.workflowId, caseType: 'stop_payment', caseId: stopPaymentId }, batch, {
+      stationId: null,
+      state: view.state,
+    });
   });
 }
 

@@ -23,7 +23,7 @@ import {
   type RiskLevel,
   type VisitOutcome,
 } from '#domain/alert.js';
-import { invalidField, notFound, Refusal } from '#domain/refusal.js';
+import { invalidField, isRefusal, notFound } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import { currentView } from '#read-model/current-view.js';
 import type { AlertWorkflow } from '#workflows/alert.js';
@@ -45,6 +45,8 @@ export interface AlertFilters {
   riskLevel?: RiskLevel;
   stationId?: string;
   overdue?: boolean;
+  /** Only the alerts the caller holds (an operator's own calls). */
+  assignedToMe?: boolean;
   limit: number;
   cursor?: string;
 }
@@ -68,7 +70,7 @@ const isCursor = (v: unknown): v is Cursor =>
   typeof v[3] === 'string';
 
 /** A station officer (who is not also a supervisor or other center role) sees only their station. */
-const stationScope = (user: User): string | null =>
+export const stationScope = (user: User): string | null =>
   user.roles.includes('station') && !user.roles.some((r) => r === 'supervisor' || r === 'operator' || r === 'auditor')
     ? user.stationId
     : null;
@@ -146,7 +148,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       return presentAlert(answer, user);
     } catch (error) {
       // An unknown alert is "not found", not "closed".
-      if (error instanceof Refusal && error.code === 'invalid_transition' && !(await view(alertId)))
+      if (isRefusal(error) && error.code === 'invalid_transition' && !(await view(alertId)))
         throw notFound(`Alert ${alertId}`);
       throw error;
     }
@@ -218,6 +220,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         filters.stationId ? eq(alerts.stationId, filters.stationId) : undefined,
         filters.overdue !== undefined ? eq(alerts.overdue, filters.overdue) : undefined,
         scope !== null ? eq(alerts.stationId, scope) : undefined,
+        filters.assignedToMe ? eq(alerts.assigneeId, user.userId) : undefined,
       ];
       const dueKey = sql`coalesce(${alerts.deadline}, 'infinity'::timestamptz)`;
       const after = decodeCursor(filters.cursor, isCursor);
@@ -284,7 +287,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
             );
           } catch (error) {
             if (
-              error instanceof Refusal &&
+              isRefusal(error) &&
               (error.code === 'invalid_transition' || error.code === 'not_assignee' || error.code === 'conflict')
             )
               continue;

@@ -8,7 +8,9 @@ import type { Database } from '#db/client.js';
 import type { UserStore } from '#db/users.js';
 import { createAlertService } from './alerts.js';
 import { createAuditService } from './audit.js';
+import { createLiveService } from './live.js';
 import { createNotificationService } from './notifications.js';
+import { createSessionService } from './sessions.js';
 import { createStatsService } from './stats.js';
 import { createStopPaymentService } from './stop-payments.js';
 import { createUserService } from './users.js';
@@ -28,6 +30,8 @@ export function createServices(deps: ServiceDeps) {
     audit: createAuditService(deps),
     notifications: createNotificationService(deps),
     users: createUserService(deps),
+    sessions: createSessionService(deps),
+    live: createLiveService(deps),
   };
 }
 

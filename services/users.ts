@@ -10,14 +10,15 @@ const isUserCursor = (v: unknown): v is string => typeof v === 'string';
 export function createUserService({ users }: { users: UserStore }) {
   return {
     /** A station officer belongs to one station; nobody else has one. */
-    async create(admin: User, input: { name: string; roles: Role[]; stationId?: string }) {
+    async create(admin: User, input: { userId?: string; name: string; roles: Role[]; stationId?: string }) {
       requireRole(admin, MAY.administer);
       const { name, roles, stationId } = input;
       if (roles.includes('station') && !stationId)
         throw invalidField('/stationId', 'is required for a user with the station role');
       if (stationId && !roles.includes('station'))
         throw invalidField('/stationId', 'is only for users with the station role');
-      return users.create({ name, roles, stationId: stationId ?? null });
+      if (input.userId && (await users.get(input.userId))) throw invalidField('/userId', 'is taken by another user');
+      return users.create({ userId: input.userId, name, roles, stationId: stationId ?? null });
     },
 
     async list(admin: User, filters: { limit: number; cursor?: string }) {

@@ -13,6 +13,12 @@ export const UserSchema = Type.Object({
 
 export const NewUserSchema = Type.Object(
   {
+    userId: Type.Optional(
+      Type.String({
+        pattern: '^[a-z][a-z0-9._-]{2,31}$',
+        description: 'the sign-in name (3-32 lower-case letters, digits, . _ -); generated when absent',
+      }),
+    ),
     name: Type.String({ minLength: 1, maxLength: 100 }),
     roles: Type.Array(RoleSchema, { minItems: 1, maxItems: ROLES.length, uniqueItems: true }),
     stationId: Type.Optional(ClientId),
@@ -34,4 +40,9 @@ export const UserIdParams = Type.Object({ userId: Type.String({ minLength: 1, ma
 export const TokenParams = Type.Object({
   userId: Type.String({ minLength: 1, maxLength: 64 }),
   tokenId: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+export const EnrollmentSchema = Type.Object({
+  url: Type.String({ description: 'one-time link to set the password; shown only in this answer' }),
+  expiresAt: Type.String(),
 });

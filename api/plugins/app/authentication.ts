@@ -28,7 +28,8 @@ export default fp(
 
     app.addHook('onRoute', (route) => {
       const config = route.config as { public?: boolean; roles?: unknown } | undefined;
-      if (route.url.startsWith('/docs') || route.url.startsWith('/sim/')) return;
+      // Swagger UI, the bank simulator and the console's static assets are public by design.
+      if (route.url.startsWith('/docs') || route.url.startsWith('/sim/') || route.url.startsWith('/assets/')) return;
       if (!config?.public && !config?.roles)
         throw new Error(`route ${route.method} ${route.url} declares neither config.public nor config.roles`);
     });

@@ -2,9 +2,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { withoutQueryParams } from '#db/errors.js';
-import { invalidField } from '#domain/refusal.js';
+import { invalidField, isRefusal, type Refusal } from '#domain/refusal.js';
 import { isUnavailable } from '#domain/unavailable.js';
-import { Problem, Refusal, type FieldError } from '#api/problem.js';
+import { Problem, type FieldError } from '#api/problem.js';
 
 interface AjvError {
   instancePath: string;
@@ -42,7 +42,7 @@ function fieldErrors(errors: AjvError[], where: FieldError['in']): FieldError[] 
 }
 
 export function toProblem(error: (FastifyError & { validationContext?: string }) | Refusal): Problem {
-  if (error instanceof Refusal) return Problem.fromRefusal(error);
+  if (isRefusal(error)) return Problem.fromRefusal(error);
   if (error instanceof Problem) return error;
   if (error.validation) {
     const where = (error.validationContext ?? 'body') as FieldError['in'];

@@ -1,0 +1,154 @@
+// The console's own script (no build step): live refresh over Server-Sent Events, relative times,
+// keyboard shortcuts, and a sound plus a desktop notification for a new high-risk alert.
+(() => {
+  'use strict';
+  const lang = document.documentElement.lang || 'zh-CN';
+  const changed = () => window.htmx && window.htmx.trigger(document.body, 'fanzha:changed');
+
+  // --- live: any change the server tells of refreshes the parts of the page that listen for it ---
+  const liveUrl = document.body.dataset.live;
+  if (liveUrl && 'EventSource' in window) {
+    const banner = document.getElementById('live-banner');
+    let pending = null;
+    let lost = false;
+    const refreshSoon = () => {
+      clearTimeout(pending);
+      pending = setTimeout(changed, 150);
+    };
+    const source = new EventSource(liveUrl);
+    source.addEventListener('change', refreshSoon);
+    source.addEventListener('ready', () => {
+      // Back after a loss: catch up on whatever happened meanwhile.
+      if (lost) refreshSoon();
+      lost = false;
+      if (banner) banner.hidden = true;
+    });
+    source.addEventListener('error', () => {
+      lost = true;
+      if (banner) banner.hidden = false;
+    });
+  }
+
+  // --- times: "5 分钟后" / "5 分钟前", kept fresh every second ---
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
+  const tick = () => {
+    const now = Date.now();
+    for (const el of document.querySelectorAll('time[data-relative]')) {
+      const at = Date.parse(el.getAttribute('datetime') || '');
+      if (Number.isNaN(at)) continue;
+      const seconds = Math.round((at - now) / 1000);
+      const abs = Math.abs(seconds);
+      const [value, unit] =
+        abs < 60
+          ? [seconds, 'second']
+          : abs < 3600
+            ? [Math.round(seconds / 60), 'minute']
+            : [Math.round(seconds / 3600), 'hour'];
+      let label = el.querySelector('.relative');
+      if (!label) {
+        label = document.createElement('span');
+        label.className = 'relative';
+        el.append(' (', label, ')');
+      }
+      label.textContent = relative.format(value, unit);
+      el.classList.toggle('overdue', el.dataset.relative === 'countdown' && seconds < 0);
+    }
+  };
+  tick();
+  setInterval(tick, 1000);
+
+  // --- keys: t take next, r reached, n not reached, j/k move, ? help ---
+  document.addEventListener('keydown', (event) => {
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (target instanceof HTMLElement && target.closest('input, select, textarea, [contenteditable]')) return;
+    const click = (selector) => {
+      const el = document.querySelector(selector);
+      if (el) {
+        event.preventDefault();
+        el.click();
+      }
+    };
+    switch (event.key) {
+      case 't':
+        return click('[data-key="t"]');
+      case 'n':
+        return click('[data-key="n"]');
+      case 'r': {
+        const el = document.querySelector('[data-key-focus="r"]');
+        if (el) {
+          event.preventDefault();
+          el.focus();
+        }
+        return;
+      }
+      case 'j':
+      case 'k': {
+        const items = [...document.querySelectorAll('[data-list] > li')];
+        if (items.length === 0) return;
+        event.preventDefault();
+        const at = items.indexOf(document.activeElement);
+        const next = event.key === 'j' ? Math.min(at + 1, items.length - 1) : Math.max(at - 1, 0);
+        items[at < 0 ? 0 : next].focus();
+        return;
+      }
+      case '?': {
+        const help = document.getElementById('keys-help');
+        if (help && !help.open) {
+          event.preventDefault();
+          help.showModal();
+        }
+        return;
+      }
+    }
+  });
+
+  // The language switch takes effect as soon as a language is picked (its button stays for keyboards).
+  document.addEventListener('change', (event) => {
+    const select = event.target;
+    if (select instanceof HTMLSelectElement && select.hasAttribute('data-autosubmit')) select.form.requestSubmit();
+  });
+
+  // --- a new high-risk alert in the queue: a sound and a desktop notification (asked for once) ---
+  const queue = document.querySelector('[data-alert-sound]');
+  if (queue) {
+    const highRisk = () =>
+      new Set([...queue.querySelectorAll('[data-risk="high"][data-alert-id]')].map((el) => el.dataset.alertId));
+    let seen = highRisk();
+    const beep = () => {
+      try {
+        const audio = new AudioContext();
+        const tone = audio.createOscillator();
+        tone.frequency.value = 880;
+        tone.connect(audio.destination);
+        tone.start();
+        tone.stop(audio.currentTime + 0.3);
+      } catch {
+        // no audio device: the notification and the list still show it
+      }
+    };
+    new MutationObserver(() => {
+      const now = highRisk();
+      const fresh = [...now].filter((id) => !seen.has(id));
+      seen = now;
+      if (fresh.length === 0) return;
+      beep();
+      if ('Notification' in window && Notification.permission === 'granted')
+        new Notification(queue.dataset.alertTitle || 'Fanzha', { body: fresh.join(', ') });
+    }).observe(queue, { childList: true, subtree: true });
+    document.addEventListener(
+      'click',
+      () => {
+        if (
+          'Notification' in window &&
+          Notification.permission === 'default' &&
+          !localStorage.getItem('fz-notify-asked')
+        ) {
+          localStorage.setItem('fz-notify-asked', '1');
+          void Notification.requestPermission();
+        }
+      },
+      { once: true },
+    );
+  }
+})();

@@ -1,0 +1,52 @@
+/**
+ * A real browser for the console tests: Debian's Chromium (`/usr/bin/chromium`, installed by the test
+ * preparation), driven by playwright-core, which never downloads a browser of its own. axe-core
+ * checks each page; screenshots land in the git-ignored `screenshots/`.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AxeBuilder } from '@axe-core/playwright';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const CHROMIUM_PATH = process.env.FANZHA_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('../../screenshots', import.meta.url));
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    // Root in a sandbox-less container; no background traffic to hosts this machine cannot reach.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A fresh browser profile (its own cookies) speaking `locale`. */
+export const newPerson = (
+  browser: Browser,
+  baseURL: string,
+  locale = 'zh-CN',
+  viewport = { width: 1280, height: 900 },
+): Promise<BrowserContext> => browser.newContext({ baseURL, locale, viewport, timezoneId: 'Asia/Shanghai' });
+
+/** No serious or critical accessibility violation on the page as it is now. */
+export async function expectAccessible(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+  expect(serious.join('\n'), page.url()).toBe('');
+}
+
+export async function screenshot(page: Page, name: string) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
