@@ -1,9 +1,11 @@
 /**
- * Runs before `npm test`: makes sure the Temporal CLI exists (building it once, with progress) and
- * that the local PostgreSQL answers, starting it when it is down and DATABASE_URL is not given.
+ * Runs before `npm test`, and provisions everything the suites need in one place: the Temporal CLI
+ * (built once, with progress), the local PostgreSQL (started when down and DATABASE_URL is not given),
+ * and Debian's Chromium with CJK fonts for the console's browser tests (installed with apt-get when
+ * missing; a test tool never downloads a browser of its own).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import postgres from 'postgres';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 
@@ -58,3 +60,29 @@ if (!(await postgresAnswers(url))) {
   }
 }
 console.error('PostgreSQL answers.');
+
+const CHROMIUM = process.env.FANZHA_CHROMIUM ?? '/usr/bin/chromium';
+const cjkFonts = () =>
+  (spawnSync('dpkg-query', ['-W', '-f=${Status}', 'fonts-noto-cjk'], { encoding: 'utf8' }).stdout ?? '').includes(
+    'install ok installed',
+  );
+if (!existsSync(CHROMIUM) || !cjkFonts()) {
+  console.error('Installing Chromium and CJK fonts for the console tests (apt-get: chromium, fonts-noto-cjk)…');
+  const apt = (args: string[]) =>
+    spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (
+    apt(['update']).status !== 0 ||
+    apt(['install', '-y', '--no-install-recommends', 'chromium', 'fonts-noto-cjk']).status !== 0
+  ) {
+    console.error(
+      'Could not install chromium and fonts-noto-cjk with apt-get (run as root, or install them, or set FANZHA_CHROMIUM).',
+    );
+    process.exit(1);
+  }
+}
+const version = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' });
+if (version.status !== 0) {
+  console.error(`${CHROMIUM} does not run: ${version.stderr}`);
+  process.exit(1);
+}
+console.error(`Browser: ${version.stdout.trim()}`);

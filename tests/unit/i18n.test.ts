@@ -1,0 +1,43 @@
+/** The console's two catalogues say the same things: no key missing in either, no empty text, placeholders alike. */
+import { describe, expect, it } from 'vitest';
+import { CATALOGUES, en, pickLanguage, translator, zhCN } from '#console/i18n.js';
+
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe('console catalogues', () => {
+  it('have the same keys, none empty, with the same placeholders', () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(zhCN).sort());
+    for (const catalogue of Object.values(CATALOGUES))
+      for (const [key, text] of Object.entries(catalogue)) expect(text.trim(), key).not.toBe('');
+    for (const key of Object.keys(zhCN) as (keyof typeof zhCN)[])
+      expect(placeholders(en[key]), key).toEqual(placeholders(zhCN[key]));
+  });
+
+  it('speak the glossary: the main controls carry the names the center uses', () => {
+    const zh = translator('zh-CN');
+    const english = translator('en');
+    expect([
+      zh('operator.takeNext'),
+      zh('operator.reached'),
+      zh('operator.notReached'),
+      zh('operator.refused'),
+      zh('operator.release'),
+    ]).toEqual(['领取下一条', '已接通', '未接通', '拒不配合', '退回']);
+    expect([
+      english('signIn.submit'),
+      english('signIn.signOut'),
+      english('signIn.withToken'),
+      english('operator.takeNext'),
+    ]).toEqual(['Sign in', 'Sign out', 'Sign in with a token', 'Take next']);
+    expect(zh('enroll.intro', { name: '王五', login: 'wang.wu' })).toBe(
+      '为 王五 设置登录密码（至少 12 个字符）。用户名：wang.wu',
+    );
+  });
+
+  it('picks the session’s language, else the browser’s, else Chinese', () => {
+    expect(pickLanguage('en', 'zh-CN')).toBe('en');
+    expect(pickLanguage(null, 'en-US,en;q=0.9')).toBe('en');
+    expect(pickLanguage(undefined, 'fr-FR')).toBe('zh-CN');
+    expect(pickLanguage('xx', undefined)).toBe('zh-CN');
+  });
+});
