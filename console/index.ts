@@ -25,6 +25,7 @@ import { errorNotice, type View } from './layout.js';
 import live from './live.js';
 import operator from './operator.js';
 import signIn from './sign-in.js';
+import station from './station.js';
 
 export type ConsoleAccess = 'public' | 'signed-in' | readonly Role[];
 
@@ -142,6 +143,7 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
 
   await app.register(signIn, options);
   await app.register(operator, options);
+  await app.register(station, options);
   await app.register(live, options);
 }
 

@@ -76,6 +76,7 @@ export function Moment(props: { at: string | null; zone: string; language: Langu
 
 const NAV: { href: string; key: MessageKey; roles: readonly string[] }[] = [
   { href: '/operator', key: 'nav.operator', roles: ['operator'] },
+  { href: '/station', key: 'nav.station', roles: ['station', 'supervisor'] },
 ];
 
 /** The pages a person's roles open, in menu order. */

@@ -14,6 +14,7 @@ import type { User } from '#db/users.js';
 import {
   alertWorkflowId,
   maskPhone,
+  STATION_ID,
   type AlertInput,
   type AlertState,
   type AlertView,
@@ -326,14 +327,18 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       alertId: string,
       input: { stationId: string; reason: string },
       idempotencyKey: string | null,
-    ) =>
-      decide(
+    ) => {
+      // What the JSON API's schema checks, checked here too: every entry point refuses the same transfers.
+      if (!STATION_ID.test(input.stationId)) throw invalidField('/stationId', 'must be 1-64 letters, digits, _ or -');
+      if (!input.reason.trim() || input.reason.length > 500) throw invalidField('/reason', 'must be 1-500 characters');
+      return decide(
         alertId,
         user,
         transferUpdate,
         { actor: actorFor(user, MAY.visitAlerts), stationId: input.stationId, reason: input.reason },
         idempotencyKey,
-      ),
+      );
+    },
 
     cancel: (user: User, alertId: string, input: { reason: string }, idempotencyKey: string | null) =>
       decide(

@@ -50,3 +50,18 @@ export async function screenshot(page: Page, name: string) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** "Sign in with a token", as a first admin (or a test that is not about passwords) does. */
+export async function signInWithToken(page: Page, token: string) {
+  await page.goto('/sign-in');
+  await page.locator('summary').click();
+  await page.locator('input[name=token]').fill(token);
+  await page.locator('form[action="/sign-in/token"] button').click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/sign-in'));
+}
+
+/** The page fits its viewport: nothing scrolls sideways. */
+export async function expectNoSidewaysScroll(page: Page) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  expect(scroll, page.url()).toBeLessThanOrEqual(width);
+}

@@ -1,0 +1,186 @@
+/**
+ * The station officer's page (usable on a 360 px phone): the station's visits, most urgent first,
+ * each with its countdown; "Record visit" with the outcome, "Transfer" to another station with a
+ * reason. The victim's phone shows in full to the officer of the alert's station (the service masks).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { VISIT_OUTCOMES, type AlertView, type VisitOutcome } from '#domain/alert.js';
+import { isRefusal, Refusal } from '#domain/refusal.js';
+import { MAY } from '#domain/roles.js';
+import { userOf, viewFor, type ConsoleOptions } from './index.js';
+import { fraudKey, riskKey, type MessageKey } from './i18n.js';
+import { ActionForm, document, html, Moment, Notice, Page, type View } from './layout.js';
+
+type Form = Record<string, string | undefined>;
+
+function Visits(props: {
+  view: View;
+  visits: AlertView[];
+  zone: string;
+  notice?: { kind: 'error' | 'info'; text: string };
+}) {
+  const { view } = props;
+  const { t, language } = view;
+  return (
+    <>
+      {props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>}
+      {props.visits.length === 0 ? (
+        <p>{t('station.none')}</p>
+      ) : (
+        <ol class="visits" data-list="">
+          {props.visits.map((alert) => {
+            const base = `/station/alerts/${encodeURIComponent(alert.alertId)}`;
+            const titleId = `visit-${alert.alertId}`;
+            return (
+              <li tabindex={0} class={`alert risk-${alert.riskLevel}`} aria-labelledby={titleId}>
+                <h3 id={titleId}>
+                  {t(riskKey(alert.riskLevel))} · {t(fraudKey(alert.fraudType))} · {alert.victim.name ?? '—'}
+                </h3>
+                <dl>
+                  <dt>{t('operator.phone')}</dt>
+                  <dd>
+                    <a href={`tel:${alert.victim.phone}`} class="phone">
+                      {alert.victim.phone}
+                    </a>
+                  </dd>
+                  <dt>{t('operator.deadline')}</dt>
+                  <dd>
+                    <Moment at={alert.deadline} zone={props.zone} language={language} countdown />
+                  </dd>
+                  <dt>{t('operator.attempts')}</dt>
+                  <dd>{alert.callAttempts}</dd>
+                  <dt>{t('operator.note')}</dt>
+                  <dd>{alert.note ?? '—'}</dd>
+                </dl>
+                <ActionForm view={view} action={`${base}/visit`} target="#visits" class="stack">
+                  <label>
+                    {t('station.outcome')}
+                    <select name="outcome" required>
+                      {VISIT_OUTCOMES.map((o) => (
+                        <option value={o}>{t(`visit.${o}` as MessageKey)}</option>
+                      ))}
+                    </select>
+                  </label>
+                  <label>
+                    {t('station.note')}
+                    <input name="note" maxLength={2000} />
+                  </label>
+                  <button type="submit">{t('station.recordVisit')}</button>
+                </ActionForm>
+                <ActionForm view={view} action={`${base}/transfer`} target="#visits" class="stack">
+                  <label>
+                    {t('station.toStation')}
+                    <input name="stationId" required pattern="[A-Za-z0-9_-]{1,64}" />
+                  </label>
+                  <label>
+                    {t('station.reason')}
+                    <input name="reason" required maxLength={500} />
+                  </label>
+                  <button type="submit" class="secondary">
+                    {t('station.transfer')}
+                  </button>
+                </ActionForm>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </>
+  );
+}
+
+export default async function station(app: FastifyInstance, { services, timeZone }: ConsoleOptions) {
+  const alerts = services.alerts;
+  const access = { public: true, console: MAY.visitAlerts } as const;
+
+  /** Visits waiting, most urgent first, each as its workflow last told it (the service scopes and masks). */
+  async function visits(request: FastifyRequest): Promise<AlertView[]> {
+    const user = userOf(request);
+    const { items } = await alerts.list(user, { state: 'visit_pending', limit: 50 });
+    const details = await Promise.all(items.map((item) => alerts.detail(user, item.alertId).catch(() => null)));
+    return details.filter((a): a is AlertView => a !== null && a.state === 'visit_pending');
+  }
+
+  const send = (reply: FastifyReply, body: string, status = 200) =>
+    reply.status(status).type('text/html; charset=utf-8').send(body);
+
+  app.get('/station', { config: access }, async (request, reply) => {
+    const view = viewFor(request, reply);
+    return send(
+      reply,
+      document(
+        <Page view={view} title={view.t('station.title')}>
+          <div id="visits" hx-get="/station/visits" hx-trigger="fanzha:changed from:body" aria-live="polite">
+            <Visits view={view} visits={await visits(request)} zone={timeZone} />
+          </div>
+        </Page>,
+      ),
+    );
+  });
+
+  app.get('/station/visits', { config: access }, async (request, reply) =>
+    send(reply, html(<Visits view={viewFor(request, reply)} visits={await visits(request)} zone={timeZone} />)),
+  );
+
+  /** One decision, then the list again with what happened (or why not) on top. */
+  async function decide(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    run: (form: Form, key: string | null) => Promise<AlertView>,
+  ) {
+    const view = viewFor(request, reply);
+    const form = request.body as Form;
+    try {
+      await run(form, form.idempotencyKey ?? null);
+      return send(
+        reply,
+        html(
+          <Visits
+            view={view}
+            visits={await visits(request)}
+            zone={timeZone}
+            notice={{ kind: 'info', text: view.t('station.done') }}
+          />,
+        ),
+      );
+    } catch (error) {
+      if (!isRefusal(error) || error.code === 'unauthenticated') throw error;
+      const notice = { kind: 'error' as const, text: view.t('error.generic', { detail: error.detail }) };
+      return send(
+        reply,
+        html(<Visits view={view} visits={await visits(request)} zone={timeZone} notice={notice} />),
+        error.code === 'validation_failed' ? 400 : 409,
+      );
+    }
+  }
+
+  const alertIdOf = (request: FastifyRequest) => (request.params as { alertId: string }).alertId;
+  const text = (value: string | undefined, field: string) => {
+    if (!value?.trim()) throw new Refusal('validation_failed', `${field} is required`);
+    return value.trim();
+  };
+
+  app.post('/station/alerts/:alertId/visit', { config: access }, async (request, reply) =>
+    decide(request, reply, (form, key) => {
+      if (!(VISIT_OUTCOMES as readonly string[]).includes(form.outcome ?? ''))
+        throw new Refusal('validation_failed', 'Pick the outcome of the visit.');
+      return alerts.reportVisit(
+        userOf(request),
+        alertIdOf(request),
+        { outcome: form.outcome as VisitOutcome, note: form.note?.trim() || undefined },
+        key,
+      );
+    }),
+  );
+
+  app.post('/station/alerts/:alertId/transfer', { config: access }, async (request, reply) =>
+    decide(request, reply, (form, key) =>
+      alerts.transfer(
+        userOf(request),
+        alertIdOf(request),
+        { stationId: text(form.stationId, 'The station'), reason: text(form.reason, 'The reason') },
+        key,
+      ),
+    ),
+  );
+}
