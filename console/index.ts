@@ -22,6 +22,8 @@ import type { Services } from '#services/index.js';
 import type { ConsoleSession } from '#services/sessions.js';
 import { pickLanguage, translator, type Language } from './i18n.js';
 import { errorNotice, type View } from './layout.js';
+import calltaker from './calltaker.js';
+import cases from './cases.js';
 import live from './live.js';
 import operator from './operator.js';
 import signIn from './sign-in.js';
@@ -144,6 +146,8 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
   await app.register(signIn, options);
   await app.register(operator, options);
   await app.register(station, options);
+  await app.register(cases, options);
+  await app.register(calltaker, options);
   await app.register(live, options);
 }
 

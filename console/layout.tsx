@@ -77,6 +77,9 @@ export function Moment(props: { at: string | null; zone: string; language: Langu
 const NAV: { href: string; key: MessageKey; roles: readonly string[] }[] = [
   { href: '/operator', key: 'nav.operator', roles: ['operator'] },
   { href: '/station', key: 'nav.station', roles: ['station', 'supervisor'] },
+  { href: '/calltaker', key: 'nav.calltaker', roles: ['calltaker'] },
+  { href: '/approver', key: 'nav.approver', roles: ['approver'] },
+  { href: '/senior', key: 'nav.senior', roles: ['senior_approver'] },
 ];
 
 /** The pages a person's roles open, in menu order. */

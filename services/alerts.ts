@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
-import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database } from '#db/client.js';
 import { alerts } from '#db/schema.js';
@@ -60,6 +60,9 @@ export interface CallReport {
   reason?: NotReachedReason;
   note?: string;
 }
+
+/** How long a defrauded alert stays on the 110 desk's list of hand-overs. */
+const HANDOVER_DAYS = 7;
 
 type Cursor = [string, number, string, string];
 const isCursor = (v: unknown): v is Cursor =>
@@ -252,6 +255,37 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
               ])
             : null,
       };
+    },
+
+    /**
+     * The alerts an operator found already defrauded and no case links yet: handed to the 110 desk,
+     * newest first, masked (the call-taker confirms the phone with the victim on the line).
+     */
+    async handedOver(user: User, filters: { alertId?: string; limit: number }) {
+      requireRole(user, MAY.fileStopPayments);
+      const rows = await db
+        .select({ detail: alerts.detail })
+        .from(alerts)
+        .where(
+          filters.alertId
+            ? eq(alerts.alertId, filters.alertId)
+            : and(eq(alerts.outcome, 'defrauded'), isNull(alerts.stopPaymentId), gt(alerts.closedAt, new Date(Date.now() - HANDOVER_DAYS * 86_400_000))),
+        )
+        .orderBy(desc(alerts.closedAt))
+        .limit(filters.limit);
+      return rows.map((row) => {
+        const view = row.detail as AlertView;
+        return {
+          alertId: view.alertId,
+          state: view.state,
+          outcome: view.outcome,
+          fraudType: view.fraudType,
+          victim: { name: view.victim.name, phone: maskPhone(view.victim.phone) },
+          amountAtRiskFen: view.amountAtRiskFen,
+          closedAt: view.closedAt,
+          stopPaymentId: view.stopPaymentId,
+        };
+      });
     },
 
     /** One alert as `user` may see it: refused as not found outside their scope, masked for them. */

@@ -18,11 +18,13 @@ export interface LiveEvent {
 
 const visibleTo = (user: User) => {
   const readsAlerts = hasRole(user.roles, MAY.readAlerts);
+  // The 110 desk hears of closed alerts: an operator may have handed one over (defrauded).
+  const takesHandovers = hasRole(user.roles, MAY.fileStopPayments);
   const readsCases = hasRole(user.roles, MAY.readStopPayments);
   const station = stationScope(user);
   return (change: LiveChange) =>
     change.caseType === 'alert'
-      ? readsAlerts && (station === null || change.stationId === station)
+      ? (readsAlerts && (station === null || change.stationId === station)) || (takesHandovers && change.state === 'closed')
       : change.caseType === 'stop_payment' && readsCases;
 };
 

@@ -13,7 +13,7 @@ import type { Database } from '#db/client.js';
 import { stopPayments } from '#db/schema.js';
 import type { User } from '#db/users.js';
 import { maskPhone, type DecisionActor } from '#domain/alert.js';
-import { notFound } from '#domain/refusal.js';
+import { invalidField, notFound } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import {
   holdWorkflowId,
@@ -34,7 +34,14 @@ import {
 } from '#workflows/messages.js';
 import type { StopPaymentWorkflow } from '#workflows/stop-payment.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { checkFiling } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
+
+/** A required free text (a reason, a document reference), refused by field when blank or too long, whatever the entry point. */
+function text(value: string, pointer: string, max: number): string {
+  if (!value.trim() || value.length > max) throw invalidField(pointer, `must be 1-${max} characters, not blank`);
+  return value;
+}
 
 /** A call-taker sees the cases they filed; the other readers see every case. */
 const seesAllCases = (user: User) => hasRole(user.roles, MAY.readAllStopPayments);
@@ -134,7 +141,11 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         holdId,
         user,
         update,
-        { actor: actorFor(user, MAY.freezeStopPayments), legalDocRef: input.legalDocRef, note: input.note },
+        {
+          actor: actorFor(user, MAY.freezeStopPayments),
+          legalDocRef: text(input.legalDocRef, '/legalDocRef', 128),
+          note: input.note,
+        },
         idempotencyKey,
       );
 
@@ -145,6 +156,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
      */
     async file(user: User, input: StopPaymentInput, idempotencyKey: string | null) {
       const createdBy = actorFor(user, MAY.fileStopPayments);
+      checkFiling(input);
       const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
       const suffix = idempotencyKey
         ? createHash('sha256').update(`${user.userId}\u0000${idempotencyKey}`).digest('base64url').slice(0, 12)
@@ -237,7 +249,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         id,
         user,
         rejectUpdate,
-        { actor: actorFor(user, MAY.approveStopPayments), reason: input.reason },
+        { actor: actorFor(user, MAY.approveStopPayments), reason: text(input.reason, '/reason', 500) },
         idempotencyKey,
       ),
 

@@ -14,15 +14,8 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', description: 'RFC 9457 problem details', additionalProperties: true },
 );
 
-/** Client-given IDs, API.md conventions. */
-export const ClientId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: '1-64 letters, digits, _ or -' });
-export const Phone = Type.String({ pattern: '^1[3-9][0-9]{9}$', description: 'mainland mobile number' });
-export const AmountFen = Type.Integer({
-  minimum: 1,
-  maximum: 10_000_000_000_000,
-  description: 'integer fen (1 CNY = 100 fen)',
-});
-export const IsoTime = Type.String({ format: 'date-time', description: 'ISO-8601 with offset' });
+// The field rules the services apply too (services/fields.ts), defined there once.
+export { AmountFen, ClientId, IsoTime, Phone } from '#services/fields.js';
 
 export const ListQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),

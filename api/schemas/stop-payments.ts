@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { HOLD_STATES, STOP_PAYMENT_STATES } from '#domain/stop-payment.js';
 import { TimelineEventSchema } from './alerts.js';
-import { AmountFen, ClientId, IsoTime, ListQuery, Phone } from './common.js';
+import { ClientId, ListQuery } from './common.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Note = Type.String({ minLength: 1, maxLength: 2000 });
@@ -14,30 +14,7 @@ const LegalDocRef = Type.String({
 });
 const Person = Type.Object({ userId: Type.String(), name: Type.String() });
 
-export const TransferSchema = Type.Object(
-  {
-    bank: Type.String({ minLength: 1, maxLength: 64 }),
-    account: Type.String({ pattern: '^[0-9]{6,32}$', description: '6-32 digits' }),
-    accountName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    amountFen: AmountFen,
-    transferredAt: IsoTime,
-  },
-  { additionalProperties: false },
-);
-
-export const StopPaymentInputSchema = Type.Object(
-  {
-    reportedAt: IsoTime,
-    caseRef: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    alertId: Type.Optional(ClientId),
-    victim: Type.Object(
-      { name: Type.String({ minLength: 1, maxLength: 100 }), phone: Phone },
-      { additionalProperties: false },
-    ),
-    transfers: Type.Array(TransferSchema, { minItems: 1, maxItems: 50 }),
-  },
-  { additionalProperties: false },
-);
+export { StopPaymentInputSchema, TransferSchema } from '#services/fields.js';
 
 export const FiledAnswerSchema = Type.Object({
   stopPaymentId: Type.String(),

@@ -1,0 +1,242 @@
+/**
+ * The 110 call-taker's page: "File stop-payment" while the victim is on the line — the victim, when
+ * they reported, the transfers (amounts typed and shown in yuan, sent as fen), an optional linked
+ * alert — with each refusal next to its field; and the alerts operators handed over (defrauded),
+ * which appear at once and pre-fill the form. The form carries an Idempotency-Key minted when it was
+ * rendered, so a double submit files one case.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isRefusal, type FieldError } from '#domain/refusal.js';
+import { MAY } from '#domain/roles.js';
+import type { StopPaymentInput, TransferInput } from '#domain/stop-payment.js';
+import { userOf, viewFor, type ConsoleOptions } from './index.js';
+import { fraudKey } from './i18n.js';
+import { ActionForm, document, html, Moment, Notice, Page, type View } from './layout.js';
+
+type Form = Record<string, string | undefined>;
+const ROWS = 3;
+
+/** `2026-12-02T09:40` typed in the center's zone, as ISO-8601 with that zone's offset then. */
+export function zonedIso(local: string, zone: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
+  if (!match) return local;
+  const [, y, mo, d, h, mi, s = '00'] = match;
+  const asUtc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const offsetName = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+    .formatToParts(new Date(asUtc))
+    .find((p) => p.type === 'timeZoneName')?.value;
+  const offset = offsetName === 'GMT' || !offsetName ? '+00:00' : offsetName.replace('GMT', '');
+  return `${y}-${mo}-${d}T${h}:${mi}:${s}${offset}`;
+}
+
+/** Now, as a `datetime-local` value in the center's zone. */
+function localNow(zone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hour12: false,
+    })
+      .formatToParts(new Date())
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}`;
+}
+
+/** Yuan as typed to fen; NaN when it is not an amount (the field rule then names the field). */
+function fen(yuan: string | undefined): number {
+  const text = (yuan ?? '').trim();
+  if (!/^\d{1,11}(\.\d{1,2})?$/.test(text)) return Number.NaN;
+  const [whole, cents = ''] = text.split('.');
+  return Number(whole) * 100 + Number(cents.padEnd(2, '0'));
+}
+
+/** The filing the form stands for, and which form row each transfer came from (blank rows are skipped). */
+function filingFrom(form: Form, zone: string): { input: StopPaymentInput; rows: number[] } {
+  const rows: number[] = [];
+  const transfers: TransferInput[] = [];
+  for (let i = 0; i < ROWS; i++) {
+    const filled = ['bank', 'account', 'amount'].some((f) => form[`${f}${i}`]?.trim());
+    if (!filled) continue;
+    rows.push(i);
+    transfers.push({
+      bank: form[`bank${i}`]?.trim() ?? '',
+      account: form[`account${i}`]?.trim() ?? '',
+      amountFen: fen(form[`amount${i}`]),
+      transferredAt: zonedIso(form[`at${i}`] ?? '', zone),
+    });
+  }
+  const input: StopPaymentInput = {
+    reportedAt: zonedIso(form.reportedAt ?? '', zone),
+    victim: { name: form.victimName?.trim() ?? '', phone: form.victimPhone?.trim() ?? '' },
+    transfers,
+  };
+  if (form.caseRef?.trim()) input.caseRef = form.caseRef.trim();
+  if (form.alertId?.trim()) input.alertId = form.alertId.trim();
+  return { input, rows };
+}
+
+/** The form field a refusal's JSON pointer names. */
+function fieldOf(pointer: string, rows: number[]): string {
+  const parts = pointer.split('/').slice(1);
+  if (parts[0] === 'victim') return parts[1] === 'phone' ? 'victimPhone' : 'victimName';
+  if (parts[0] === 'transfers' && parts[1] !== undefined) {
+    const row = rows[Number(parts[1])] ?? 0;
+    const field =
+      { bank: 'bank', account: 'account', amountFen: 'amount', transferredAt: 'at', accountName: 'bank' }[
+        parts[2] ?? ''
+      ] ?? 'bank';
+    return `${field}${row}`;
+  }
+  return parts[0] ?? 'form';
+}
+
+interface Handover {
+  alertId: string;
+  fraudType: string;
+  victim: { name: string | null; phone: string };
+  amountAtRiskFen: number | null;
+  closedAt: string | null;
+}
+
+function FilingForm(props: { view: View; zone: string; values: Form; errors: Record<string, string> }) {
+  const { view, values, errors } = props;
+  const { t } = view;
+  const field = (name: string, label: string, attrs: Record<string, unknown> = {}) => (
+    <label>
+      {label}
+      <input
+        name={name}
+        value={values[name] ?? ''}
+        aria-invalid={errors[name] ? 'true' : undefined}
+        aria-describedby={errors[name] ? `${name}-error` : undefined}
+        {...attrs}
+      />
+      {errors[name] && (
+        <span id={`${name}-error`} class="field-error">
+          {errors[name]}
+        </span>
+      )}
+    </label>
+  );
+  return (
+    <ActionForm view={view} action="/calltaker/file" class="card filing" id="filing">
+      {errors.form && <Notice kind="error">{errors.form}</Notice>}
+      <fieldset>
+        <legend>{t('calltaker.victim')}</legend>
+        {field('victimName', t('calltaker.victimName'), { required: true, maxLength: 100 })}
+        {field('victimPhone', t('operator.phone'), { required: true, inputmode: 'tel', pattern: '1[3-9][0-9]{9}' })}
+        {field('reportedAt', t('calltaker.reportedAt'), { type: 'datetime-local', required: true })}
+        {field('caseRef', t('calltaker.caseRef'), { maxLength: 64 })}
+        {field('alertId', t('calltaker.alertId'), { pattern: '[A-Za-z0-9_-]{1,64}' })}
+      </fieldset>
+      {Array.from({ length: ROWS }, (_, i) => (
+        <fieldset>
+          <legend>
+            {t('calltaker.transfer')} {i + 1}
+          </legend>
+          {field(`bank${i}`, t('calltaker.bank'), { maxLength: 64, required: i === 0 })}
+          {field(`account${i}`, t('calltaker.account'), {
+            inputmode: 'numeric',
+            pattern: '[0-9]{6,32}',
+            required: i === 0,
+          })}
+          {field(`amount${i}`, t('calltaker.amount'), {
+            inputmode: 'decimal',
+            pattern: '[0-9]+(\\.[0-9]{1,2})?',
+            required: i === 0,
+          })}
+          {field(`at${i}`, t('calltaker.transferredAt'), { type: 'datetime-local', required: i === 0 })}
+        </fieldset>
+      ))}
+      <button type="submit">{t('calltaker.file')}</button>
+    </ActionForm>
+  );
+}
+
+function Handovers(props: { view: View; items: Handover[]; zone: string }) {
+  const { t, language } = props.view;
+  if (props.items.length === 0) return <p>{t('calltaker.noHandovers')}</p>;
+  return (
+    <ol class="queue" data-list="">
+      {props.items.map((a) => (
+        <li tabindex={0} data-alert-id={a.alertId}>
+          {a.victim.name ?? '—'} · {a.victim.phone} · {t(fraudKey(a.fraudType as never))} ·{' '}
+          <Moment at={a.closedAt} zone={props.zone} language={language} /> ·{' '}
+          <a href={`/calltaker?fromAlert=${encodeURIComponent(a.alertId)}`}>{t('calltaker.fileFromAlert')}</a>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export default async function calltaker(app: FastifyInstance, { services, timeZone }: ConsoleOptions) {
+  const access = { public: true, console: MAY.fileStopPayments } as const;
+  const send = (reply: FastifyReply, body: string, status = 200) =>
+    reply.status(status).type('text/html; charset=utf-8').send(body);
+  const handovers = (request: FastifyRequest) => services.alerts.handedOver(userOf(request), { limit: 20 });
+
+  async function page(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values: Form,
+    errors: Record<string, string>,
+    status = 200,
+  ) {
+    const view = viewFor(request, reply);
+    return send(
+      reply,
+      document(
+        <Page view={view} title={view.t('calltaker.title')}>
+          <section aria-labelledby="handovers-title">
+            <h2 id="handovers-title">{view.t('calltaker.handovers')}</h2>
+            <div id="handovers" hx-get="/calltaker/handovers" hx-trigger="fanzha:changed from:body" aria-live="polite">
+              <Handovers view={view} items={await handovers(request)} zone={timeZone} />
+            </div>
+          </section>
+          <section aria-labelledby="file-title">
+            <h2 id="file-title">{view.t('calltaker.file')}</h2>
+            <FilingForm view={view} zone={timeZone} values={values} errors={errors} />
+          </section>
+        </Page>,
+      ),
+      status,
+    );
+  }
+
+  app.get('/calltaker', { config: access }, async (request, reply) => {
+    const from = (request.query as Form).fromAlert;
+    const values: Form = { reportedAt: localNow(timeZone) };
+    if (from) {
+      // Filing from a hand-over: the victim's name and the link come from the alert (the phone is confirmed on the line).
+      const [alert] = await services.alerts.handedOver(userOf(request), { alertId: from, limit: 1 });
+      if (alert) Object.assign(values, { victimName: alert.victim.name ?? '', alertId: alert.alertId });
+    }
+    return page(request, reply, values, {});
+  });
+
+  app.get('/calltaker/handovers', { config: access }, async (request, reply) =>
+    send(reply, html(<Handovers view={viewFor(request, reply)} items={await handovers(request)} zone={timeZone} />)),
+  );
+
+  app.post('/calltaker/file', { config: access }, async (request, reply) => {
+    const form = request.body as Form;
+    const { input, rows } = filingFrom(form, timeZone);
+    try {
+      const filed = await services.stopPayments.file(userOf(request), input, form.idempotencyKey ?? null);
+      return reply.redirect(`/cases/${encodeURIComponent(filed.stopPaymentId)}`, 303);
+    } catch (error) {
+      if (!isRefusal(error) || error.code !== 'validation_failed') throw error;
+      const errors: Record<string, string> = {};
+      const list: FieldError[] =
+        error.errors.length > 0 ? error.errors : [{ pointer: '/form', in: 'body', detail: error.detail }];
+      for (const e of list) errors[fieldOf(e.pointer, rows)] ??= e.detail;
+      if (rows.length === 0) errors.bank0 ??= viewFor(request, reply).t('calltaker.needTransfer');
+      return page(request, reply, form, errors, 400);
+    }
+  });
+}

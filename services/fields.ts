@@ -1,0 +1,53 @@
+/**
+ * The rules of the fields people fill in, defined once: the JSON API's schemas are built from them
+ * (so the OpenAPI document shows them), and the services check what any entry point hands them (the
+ * console's forms included) against the same definitions.
+ */
+import { Type } from 'typebox';
+import { Value } from 'typebox/value';
+import type { StopPaymentInput } from '#domain/stop-payment.js';
+import { Refusal, type FieldError } from '#domain/refusal.js';
+
+/** Client-given IDs, API.md conventions. */
+export const ClientId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: '1-64 letters, digits, _ or -' });
+export const Phone = Type.String({ pattern: '^1[3-9][0-9]{9}$', description: 'mainland mobile number' });
+export const AmountFen = Type.Integer({
+  minimum: 1,
+  maximum: 10_000_000_000_000,
+  description: 'integer fen (1 CNY = 100 fen)',
+});
+export const IsoTime = Type.String({ format: 'date-time', description: 'ISO-8601 with offset' });
+
+export const TransferSchema = Type.Object(
+  {
+    bank: Type.String({ minLength: 1, maxLength: 64 }),
+    account: Type.String({ pattern: '^[0-9]{6,32}$', description: '6-32 digits' }),
+    accountName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    amountFen: AmountFen,
+    transferredAt: IsoTime,
+  },
+  { additionalProperties: false },
+);
+
+/** What the 110 call-taker files. */
+export const StopPaymentInputSchema = Type.Object(
+  {
+    reportedAt: IsoTime,
+    caseRef: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    alertId: Type.Optional(ClientId),
+    victim: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), phone: Phone }, { additionalProperties: false }),
+    transfers: Type.Array(TransferSchema, { minItems: 1, maxItems: 50 }),
+  },
+  { additionalProperties: false },
+);
+
+/** Refuses a filing that breaks a field rule, naming each field by its JSON pointer. */
+export function checkFiling(input: unknown): asserts input is StopPaymentInput {
+  if (Value.Check(StopPaymentInputSchema, input)) return;
+  const errors: FieldError[] = [...Value.Errors(StopPaymentInputSchema, input)].map((e) => ({
+    pointer: e.instancePath,
+    in: 'body',
+    detail: e.message,
+  }));
+  throw new Refusal('validation_failed', `Fix these fields: ${errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`, errors);
+}

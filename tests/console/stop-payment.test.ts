@@ -1,0 +1,194 @@
+/**
+ * Emergency stop-payment through the console, in Chromium: an operator's "defrauded" reaches the 110
+ * desk without a reload and pre-fills a filing; field errors stand next to their fields; a double
+ * submit files once; the filer cannot approve (no button, and the refusal in words when forced); a
+ * second approver approves and the money trail shows the stops; a senior approver freezes a hold.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StopPaymentView } from '#domain/stop-payment.js';
+import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
+import { expectAccessible, launchBrowser, newPerson, screenshot, signInWithToken } from '../helpers/browser.js';
+import { startStack, type Caller, type Stack } from '../helpers/stack.js';
+import { account, caseWhen, stopPaymentApi } from '../helpers/stop-payments.js';
+
+const LIVE_MS = 10_000;
+
+let stack: Stack;
+let browser: Browser;
+let platform: Caller;
+let operator: Caller;
+let filer: Caller;
+let approver: Caller;
+let senior: Caller;
+let desk: Page;
+const contexts: BrowserContext[] = [];
+
+async function signedIn(caller: Caller, landing: string): Promise<Page> {
+  const context = await newPerson(browser, stack.baseUrl);
+  contexts.push(context);
+  const page = await context.newPage();
+  await signInWithToken(page, caller.token);
+  await page.goto(landing);
+  return page;
+}
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+  [platform, operator, approver, senior] = await Promise.all([
+    stack.user(['platform']),
+    stack.user(['operator']),
+    stack.user(['approver'], { name: '审批人 李' }),
+    stack.user(['senior_approver'], { name: '刘局' }),
+  ]);
+  // A call-taker who is also an approver: four-eyes must still keep them off their own case.
+  filer = await stack.user(['calltaker', 'approver'], { name: '接警员 陈' });
+  desk = await signedIn(filer, '/calltaker');
+});
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+  await stack?.close();
+});
+
+const caseView = async (id: string) => (await stopPaymentApi(stack).get(approver, id)).json() as StopPaymentView;
+
+/** Fills transfer row `i` of the filing form. */
+async function transfer(page: Page, i: number, bank: string, acct: string, yuan: string) {
+  await page.locator(`input[name=bank${i}]`).fill(bank);
+  await page.locator(`input[name=account${i}]`).fill(acct);
+  await page.locator(`input[name=amount${i}]`).fill(yuan);
+  await page.locator(`input[name=at${i}]`).fill('2026-12-01T21:30');
+}
+
+describe('stop-payment in the console', () => {
+  let stopPaymentId: string;
+
+  it('shows an alert an operator found defrauded at the 110 desk at once, and files from it', async () => {
+    const alert = newAlert({ victim: { phone: '13612345678', name: '周女士' } });
+    await alertApi(stack).ingest(platform, alert);
+    await alertApi(stack).claim(operator, alert.alertId);
+    await alertApi(stack).callResult(operator, alert.alertId, {
+      result: 'contacted',
+      outcome: 'already_defrauded',
+      amountAtRiskFen: 12_000_000,
+    });
+    const handover = desk.locator(`#handovers [data-alert-id="${alert.alertId}"]`);
+    await handover.waitFor({ timeout: LIVE_MS });
+    expect(await handover.textContent()).toContain('136****5678');
+    await expectAccessible(desk);
+
+    await handover.getByRole('link').click();
+    await desk.waitForURL(/fromAlert=/);
+    expect(await desk.locator('input[name=victimName]').inputValue()).toBe('周女士');
+    expect(await desk.locator('input[name=alertId]').inputValue()).toBe(alert.alertId);
+    await desk.locator('input[name=victimPhone]').fill('13612345678');
+    await transfer(desk, 0, 'ICBC', account(), '80000');
+    await transfer(desk, 1, 'CCB', account(), '40000.50');
+    await screenshot(desk, 'calltaker');
+    await desk.getByRole('button', { name: '发起紧急止付' }).click();
+    await desk.waitForURL(/\/cases\//);
+    stopPaymentId = decodeURIComponent(new URL(desk.url()).pathname.split('/')[2]!);
+    const filed = await caseView(stopPaymentId);
+    expect(filed).toMatchObject({ state: 'pending_approval', alertId: alert.alertId, requestedFen: 12_000_050 });
+    const full = await stack.app.services.stopPayments.detail(filer.user, stopPaymentId);
+    expect(full.transfers.map((t) => [t.bank, t.amountFen, t.transferredAt])).toEqual([
+      ['ICBC', 8_000_000, '2026-12-01T21:30:00+08:00'],
+      ['CCB', 4_000_050, '2026-12-01T21:30:00+08:00'],
+    ]);
+    expect(filed.createdBy.userId).toBe(filer.user.userId);
+  });
+
+  it('puts each refusal next to its field and files nothing', async () => {
+    const before = (await stopPaymentApi(stack).list(approver)).json().items.length;
+    await desk.goto('/calltaker');
+    await desk.locator('input[name=victimName]').fill('赵先生');
+    await desk.locator('input[name=victimPhone]').fill('1234');
+    await transfer(desk, 0, 'ICBC', '12ab', '100');
+    // The browser's own checks would stop this form; the server's rule must hold without them.
+    await desk.evaluate(() => document.querySelector<HTMLFormElement>('#filing')!.setAttribute('novalidate', ''));
+    await desk.getByRole('button', { name: '发起紧急止付' }).click();
+    await desk.locator('#victimPhone-error').waitFor();
+    expect(await desk.locator('#account0-error').textContent()).toContain('pattern');
+    expect(await desk.locator('input[name=victimPhone]').getAttribute('aria-invalid')).toBe('true');
+    expect(await desk.locator('input[name=victimName]').inputValue()).toBe('赵先生');
+    await expectAccessible(desk);
+    expect((await stopPaymentApi(stack).list(approver)).json().items).toHaveLength(before);
+  });
+
+  it('files once when the same form is sent twice', async () => {
+    await desk.goto('/calltaker');
+    const form = {
+      _csrf: (await desk.locator('meta[name=csrf-token]').getAttribute('content'))!,
+      idempotencyKey: (await desk.locator('#filing input[name=idempotencyKey]').inputValue())!,
+      victimName: '孙先生',
+      victimPhone: '13700001111',
+      reportedAt: '2026-12-02T08:00',
+      bank0: 'ABC',
+      account0: account(),
+      amount0: '5000',
+      at0: '2026-12-02T07:30',
+    };
+    const [first, second] = await Promise.all(
+      [0, 1].map(() => desk.request.post('/calltaker/file', { form, maxRedirects: 0 })),
+    );
+    expect([first!.status(), second!.status()]).toEqual([303, 303]);
+    expect(first!.headers().location).toBe(second!.headers().location);
+    const filedFor = async () =>
+      ((await stopPaymentApi(stack).list(approver)).json().items as StopPaymentView[]).filter(
+        (c) => c.victim.name === '孙先生',
+      );
+    await waitFor('the filing in the read model', async () => (await filedFor()).length > 0);
+    expect(await filedFor()).toHaveLength(1);
+  });
+
+  it('keeps the filer off their own case: no Approve button, and a forced approval refused in words', async () => {
+    await desk.goto(`/cases/${encodeURIComponent(stopPaymentId)}`);
+    expect(await desk.getByRole('button', { name: '批准' }).count()).toBe(0);
+    expect(await desk.locator('#case').textContent()).toContain('申请人不得审批本人案件');
+    const csrf = (await desk.locator('meta[name=csrf-token]').getAttribute('content'))!;
+    const forced = await desk.request.post(`/cases/${encodeURIComponent(stopPaymentId)}/approve`, {
+      form: { _csrf: csrf, idempotencyKey: 'force' },
+    });
+    expect(forced.status()).toBe(403);
+    expect(await forced.text()).toContain('申请人不得审批本人案件');
+    expect((await caseView(stopPaymentId)).state).toBe('pending_approval');
+  });
+
+  it('lets a second approver approve from the queue; the money trail shows the stops', async () => {
+    const page = await signedIn(approver, '/approver');
+    const row = page.locator(`[data-case-id="${stopPaymentId}"]`);
+    await row.waitFor({ timeout: LIVE_MS });
+    await expectAccessible(page);
+    await screenshot(page, 'approver');
+    await row.getByRole('link').click();
+    await page.getByLabel('意见').fill('情况紧急，同意止付');
+    await page.getByRole('button', { name: '批准' }).click();
+    await expect.poll(() => page.locator('#case .notice').textContent()).toContain('已提交');
+    await caseWhen(
+      stack,
+      stopPaymentId,
+      (v) => v.holds.length === 2 && v.holds.every((h) => h.state === 'stopped'),
+      'both holds stopped',
+    );
+    await page.reload();
+    const trail = page.locator('.trail');
+    await expect.poll(async () => (await trail.locator('.hold-stopped').count()) >= 2).toBe(true);
+    expect(await trail.textContent()).toContain('¥80000.00');
+    await expectAccessible(page);
+  });
+
+  it('lets a senior approver freeze a stopped hold under a legal document', async () => {
+    const page = await signedIn(senior, `/cases/${encodeURIComponent(stopPaymentId)}`);
+    const order = page.locator('ul.orders li').first();
+    await order.getByLabel('法律文书编号').fill('冻字〔2026〕第118号');
+    await order.getByRole('button', { name: '冻结' }).click();
+    await caseWhen(stack, stopPaymentId, (v) => v.holds.some((h) => h.state === 'frozen'), 'a frozen hold');
+    await page.reload();
+    await page.locator('.trail .hold-frozen').first().waitFor();
+    await screenshot(page, 'case');
+    await expectAccessible(page);
+    const frozen = (await caseView(stopPaymentId)).holds.find((h) => h.state === 'frozen')!;
+    expect(frozen.legalDocRef).toBe('冻字〔2026〕第118号');
+  });
+});
