@@ -269,7 +269,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         .where(
           filters.alertId
             ? eq(alerts.alertId, filters.alertId)
-            : and(eq(alerts.outcome, 'defrauded'), isNull(alerts.stopPaymentId), gt(alerts.closedAt, new Date(Date.now() - HANDOVER_DAYS * 86_400_000))),
+            : and(
+                eq(alerts.outcome, 'defrauded'),
+                isNull(alerts.stopPaymentId),
+                gt(alerts.closedAt, new Date(Date.now() - HANDOVER_DAYS * 86_400_000)),
+              ),
         )
         .orderBy(desc(alerts.closedAt))
         .limit(filters.limit);

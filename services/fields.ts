@@ -35,7 +35,10 @@ export const StopPaymentInputSchema = Type.Object(
     reportedAt: IsoTime,
     caseRef: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     alertId: Type.Optional(ClientId),
-    victim: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), phone: Phone }, { additionalProperties: false }),
+    victim: Type.Object(
+      { name: Type.String({ minLength: 1, maxLength: 100 }), phone: Phone },
+      { additionalProperties: false },
+    ),
     transfers: Type.Array(TransferSchema, { minItems: 1, maxItems: 50 }),
   },
   { additionalProperties: false },
@@ -49,5 +52,9 @@ export function checkFiling(input: unknown): asserts input is StopPaymentInput {
     in: 'body',
     detail: e.message,
   }));
-  throw new Refusal('validation_failed', `Fix these fields: ${errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`, errors);
+  throw new Refusal(
+    'validation_failed',
+    `Fix these fields: ${errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`,
+    errors,
+  );
 }

@@ -24,7 +24,8 @@ const visibleTo = (user: User) => {
   const station = stationScope(user);
   return (change: LiveChange) =>
     change.caseType === 'alert'
-      ? (readsAlerts && (station === null || change.stationId === station)) || (takesHandovers && change.state === 'closed')
+      ? (readsAlerts && (station === null || change.stationId === station)) ||
+        (takesHandovers && change.state === 'closed')
       : change.caseType === 'stop_payment' && readsCases;
 };
 
