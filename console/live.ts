@@ -10,11 +10,20 @@ import { userOf, type ConsoleOptions } from './index.js';
 const POLL_MS = 300;
 
 export default async function live(app: FastifyInstance, { services }: ConsoleOptions) {
+  // Open streams never end by themselves: a closing server ends them, or it would wait for them forever.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of open) end();
+  });
+
   app.get('/live', { sse: true, config: { public: true, console: 'signed-in' } }, async (request, reply) => {
     const user = userOf(request);
     const resumeFrom = Number(reply.sse.lastEventId ?? (request.query as { after?: string }).after);
     let cursor = Number.isSafeInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : await services.live.newest();
     reply.sse.keepAlive();
+    const end = () => reply.sse.close();
+    open.add(end);
+    reply.sse.onClose(() => open.delete(end));
     // The stream's first event says where it stands, so a reconnect resumes from here.
     await reply.sse.send({ id: String(cursor), event: 'ready', data: {} });
     void (async () => {

@@ -5,11 +5,13 @@
  *   npm run admin -- create-user --name 王五 --roles operator,supervisor [--station haibowan-01]
  *   npm run admin -- issue-token --user u_xxx [--label laptop]
  *   npm run admin -- list-users
+ *   npm run admin -- enroll --user wang.wu      (a one-time link to set the console password, 24 h)
  */
 import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
 import { createUserStore } from '#db/users.js';
 import { ROLES, type Role } from '#domain/roles.js';
+import { createSessionService } from '#services/sessions.js';
 
 const [command, ...rest] = process.argv.slice(2);
 const option = (name: string) => {
@@ -33,15 +35,26 @@ try {
     const stationId = option('station') ?? null;
     if (roles.includes('station') !== (stationId !== null))
       fail('--station is required for, and only for, the station role');
-    console.log(JSON.stringify(await users.create({ name, roles, stationId })));
+    console.log(JSON.stringify(await users.create({ name, roles, stationId, userId: option('login') })));
   } else if (command === 'issue-token') {
     const userId = option('user') ?? fail('--user is required');
     if (!(await users.get(userId))) fail(`no user ${userId}`);
     console.log(JSON.stringify(await users.issueToken(userId, option('label') ?? null)));
+  } else if (command === 'enroll') {
+    const userId = option('user') ?? fail('--user is required');
+    // The command line acts as the admin: the link is issued on its behalf, as the API would for an admin.
+    const sessions = createSessionService({ db: database.db, users });
+    const { token, expiresAt } = await sessions.enroll(
+      { userId: 'admin', name: 'admin (command line)', roles: ['admin'], stationId: null },
+      userId,
+    );
+    console.log(`http://${config.host}:${config.port}/enroll/${token}   (valid until ${expiresAt.toISOString()})`);
   } else if (command === 'list-users') {
     for (const user of await users.list(1000)) console.log(JSON.stringify(user));
   } else {
-    fail('commands: create-user --name N --roles r1,r2 [--station S] | issue-token --user U [--label L] | list-users');
+    fail(
+      'commands: create-user --name N --roles r1,r2 [--station S] [--login L] | issue-token --user U [--label L] | enroll --user U | list-users',
+    );
   }
 } finally {
   await database.close();

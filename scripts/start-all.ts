@@ -114,6 +114,7 @@ stops.push(() => app.close());
 await app.listen({ host: config.host, port: config.port });
 
 const base = `http://${config.host}:${config.port}`;
+say(`Console        ${base}/   (sign in; a first admin with "Sign in with a token")`);
 say(`API            ${base}   (ready: ${base}/readyz)`);
 say(`API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
 if (devServer?.uiUrl) say(`Temporal Web UI ${devServer.uiUrl}`);

@@ -179,7 +179,11 @@ describe('stop-payment in the console', () => {
   });
 
   it('lets a senior approver freeze a stopped hold under a legal document', async () => {
-    const page = await signedIn(senior, `/cases/${encodeURIComponent(stopPaymentId)}`);
+    const page = await signedIn(senior, '/senior');
+    await page.locator(`[data-case-id="${stopPaymentId}"]`).waitFor({ timeout: LIVE_MS });
+    await expectAccessible(page);
+    await page.locator(`[data-case-id="${stopPaymentId}"] a`).click();
+    await page.waitForURL(/\/cases\//);
     const order = page.locator('ul.orders li').first();
     await order.getByLabel('法律文书编号').fill('冻字〔2026〕第118号');
     await order.getByRole('button', { name: '冻结' }).click();
