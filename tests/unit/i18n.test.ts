@@ -1,6 +1,6 @@
 /** The console's two catalogues say the same things: no key missing in either, no empty text, placeholders alike. */
 import { describe, expect, it } from 'vitest';
-import { CATALOGUES, en, pickLanguage, translator, zhCN } from '#console/i18n.js';
+import { CATALOGUES, en, pickLanguage, translator, zhCN, type MessageKey } from '#console/i18n.js';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -23,12 +23,25 @@ describe('console catalogues', () => {
       zh('operator.refused'),
       zh('operator.release'),
     ]).toEqual(['领取下一条', '已接通', '未接通', '拒不配合', '退回']);
-    expect([
-      english('signIn.submit'),
-      english('signIn.signOut'),
-      english('signIn.withToken'),
-      english('operator.takeNext'),
-    ]).toEqual(['Sign in', 'Sign out', 'Sign in with a token', 'Take next']);
+    // The accessible names the console issue fixes, exactly.
+    const names: [MessageKey, string][] = [
+      ['signIn.submit', 'Sign in'],
+      ['signIn.signOut', 'Sign out'],
+      ['signIn.withToken', 'Sign in with a token'],
+      ['operator.takeNext', 'Take next'],
+      ['operator.reached', 'Reached'],
+      ['operator.notReached', 'Not reached'],
+      ['operator.refused', 'Refused'],
+      ['operator.release', 'Release'],
+      ['station.transfer', 'Transfer'],
+      ['station.recordVisit', 'Record visit'],
+      ['calltaker.file', 'File stop-payment'],
+      ['cases.approve', 'Approve'],
+      ['cases.reject', 'Reject'],
+      ['cases.freeze', 'Freeze'],
+      ['cases.renew', 'Renew'],
+    ];
+    expect(names.map(([key]) => english(key))).toEqual(names.map(([, name]) => name));
     expect(zh('enroll.intro', { name: '王五', login: 'wang.wu' })).toBe(
       '为 王五 设置登录密码（至少 12 个字符）。用户名：wang.wu',
     );
