@@ -11,7 +11,7 @@ import { MAY } from '#domain/roles.js';
 import type { StopPaymentInput, TransferInput } from '#domain/stop-payment.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { fraudKey } from './i18n.js';
-import { ActionForm, document, html, Moment, Notice, Page, type View } from './layout.js';
+import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Form = Record<string, string | undefined>;
 const ROWS = 3;
@@ -176,8 +176,6 @@ function Handovers(props: { view: View; items: Handover[]; zone: string }) {
 
 export default async function calltaker(app: FastifyInstance, { services, timeZone }: ConsoleOptions) {
   const access = { public: true, console: MAY.fileStopPayments } as const;
-  const send = (reply: FastifyReply, body: string, status = 200) =>
-    reply.status(status).type('text/html; charset=utf-8').send(body);
   const handovers = (request: FastifyRequest) => services.alerts.handedOver(userOf(request), { limit: 20 });
 
   async function page(
@@ -188,7 +186,7 @@ export default async function calltaker(app: FastifyInstance, { services, timeZo
     status = 200,
   ) {
     const view = viewFor(request, reply);
-    return send(
+    return sendHtml(
       reply,
       document(
         <Page view={view} title={view.t('calltaker.title')}>
@@ -220,7 +218,10 @@ export default async function calltaker(app: FastifyInstance, { services, timeZo
   });
 
   app.get('/calltaker/handovers', { config: access }, async (request, reply) =>
-    send(reply, html(<Handovers view={viewFor(request, reply)} items={await handovers(request)} zone={timeZone} />)),
+    sendHtml(
+      reply,
+      html(<Handovers view={viewFor(request, reply)} items={await handovers(request)} zone={timeZone} />),
+    ),
   );
 
   app.post('/calltaker/file', { config: access }, async (request, reply) => {

@@ -10,7 +10,7 @@ import { hasRole, MAY } from '#domain/roles.js';
 import type { HoldView, StopPaymentView } from '#domain/stop-payment.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import type { MessageKey } from './i18n.js';
-import { ActionForm, document, html, Moment, Notice, Page, type View } from './layout.js';
+import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Form = Record<string, string | undefined>;
 type Summary = Omit<StopPaymentView, 'holds' | 'timeline' | 'transfers'>;
@@ -211,15 +211,13 @@ function HoldOrders(props: { view: View; item: StopPaymentView }) {
 
 export default async function cases(app: FastifyInstance, { services, timeZone }: ConsoleOptions) {
   const stopPayments = services.stopPayments;
-  const send = (reply: FastifyReply, body: string, status = 200) =>
-    reply.status(status).type('text/html; charset=utf-8').send(body);
   const pending = async (request: FastifyRequest) =>
     (await stopPayments.list(userOf(request), { state: 'pending_approval', limit: 50 })).items;
   const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
   app.get('/approver', { config: { public: true, console: MAY.approveStopPayments } }, async (request, reply) => {
     const view = viewFor(request, reply);
-    return send(
+    return sendHtml(
       reply,
       document(
         <Page view={view} title={view.t('cases.approvals')}>
@@ -232,7 +230,10 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
   });
 
   app.get('/approver/queue', { config: { public: true, console: MAY.approveStopPayments } }, async (request, reply) =>
-    send(reply, html(<ApprovalQueue view={viewFor(request, reply)} items={await pending(request)} zone={timeZone} />)),
+    sendHtml(
+      reply,
+      html(<ApprovalQueue view={viewFor(request, reply)} items={await pending(request)} zone={timeZone} />),
+    ),
   );
 
   /** Cases with money held: the senior approver freezes stops before they lapse and renews freezes. */
@@ -252,7 +253,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
 
   app.get('/senior', { config: seniorAccess }, async (request, reply) => {
     const view = viewFor(request, reply);
-    return send(
+    return sendHtml(
       reply,
       document(
         <Page view={view} title={view.t('cases.senior')}>
@@ -265,7 +266,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
   });
 
   app.get('/senior/queue', { config: seniorAccess }, async (request, reply) =>
-    send(reply, html(<ActiveCases view={viewFor(request, reply)} items={await active(request)} />)),
+    sendHtml(reply, html(<ActiveCases view={viewFor(request, reply)} items={await active(request)} />)),
   );
 
   const caseAccess = { public: true, console: MAY.readStopPayments } as const;
@@ -273,7 +274,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
   app.get('/cases/:id', { config: caseAccess }, async (request, reply) => {
     const view = viewFor(request, reply);
     const item = await stopPayments.detail(userOf(request), idOf(request));
-    return send(
+    return sendHtml(
       reply,
       document(
         <Page view={view} title={`${view.t('cases.case')} ${item.stopPaymentId}`}>
@@ -290,7 +291,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
   });
 
   app.get('/cases/:id/panel', { config: caseAccess }, async (request, reply) =>
-    send(
+    sendHtml(
       reply,
       html(
         <CaseDetail
@@ -312,7 +313,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
     const form = request.body as Form;
     try {
       const item = await run(form, form.idempotencyKey ?? null);
-      return send(
+      return sendHtml(
         reply,
         html(
           <CaseDetail view={view} item={item} zone={timeZone} notice={{ kind: 'info', text: view.t('cases.done') }} />,
@@ -331,7 +332,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
           : error.code === 'forbidden' || error.code === 'separation_of_duties'
             ? 403
             : 409;
-      return send(
+      return sendHtml(
         reply,
         html(<CaseDetail view={view} item={item} zone={timeZone} notice={{ kind: 'error', text }} />),
         status,

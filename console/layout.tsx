@@ -4,9 +4,11 @@
  * but htmx and console.js (no build step, nothing from a CDN).
  */
 import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
 import type { ComponentChildren } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import type { User } from '#db/users.js';
+import type { AlertView } from '#domain/alert.js';
 import type { Language, MessageKey, Translate } from './i18n.js';
 
 /** What every rendered page and fragment knows: the language, the signed-in person, the form secrets. */
@@ -19,6 +21,10 @@ export interface View {
 }
 
 export const html = (node: ComponentChildren) => renderToString(<>{node}</>);
+
+/** Sends a page or a fragment (htmx swaps fragments in, 4xx ones included). */
+export const sendHtml = (reply: FastifyReply, body: string, status = 200) =>
+  reply.status(status).type('text/html; charset=utf-8').send(body);
 export const document = (node: ComponentChildren) => `<!doctype html>${html(node)}`;
 
 /**
@@ -149,5 +155,33 @@ export function Page(props: { view: View; title: string; children: ComponentChil
         </main>
       </body>
     </html>
+  );
+}
+
+/** What the person at the phone or the door needs of an alert: the same facts on the operator's and the station's pages. */
+export function AlertFacts(props: { view: View; alert: AlertView; zone: string }) {
+  const { view, alert } = props;
+  const { t, language } = view;
+  return (
+    <dl>
+      <dt>{t('operator.victim')}</dt>
+      <dd>{alert.victim.name ?? '—'}</dd>
+      <dt>{t('operator.phone')}</dt>
+      <dd>
+        <a href={`tel:${alert.victim.phone}`} class="phone">
+          {alert.victim.phone}
+        </a>
+      </dd>
+      <dt>{t('operator.note')}</dt>
+      <dd>{alert.note ?? '—'}</dd>
+      <dt>{t('operator.deadline')}</dt>
+      <dd>
+        <Moment at={alert.deadline} zone={props.zone} language={language} countdown />
+      </dd>
+      <dt>{t('operator.attempts')}</dt>
+      <dd>{alert.callAttempts}</dd>
+      <dt>{t('operator.station')}</dt>
+      <dd>{alert.stationId}</dd>
+    </dl>
   );
 }

@@ -16,7 +16,7 @@ import { MAY } from '#domain/roles.js';
 import type { CallReport } from '#services/alerts.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { fraudKey, riskKey, type MessageKey } from './i18n.js';
-import { ActionForm, document, html, Moment, Notice, Page, type View } from './layout.js';
+import { ActionForm, AlertFacts, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Form = Record<string, string | undefined>;
 type Summary = Omit<AlertView, 'timeline' | 'suspect' | 'note'>;
@@ -47,7 +47,7 @@ function CurrentAlert(props: {
   notice?: { kind: 'error' | 'info'; text: string };
 }) {
   const { view, alert } = props;
-  const { t, language } = view;
+  const { t } = view;
   const notice = props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>;
   if (!alert) return <>{notice ?? <p>{t('operator.noCurrent')}</p>}</>;
   const base = `/operator/alerts/${encodeURIComponent(alert.alertId)}`;
@@ -58,26 +58,7 @@ function CurrentAlert(props: {
         <h3 id="current-alert">
           {t(riskKey(alert.riskLevel))} · {t(fraudKey(alert.fraudType))}
         </h3>
-        <dl>
-          <dt>{t('operator.victim')}</dt>
-          <dd>{alert.victim.name ?? '—'}</dd>
-          <dt>{t('operator.phone')}</dt>
-          <dd>
-            <a href={`tel:${alert.victim.phone}`} class="phone">
-              {alert.victim.phone}
-            </a>
-          </dd>
-          <dt>{t('operator.note')}</dt>
-          <dd>{alert.note ?? '—'}</dd>
-          <dt>{t('operator.deadline')}</dt>
-          <dd>
-            <Moment at={alert.deadline} zone={props.zone} language={language} countdown />
-          </dd>
-          <dt>{t('operator.attempts')}</dt>
-          <dd>{alert.callAttempts}</dd>
-          <dt>{t('operator.station')}</dt>
-          <dd>{alert.stationId}</dd>
-        </dl>
+        <AlertFacts view={view} alert={alert} zone={props.zone} />
         <div class="actions">
           <ActionForm view={view} action={`${base}/reached`} target="#current" id="reached-form" class="inline">
             <label>
@@ -167,9 +148,6 @@ export default async function operator(app: FastifyInstance, { services, timeZon
   const queue = async (request: FastifyRequest) =>
     (await alerts.list(userOf(request), { state: 'queued', limit: 50 })).items;
 
-  const fragment = (reply: FastifyReply, body: string, status = 200) =>
-    reply.status(status).type('text/html; charset=utf-8').send(body);
-
   app.get('/operator', { config: access }, async (request, reply) => {
     const view = viewFor(request, reply);
     const { t } = view;
@@ -177,7 +155,7 @@ export default async function operator(app: FastifyInstance, { services, timeZon
     const releaseFirst = (request.query as Form).releaseFirst
       ? { kind: 'error' as const, text: t('operator.releaseFirst') }
       : undefined;
-    return fragment(
+    return sendHtml(
       reply,
       document(
         <Page view={view} title={t('operator.title')}>
@@ -205,11 +183,11 @@ export default async function operator(app: FastifyInstance, { services, timeZon
   });
 
   app.get('/operator/queue', { config: access }, async (request, reply) =>
-    fragment(reply, html(<QueueList view={viewFor(request, reply)} items={await queue(request)} zone={timeZone} />)),
+    sendHtml(reply, html(<QueueList view={viewFor(request, reply)} items={await queue(request)} zone={timeZone} />)),
   );
 
   app.get('/operator/current', { config: access }, async (request, reply) =>
-    fragment(
+    sendHtml(
       reply,
       html(<CurrentAlert view={viewFor(request, reply)} alert={await current(request)} zone={timeZone} />),
     ),
@@ -227,7 +205,7 @@ export default async function operator(app: FastifyInstance, { services, timeZon
     try {
       const answer = await run(key);
       if (!answer)
-        return fragment(
+        return sendHtml(
           reply,
           html(
             <CurrentAlert
@@ -241,11 +219,11 @@ export default async function operator(app: FastifyInstance, { services, timeZon
       const still =
         answer.state === 'calling' && answer.assignee?.userId === view.user?.userId ? answer : await current(request);
       const notice = done ? { kind: 'info' as const, text: done(answer, view) } : undefined;
-      return fragment(reply, html(<CurrentAlert view={view} alert={still} zone={timeZone} notice={notice} />));
+      return sendHtml(reply, html(<CurrentAlert view={view} alert={still} zone={timeZone} notice={notice} />));
     } catch (error) {
       if (!isRefusal(error) || error.code === 'unauthenticated') throw error;
       const still = await current(request);
-      return fragment(
+      return sendHtml(
         reply,
         html(
           <CurrentAlert

@@ -4,7 +4,7 @@ import { isRefusal, Refusal } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import { isHtmx, SESSION_COOKIE, viewFor, type ConsoleOptions } from './index.js';
 import { LANGUAGES, pickLanguage, type Language } from './i18n.js';
-import { ActionForm, document, errorNotice, Notice, Page, pagesFor, type View } from './layout.js';
+import { ActionForm, document, errorNotice, Notice, Page, pagesFor, type View, sendHtml } from './layout.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -98,8 +98,9 @@ function HomePage(props: { view: View }) {
   );
 }
 
-const sendPage = (reply: FastifyReply, body: string, status = 200) =>
-  reply.status(status).type('text/html; charset=utf-8').send(body);
+/** An unknown, used or expired enrollment link: the sign-in page, saying so. */
+const invalidLink = (reply: FastifyReply, view: View) =>
+  sendHtml(reply, document(<SignInPage view={view} notice={{ kind: 'error', text: view.t('enroll.invalid') }} />), 404);
 
 export default async function signIn(app: FastifyInstance, { services }: ConsoleOptions) {
   const sessions = services.sessions;
@@ -109,7 +110,7 @@ export default async function signIn(app: FastifyInstance, { services }: Console
     const pages = pagesFor(user);
     // One page for one job: go straight there.
     if (pages.length === 1) return reply.redirect(pages[0]!.href, 303);
-    return sendPage(reply, document(<HomePage view={viewFor(request, reply)} />));
+    return sendHtml(reply, document(<HomePage view={viewFor(request, reply)} />));
   });
 
   app.get('/sign-in', { config: { public: true, console: 'public' } }, async (request, reply) => {
@@ -120,7 +121,7 @@ export default async function signIn(app: FastifyInstance, { services }: Console
       : query.expired
         ? { kind: 'info' as const, text: view.t('signIn.expired') }
         : undefined;
-    return sendPage(reply, document(<SignInPage view={view} notice={notice} />));
+    return sendHtml(reply, document(<SignInPage view={view} notice={notice} />));
   });
 
   /** Opens a session and answers like a sign-in form: the home page, or the form again with why not. */
@@ -140,7 +141,7 @@ export default async function signIn(app: FastifyInstance, { services }: Console
       const login = (request.body as Form).login ?? '(token)';
       request.log.warn({ login, address: request.ip, code: error.code }, 'console sign-in refused');
       const text = view.t(error.code === 'locked' ? 'signIn.locked' : failedKey);
-      return sendPage(
+      return sendHtml(
         reply,
         document(<SignInPage view={view} notice={{ kind: 'error', text }} />),
         error.code === 'locked' ? 429 : 401,
@@ -178,7 +179,7 @@ export default async function signIn(app: FastifyInstance, { services }: Console
       if (held.items.length > 0) {
         const view = viewFor(request, reply);
         const text = view.t('operator.releaseFirst');
-        if (isHtmx(request)) return sendPage(reply, errorNotice(text), 409);
+        if (isHtmx(request)) return sendHtml(reply, errorNotice(text), 409);
         return reply.redirect('/operator?releaseFirst=1', 303);
       }
     }
@@ -202,13 +203,8 @@ export default async function signIn(app: FastifyInstance, { services }: Console
     const { token } = request.params as { token: string };
     const view = viewFor(request, reply);
     const user = await sessions.enrollment(token);
-    if (!user)
-      return sendPage(
-        reply,
-        document(<SignInPage view={view} notice={{ kind: 'error', text: view.t('enroll.invalid') }} />),
-        404,
-      );
-    return sendPage(reply, document(<EnrollPage view={view} token={token} login={user.userId} name={user.name} />));
+    if (!user) return invalidLink(reply, view);
+    return sendHtml(reply, document(<EnrollPage view={view} token={token} login={user.userId} name={user.name} />));
   });
 
   app.post('/enroll/:token', { config: { public: true, console: 'public' } }, async (request, reply) => {
@@ -216,15 +212,10 @@ export default async function signIn(app: FastifyInstance, { services }: Console
     const form = request.body as Form;
     const view = viewFor(request, reply);
     const user = await sessions.enrollment(token);
-    if (!user)
-      return sendPage(
-        reply,
-        document(<SignInPage view={view} notice={{ kind: 'error', text: view.t('enroll.invalid') }} />),
-        404,
-      );
+    if (!user) return invalidLink(reply, view);
     const password = String(form.password ?? '');
     const again = (error: string) =>
-      sendPage(
+      sendHtml(
         reply,
         document(<EnrollPage view={view} token={token} login={user.userId} name={user.name} error={error} />),
         400,

@@ -9,7 +9,7 @@ import { isRefusal, Refusal } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { fraudKey, riskKey, type MessageKey } from './i18n.js';
-import { ActionForm, document, html, Moment, Notice, Page, type View } from './layout.js';
+import { ActionForm, AlertFacts, document, html, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -20,7 +20,7 @@ function Visits(props: {
   notice?: { kind: 'error' | 'info'; text: string };
 }) {
   const { view } = props;
-  const { t, language } = view;
+  const { t } = view;
   return (
     <>
       {props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>}
@@ -34,24 +34,9 @@ function Visits(props: {
             return (
               <li tabindex={0} class={`alert risk-${alert.riskLevel}`} aria-labelledby={titleId}>
                 <h3 id={titleId}>
-                  {t(riskKey(alert.riskLevel))} · {t(fraudKey(alert.fraudType))} · {alert.victim.name ?? '—'}
+                  {t(riskKey(alert.riskLevel))} · {t(fraudKey(alert.fraudType))}
                 </h3>
-                <dl>
-                  <dt>{t('operator.phone')}</dt>
-                  <dd>
-                    <a href={`tel:${alert.victim.phone}`} class="phone">
-                      {alert.victim.phone}
-                    </a>
-                  </dd>
-                  <dt>{t('operator.deadline')}</dt>
-                  <dd>
-                    <Moment at={alert.deadline} zone={props.zone} language={language} countdown />
-                  </dd>
-                  <dt>{t('operator.attempts')}</dt>
-                  <dd>{alert.callAttempts}</dd>
-                  <dt>{t('operator.note')}</dt>
-                  <dd>{alert.note ?? '—'}</dd>
-                </dl>
+                <AlertFacts view={view} alert={alert} zone={props.zone} />
                 <ActionForm view={view} action={`${base}/visit`} target="#visits" class="stack">
                   <label>
                     {t('station.outcome')}
@@ -101,12 +86,9 @@ export default async function station(app: FastifyInstance, { services, timeZone
     return details.filter((a): a is AlertView => a !== null && a.state === 'visit_pending');
   }
 
-  const send = (reply: FastifyReply, body: string, status = 200) =>
-    reply.status(status).type('text/html; charset=utf-8').send(body);
-
   app.get('/station', { config: access }, async (request, reply) => {
     const view = viewFor(request, reply);
-    return send(
+    return sendHtml(
       reply,
       document(
         <Page view={view} title={view.t('station.title')}>
@@ -119,7 +101,7 @@ export default async function station(app: FastifyInstance, { services, timeZone
   });
 
   app.get('/station/visits', { config: access }, async (request, reply) =>
-    send(reply, html(<Visits view={viewFor(request, reply)} visits={await visits(request)} zone={timeZone} />)),
+    sendHtml(reply, html(<Visits view={viewFor(request, reply)} visits={await visits(request)} zone={timeZone} />)),
   );
 
   /** One decision, then the list again with what happened (or why not) on top. */
@@ -132,7 +114,7 @@ export default async function station(app: FastifyInstance, { services, timeZone
     const form = request.body as Form;
     try {
       await run(form, form.idempotencyKey ?? null);
-      return send(
+      return sendHtml(
         reply,
         html(
           <Visits
@@ -146,7 +128,7 @@ export default async function station(app: FastifyInstance, { services, timeZone
     } catch (error) {
       if (!isRefusal(error) || error.code === 'unauthenticated') throw error;
       const notice = { kind: 'error' as const, text: view.t('error.generic', { detail: error.detail }) };
-      return send(
+      return sendHtml(
         reply,
         html(<Visits view={view} visits={await visits(request)} zone={timeZone} notice={notice} />),
         error.code === 'validation_failed' ? 400 : 409,

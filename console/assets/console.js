@@ -11,22 +11,37 @@
     const banner = document.getElementById('live-banner');
     let pending = null;
     let lost = false;
+    let lastId = null;
     const refreshSoon = () => {
       clearTimeout(pending);
       pending = setTimeout(changed, 150);
     };
-    const source = new EventSource(liveUrl);
-    source.addEventListener('change', refreshSoon);
-    source.addEventListener('ready', () => {
-      // Back after a loss: catch up on whatever happened meanwhile.
-      if (lost) refreshSoon();
-      lost = false;
-      if (banner) banner.hidden = true;
-    });
-    source.addEventListener('error', () => {
-      lost = true;
-      if (banner) banner.hidden = false;
-    });
+    const connect = () => {
+      // A new stream resumes where the last one stopped (the browser sends Last-Event-ID only on its own retries).
+      const source = new EventSource(lastId ? `${liveUrl}?after=${encodeURIComponent(lastId)}` : liveUrl);
+      const remember = (event) => {
+        if (event.lastEventId) lastId = event.lastEventId;
+      };
+      source.addEventListener('change', (event) => {
+        remember(event);
+        refreshSoon();
+      });
+      source.addEventListener('tick', remember);
+      source.addEventListener('ready', (event) => {
+        remember(event);
+        // Back after a loss: catch up on whatever happened meanwhile.
+        if (lost) refreshSoon();
+        lost = false;
+        if (banner) banner.hidden = true;
+      });
+      source.addEventListener('error', () => {
+        lost = true;
+        if (banner) banner.hidden = false;
+        // A server that answered while shutting down (503) ends the browser's own retries: keep trying.
+        if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+      });
+    };
+    connect();
   }
 
   // --- times: "5 分钟后" / "5 分钟前", kept fresh every second ---
