@@ -38,6 +38,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The console session, set before a console route's handler runs (null on public pages). */
     consoleSession: ConsoleSession | null;
+    /** The live feed's newest id when a page began to render: its stream starts there, so nothing in between is missed. */
+    liveFrom: number | null;
   }
 }
 
@@ -61,7 +63,13 @@ export const languageOf = (request: FastifyRequest): Language =>
 /** What a render needs: words, the person, a fresh CSRF token. */
 export function viewFor(request: FastifyRequest, reply: FastifyReply): View {
   const language = languageOf(request);
-  return { t: translator(language), language, user: request.consoleSession?.user ?? null, csrf: reply.generateCsrf() };
+  return {
+    t: translator(language),
+    language,
+    user: request.consoleSession?.user ?? null,
+    csrf: reply.generateCsrf(),
+    liveFrom: request.liveFrom,
+  };
 }
 
 export const userOf = (request: FastifyRequest): User => {
@@ -76,6 +84,7 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
   const { services } = options;
   app.decorate('consoleOptions', options);
   app.decorateRequest('consoleSession', null);
+  app.decorateRequest('liveFrom', null);
 
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/assets/')) return;
@@ -108,6 +117,8 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
       if (request.headers.accept === 'text/event-stream') return reply.status(401).send('');
       return reply.redirect(signInPage, 303);
     }
+    // Read before the page reads anything it shows.
+    if (request.method === 'GET' && !isHtmx(request)) request.liveFrom = await services.live.newest();
     if (access !== 'signed-in' && !hasRole(request.consoleSession.user.roles, access)) {
       const t = translator(languageOf(request));
       return reply

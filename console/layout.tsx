@@ -18,6 +18,8 @@ export interface View {
   user: User | null;
   /** A fresh CSRF token for this render's forms. */
   csrf: string;
+  /** Where this page's live stream starts (the feed's newest id before the page read its data). */
+  liveFrom: number | null;
 }
 
 export const html = (node: ComponentChildren) => renderToString(<>{node}</>);
@@ -106,7 +108,10 @@ export function Page(props: { view: View; title: string; children: ComponentChil
         <script src="/assets/htmx/htmx.min.js" defer></script>
         <script src="/assets/console.js" defer></script>
       </head>
-      <body data-live={user ? '/live' : undefined}>
+      <body
+        data-live={user ? '/live' : undefined}
+        data-live-after={user && view.liveFrom !== null ? String(view.liveFrom) : undefined}
+      >
         <a class="skip" href="#main">
           {t('app.skip')}
         </a>

@@ -11,7 +11,7 @@
     const banner = document.getElementById('live-banner');
     let pending = null;
     let lost = false;
-    let lastId = null;
+    let lastId = document.body.dataset.liveAfter || null;
     const refreshSoon = () => {
       clearTimeout(pending);
       pending = setTimeout(changed, 150);
