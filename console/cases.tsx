@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRefusal } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
+import type { StopPaymentStepKind } from '#domain/steps.js';
 import type { HoldView, StopPaymentView } from '#domain/stop-payment.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import type { MessageKey } from './i18n.js';
@@ -50,6 +51,22 @@ function ApprovalQueue(props: { view: View; items: Summary[]; zone: string; noti
     </>
   );
 }
+
+/** A case's steps in the center's words (the compiler finds a step left out). */
+const STEP_KEYS: Record<StopPaymentStepKind, MessageKey> = {
+  filed: 'step.filed',
+  major_case: 'step.major_case',
+  deadline_missed: 'step.deadline_missed',
+  approved: 'step.approved',
+  holds_started: 'step.holds_started',
+  rejected: 'step.rejected',
+  release_ordered: 'step.release_ordered',
+  hold_changed: 'step.hold_changed',
+  onward_found: 'step.onward_found',
+  closed: 'step.closed',
+};
+const stepWords = (t: View['t'], kind: string) =>
+  Object.hasOwn(STEP_KEYS, kind) ? t(STEP_KEYS[kind as StopPaymentStepKind]) : kind.replace(/_/g, ' ');
 
 const HOLD_STATE_KEYS: Record<HoldView['state'], MessageKey> = {
   submitting: 'hold.submitting',
@@ -139,7 +156,8 @@ function CaseDetail(props: { view: View; item: StopPaymentView; zone: string; no
       <ol>
         {decisions.map((e) => (
           <li>
-            <Moment at={e.at} zone={props.zone} language={language} /> · {e.kind} · {e.actor!.role}
+            <Moment at={e.at} zone={props.zone} language={language} /> · {stepWords(t, e.kind)} ·{' '}
+            {t(`role.${e.actor!.role}` as MessageKey)}
           </li>
         ))}
       </ol>
@@ -236,19 +254,40 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
     ),
   );
 
-  /** Cases with money held: the senior approver freezes stops before they lapse and renews freezes. */
-  const ActiveCases = (props: { view: View; items: Summary[] }) =>
-    props.items.length === 0 ? (
-      <p>{props.view.t('cases.noneActive')}</p>
-    ) : (
-      <ol class="queue" data-list="">
-        {props.items.map((item) => (
-          <CaseRow view={props.view} item={item} zone={timeZone} />
-        ))}
-      </ol>
+  type RunningOut = Awaited<ReturnType<typeof stopPayments.holdsRunningOut>>;
+
+  /** The senior approver's queue: stops about to lapse (→ Freeze) and freezes about to expire (→ Renew), soonest first. */
+  const ActiveCases = (props: { view: View; items: RunningOut }) => {
+    const { t, language } = props.view;
+    const part = (state: 'stopped' | 'frozen', title: MessageKey, empty: MessageKey) => {
+      const rows = props.items.filter((h) => h.state === state);
+      return (
+        <section aria-labelledby={`${state}-title`}>
+          <h2 id={`${state}-title`}>{t(title)}</h2>
+          {rows.length === 0 ? (
+            <p>{t(empty)}</p>
+          ) : (
+            <ol class="queue" data-list="">
+              {rows.map((hold) => (
+                <li tabindex={0} data-case-id={hold.stopPaymentId} data-hold-id={hold.holdId}>
+                  <a href={`/cases/${encodeURIComponent(hold.stopPaymentId)}`}>{hold.stopPaymentId}</a> · {hold.bank}{' '}
+                  {hold.account} · {yuan(state === 'frozen' ? hold.frozenFen : hold.stoppedFen)} · {t('cases.until')}{' '}
+                  <Moment at={hold.expiresAt?.toISOString() ?? null} zone={timeZone} language={language} countdown />
+                </li>
+              ))}
+            </ol>
+          )}
+        </section>
+      );
+    };
+    return (
+      <>
+        {part('stopped', 'cases.lapsing', 'cases.noneLapsing')}
+        {part('frozen', 'cases.expiring', 'cases.noneExpiring')}
+      </>
     );
-  const active = async (request: FastifyRequest) =>
-    (await stopPayments.list(userOf(request), { state: 'active', limit: 50 })).items;
+  };
+  const active = (request: FastifyRequest) => stopPayments.holdsRunningOut(userOf(request));
   const seniorAccess = { public: true, console: MAY.freezeStopPayments } as const;
 
   app.get('/senior', { config: seniorAccess }, async (request, reply) => {

@@ -7,10 +7,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
-import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database } from '#db/client.js';
-import { stopPayments } from '#db/schema.js';
+import { holds, stopPayments } from '#db/schema.js';
 import type { User } from '#db/users.js';
 import { maskPhone, type DecisionActor } from '#domain/alert.js';
 import { invalidField, notFound } from '#domain/refusal.js';
@@ -227,6 +227,29 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
               ])
             : null,
       };
+    },
+
+    /**
+     * Money held only until a date, soonest first: stops that lapse unless frozen, freezes that expire
+     * unless renewed — the senior approver's queue.
+     */
+    async holdsRunningOut(user: User, limit = 50) {
+      requireRole(user, MAY.freezeStopPayments);
+      return db
+        .select({
+          holdId: holds.holdId,
+          stopPaymentId: holds.stopPaymentId,
+          bank: holds.bank,
+          account: holds.account,
+          state: holds.state,
+          stoppedFen: holds.stoppedFen,
+          frozenFen: holds.frozenFen,
+          expiresAt: holds.expiresAt,
+        })
+        .from(holds)
+        .where(inArray(holds.state, ['stopped', 'frozen']))
+        .orderBy(asc(holds.expiresAt), asc(holds.holdId))
+        .limit(limit);
     },
 
     /** One case as `user` may see it, masked for them. */

@@ -175,14 +175,21 @@ describe('stop-payment in the console', () => {
     const trail = page.locator('.trail');
     await expect.poll(async () => (await trail.locator('.hold-stopped').count()) >= 2).toBe(true);
     expect(await trail.textContent()).toContain('¥80000.00');
+    // Earlier decisions in the center's words: who filed, who approved.
+    const decisions = await page.locator('#case ol').first().textContent();
+    expect(decisions).toMatch(/发起紧急止付 · 110 接警员[\s\S]*批准 · 审批人/);
     await expectAccessible(page);
   });
 
   it('lets a senior approver freeze a stopped hold under a legal document', async () => {
     const page = await signedIn(senior, '/senior');
-    await page.locator(`[data-case-id="${stopPaymentId}"]`).waitFor({ timeout: LIVE_MS });
+    // Both stops of the case wait under "about to lapse", soonest first.
+    const lapsing = page.locator('#stopped-title + ol > li');
+    await expect.poll(() => lapsing.count(), { timeout: LIVE_MS }).toBe(2);
+    expect(await page.locator('#frozen-title').textContent()).toBe('冻结即将到期（可续冻）');
     await expectAccessible(page);
-    await page.locator(`[data-case-id="${stopPaymentId}"] a`).click();
+    await screenshot(page, 'senior');
+    await lapsing.first().locator('a').click();
     await page.waitForURL(/\/cases\//);
     const order = page.locator('ul.orders li').first();
     await order.getByLabel('法律文书编号').fill('冻字〔2026〕第118号');
@@ -194,5 +201,9 @@ describe('stop-payment in the console', () => {
     await expectAccessible(page);
     const frozen = (await caseView(stopPaymentId)).holds.find((h) => h.state === 'frozen')!;
     expect(frozen.legalDocRef).toBe('冻字〔2026〕第118号');
+    // Back on the queue, the frozen hold now waits for its renewal.
+    await page.goto('/senior');
+    await page.locator(`#frozen-title + ol > li[data-hold-id="${frozen.holdId}"]`).waitFor({ timeout: LIVE_MS });
+    expect(await page.locator('#stopped-title + ol > li').count()).toBe(1);
   });
 });
