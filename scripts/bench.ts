@@ -336,6 +336,11 @@ async function main() {
       workerRestartToServedSeconds: round((performance.now() - restartAt) / 1000),
     };
 
+    // --- 4b. the console with the open alerts queued ----------------------------------------------------
+    say(`4b/6 console: pages rendered with ${OPEN} open alerts, and a decision reaching another page`);
+    // Beside each alert the restart check claimed: still queued.
+    results.console = await benchConsole(base, user, (k) => `O${run}-${sample[k]! + 1}`);
+
     // --- 5. replay ----------------------------------------------------------------------------------------
     say('5/6 replay: closed histories replayed against the current code');
     const histories = [];
@@ -412,9 +417,101 @@ function markdown(report: any): string {
     `| the same two Updates sent directly, alone | ${ms(r.decisions.alone.raw.median)} | ${ms(r.decisions.alone.raw.p95)} | ${ms(r.decisions.alone.raw.p99)} | API/raw ${r.decisions.alone.ratio} |`,
     `| queue freshness (201 → in GET /v1/alerts) | ${ms(r.queueFreshness.median)} | ${ms(r.queueFreshness.p95)} | ${ms(r.queueFreshness.p99)} | |`,
     `| ${r.openCases.count} open alerts on timers | | | | started at ${r.openCases.startPerSecond}/s, all in the queue ${r.openCases.projectedAfterStartSeconds} s later; RSS worker ${r.openCases.workerMb} MB, API ${r.openCases.apiMb} MB, Temporal ${r.openCases.temporalMb ?? '–'} MB; worker restart → served in ${r.openCases.workerRestartToServedSeconds} s |`,
+    `| console: the operator's page (${r.openCases.count} open alerts) | ${ms(r.console.operatorPage.median)} | ${ms(r.console.operatorPage.p95)} | ${ms(r.console.operatorPage.p99)} | whole page, server side |`,
+    `| console: the approver's page | ${ms(r.console.approverPage.median)} | ${ms(r.console.approverPage.p95)} | ${ms(r.console.approverPage.p99)} | |`,
+    `| console: a decision reaching another page (answer → SSE event) | ${ms(r.console.decisionToEvent.median)} | ${ms(r.console.decisionToEvent.p95)} | ${ms(r.console.decisionToEvent.p99)} | |`,
     `| replay of closed histories | | | | ${r.replay.perSecond} histories/s (${r.replay.histories}) |`,
     `| GET /v1/stats over a year (${r.stats.rows} alerts) | ${ms(r.stats.median)} | ${ms(r.stats.p95)} | ${ms(r.stats.p99)} | |`,
   ].join('\n');
 }
 
 await main();
+
+/** A console session opened the way a person opens one ("Sign in with a token"): its cookie header. */
+async function consoleSession(base: string, token: string): Promise<string> {
+  const page = await fetch(`${base}/sign-in`);
+  const csrfCookie = (page.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  const signedIn = await fetch(`${base}/sign-in/token`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: csrf, token }),
+  });
+  const session = (signedIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+  if (!session.startsWith('fz_session=')) throw new Error(`console sign-in failed: ${signedIn.status}`);
+  return session;
+}
+
+/**
+ * Server-side render time of the operator's and the approver's pages (whole pages, with the queue
+ * behind them), and how long a decision takes to reach another connected page: from the decision's
+ * answer to the Server-Sent Event arriving on an operator's open /live stream.
+ */
+async function benchConsole(
+  base: string,
+  user: (roles: string[]) => Promise<{ token: string }>,
+  openAlertId: (k: number) => string,
+) {
+  const [watcher, approver, deciding] = await Promise.all([user(['operator']), user(['approver']), user(['operator'])]);
+  const [operatorCookie, approverCookie] = await Promise.all([
+    consoleSession(base, watcher.token),
+    consoleSession(base, approver.token),
+  ]);
+  const render = async (path: string, cookie: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t0 = performance.now();
+      const response = await fetch(`${base}${path}`, { headers: { cookie } });
+      await response.text();
+      if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+      times.push(performance.now() - t0);
+    }
+    return summarize(times.slice(10));
+  };
+  const operatorPage = await render('/operator', operatorCookie);
+  const approverPage = await render('/approver', approverCookie);
+
+  // One open stream, as a page keeps it; a pump notes when each change event arrives.
+  const stream = await fetch(`${base}/live`, { headers: { cookie: operatorCookie, accept: 'text/event-stream' } });
+  const reader = stream.body!.getReader();
+  const decoder = new TextDecoder();
+  const arrivals: number[] = [];
+  let buffered = '';
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buffered += decoder.decode(value, { stream: true });
+      let at: number;
+      while ((at = buffered.indexOf('\n\n')) >= 0) {
+        if (buffered.slice(0, at).includes('event: change')) arrivals.push(performance.now());
+        buffered = buffered.slice(at + 2);
+      }
+    }
+  })();
+  const latencies: number[] = [];
+  for (let k = 0; k < 40; k++) {
+    const started = performance.now();
+    const claimed = await fetch(`${base}/v1/alerts/${openAlertId(k)}/claim`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${deciding.token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await claimed.text();
+    if (claimed.status !== 200) throw new Error(`claim: ${claimed.status}`);
+    const answered = performance.now();
+    let arrived: number | undefined;
+    for (let waited = 0; (arrived = arrivals.find((t) => t >= started)) === undefined; waited += 5) {
+      if (waited > 10_000) throw new Error('no live event within 10 s of a decision');
+      await sleep(5);
+    }
+    // An event can come before the answer does: it reached the page no later than the decider.
+    latencies.push(Math.max(0, arrived - answered));
+    await sleep(200);
+    arrivals.length = 0;
+  }
+  await reader.cancel();
+  await pump;
+  return { operatorPage, approverPage, decisionToEvent: summarize(latencies) };
+}
