@@ -145,6 +145,45 @@ describe('the operator console', () => {
     });
   });
 
+  it('works by keyboard alone: ? shows the keys, j moves through the queue, t takes, r and Tab record the call', async () => {
+    const alerts = [newAlert({ riskLevel: 'high' }), newAlert({ riskLevel: 'low' })];
+    for (const alert of alerts) await alertApi(stack).ingest(platform, alert);
+    await operator.goto('/operator');
+    await operator.locator(`#queue [data-alert-id="${alerts[1]!.alertId}"]`).waitFor({ timeout: LIVE_MS });
+    await operator.keyboard.press('?');
+    await operator.locator('#keys-help').waitFor({ state: 'visible' });
+    await operator.keyboard.press('Escape');
+    await operator.locator('#keys-help').waitFor({ state: 'hidden' });
+    // The queue in the order the page shows it: most urgent first.
+    const ids = await operator
+      .locator('#queue li')
+      .evaluateAll((items) => items.map((li) => li.getAttribute('data-alert-id')));
+    const focused = () => operator.evaluate(() => document.activeElement?.getAttribute('data-alert-id'));
+    await operator.keyboard.press('j');
+    expect(await focused()).toBe(ids[0]);
+    await operator.keyboard.press('j');
+    expect(await focused()).toBe(ids[1]);
+    await operator.keyboard.press('k');
+    expect(await focused()).toBe(ids[0]);
+    // Take the most urgent, then report it without a mouse.
+    await operator.keyboard.press('t');
+    await operator.locator(`#current article[data-alert-id="${ids[0]}"]`).waitFor();
+    await operator.keyboard.press('r');
+    expect(await operator.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('outcome');
+    await operator.keyboard.press('Tab'); // the amount
+    await operator.keyboard.press('Tab'); // "Reached"
+    await operator.keyboard.press('Enter');
+    await expect.poll(() => operator.locator('#current').textContent()).toContain('已登记：劝阻成功');
+    expect((await alertView(ids[0]!)).outcome).toBe('dissuaded');
+    // The next one: "not reached" by one key; it leaves the operator's hands for a retry.
+    await operator.keyboard.press('t');
+    await operator.locator(`#current article[data-alert-id="${ids[1]}"]`).waitFor();
+    await operator.keyboard.press('n');
+    await expect.poll(async () => (await alertView(ids[1]!)).callAttempts).toBe(1);
+    expect((await alertView(ids[1]!)).state).not.toBe('calling');
+    expect(ids).toEqual(expect.arrayContaining(alerts.map((a) => a.alertId)));
+  });
+
   it('refuses a state change without the page’s CSRF token, in words', async () => {
     const refused = await operator.request.post('/operator/next', { form: { idempotencyKey: 'x' } });
     expect(refused.status()).toBe(403);

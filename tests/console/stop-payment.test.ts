@@ -43,7 +43,11 @@ beforeAll(async () => {
   ]);
   // A call-taker who is also an approver: four-eyes must still keep them off their own case.
   filer = await stack.user(['calltaker', 'approver'], { name: '接警员 陈' });
-  desk = await signedIn(filer, '/calltaker');
+  desk = await signedIn(filer, '/');
+  // Two jobs, two pages: the home page lists them.
+  expect(await desk.getByRole('link', { name: '紧急止付' }).count()).toBeGreaterThan(0);
+  await expectAccessible(desk);
+  await desk.goto('/calltaker');
 });
 afterAll(async () => {
   for (const context of contexts) await context.close();
