@@ -1,31 +1,21 @@
 /**
- * Deadlines and their escalations, without Temporal: `patched()` is the only workflow API they call,
- * and it is mocked so each test says whether the patch applies.
+ * Deadlines and their escalations, the pure part: no Temporal. `raiseDueEscalations`, which asks
+ * `patched()`, runs only on the real engine: the late-claim and late-approval tests (a decision and
+ * its missed deadline in one workflow task) and the golden history alert-late-claim.json.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-
-const { patched } = vi.hoisted(() => ({ patched: vi.fn((_id: string) => true) }));
-vi.mock('@temporalio/workflow', async (importOriginal) => ({ ...(await importOriginal<object>()), patched }));
-
-const {
+import { describe, expect, it } from 'vitest';
+import {
   escalationRecipient,
   escalationsDue,
-  LATE_DECISION_ESCALATES,
   MAX_ESCALATION,
   nextEscalationAt,
-  raiseDueEscalations,
   raiseEscalation,
   startDeadline,
-} = await import('../../workflows/escalation.js');
+} from '#workflows/escalation.js';
 
 const T0 = Date.parse('2026-11-28T10:00:00Z');
 const MIN = 60_000;
-
-afterEach(() => {
-  patched.mockReset();
-  patched.mockReturnValue(true);
-});
 
 describe('startDeadline', () => {
   it('is due one span after it starts, not yet escalated', () => {
@@ -113,34 +103,5 @@ describe('raiseEscalation', () => {
     });
     expect(deadline.level).toBe(2);
     expect([escalationRecipient(1), escalationRecipient(2)]).toEqual(['supervisor', 'center_head']);
-  });
-});
-
-describe('raiseDueEscalations', () => {
-  const escalateWith = (levels: number[]) => (missed: { level: number }) => {
-    missed.level += 1;
-    levels.push(missed.level);
-  };
-
-  it('raises every escalation already due, oldest first', () => {
-    const raised: number[] = [];
-    raiseDueEscalations(startDeadline('claim', 2 * MIN, T0), T0 + 5 * MIN, escalateWith(raised));
-    expect(raised).toEqual([1, 2]);
-    expect(patched).toHaveBeenCalledWith(LATE_DECISION_ESCALATES);
-  });
-
-  it('asks for the patch only when something is due, so older histories keep replaying', () => {
-    const raised: number[] = [];
-    raiseDueEscalations(startDeadline('claim', 2 * MIN, T0), T0 + MIN, escalateWith(raised));
-    raiseDueEscalations(null, T0 + 5 * MIN, escalateWith(raised));
-    expect(raised).toEqual([]);
-    expect(patched).not.toHaveBeenCalled();
-  });
-
-  it('raises nothing when replaying a history from before the patch', () => {
-    patched.mockReturnValue(false);
-    const raised: number[] = [];
-    raiseDueEscalations(startDeadline('claim', 2 * MIN, T0), T0 + 5 * MIN, escalateWith(raised));
-    expect(raised).toEqual([]);
   });
 });
