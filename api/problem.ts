@@ -1,5 +1,5 @@
 /** RFC 9457 problem details with the machine codes of API.md; a service's Refusal becomes one here. */
-import type { FieldError, Refusal, RefusalCode } from '#domain/refusal.js';
+import { REFUSAL_STATUS, type FieldError, type Refusal, type RefusalCode } from '#domain/refusal.js';
 
 export type { FieldError };
 
@@ -20,20 +20,6 @@ const TITLES: Record<ProblemCode, string> = {
   unavailable: 'Service unavailable',
   locked: 'Locked after too many failed sign-ins',
   internal: 'Internal error',
-};
-
-/** The HTTP status of each refusal (API.md). */
-const REFUSAL_STATUS: Record<RefusalCode, number> = {
-  validation_failed: 400,
-  forbidden: 403,
-  separation_of_duties: 403,
-  not_found: 404,
-  invalid_transition: 409,
-  not_assignee: 409,
-  conflict: 409,
-  unavailable: 503,
-  unauthenticated: 401,
-  locked: 429,
 };
 
 export class Problem extends Error {

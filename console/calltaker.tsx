@@ -9,11 +9,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRefusal, type FieldError } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import type { StopPaymentInput, TransferInput } from '#domain/stop-payment.js';
+import { fenFromYuan, type Form } from './forms.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { fraudKey } from './i18n.js';
 import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
-type Form = Record<string, string | undefined>;
 const ROWS = 3;
 
 /** `2026-12-02T09:40` typed in the center's zone, as ISO-8601 with that zone's offset then. */
@@ -47,14 +47,6 @@ function localNow(zone: string): string {
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}`;
 }
 
-/** Yuan as typed to fen; NaN when it is not an amount (the field rule then names the field). */
-function fen(yuan: string | undefined): number {
-  const text = (yuan ?? '').trim();
-  if (!/^\d{1,11}(\.\d{1,2})?$/.test(text)) return Number.NaN;
-  const [whole, cents = ''] = text.split('.');
-  return Number(whole) * 100 + Number(cents.padEnd(2, '0'));
-}
-
 /** The filing the form stands for, and which form row each transfer came from (blank rows are skipped). */
 function filingFrom(form: Form, zone: string): { input: StopPaymentInput; rows: number[] } {
   const rows: number[] = [];
@@ -66,7 +58,7 @@ function filingFrom(form: Form, zone: string): { input: StopPaymentInput; rows: 
     transfers.push({
       bank: form[`bank${i}`]?.trim() ?? '',
       account: form[`account${i}`]?.trim() ?? '',
-      amountFen: fen(form[`amount${i}`]),
+      amountFen: fenFromYuan(form[`amount${i}`]) ?? Number.NaN,
       transferredAt: zonedIso(form[`at${i}`] ?? '', zone),
     });
   }

@@ -5,15 +5,15 @@
  * case's page with its money trail (holds and onward accounts as a tree).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isRefusal } from '#domain/refusal.js';
+import { isRefusal, REFUSAL_STATUS } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import type { StopPaymentStepKind } from '#domain/steps.js';
 import type { HoldView, StopPaymentView } from '#domain/stop-payment.js';
+import type { Form } from './forms.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import type { MessageKey } from './i18n.js';
 import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
-type Form = Record<string, string | undefined>;
 type Summary = Omit<StopPaymentView, 'holds' | 'timeline' | 'transfers'>;
 type Say = { kind: 'error' | 'info'; text: string };
 
@@ -365,12 +365,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
         error.code === 'separation_of_duties'
           ? view.t('cases.ownCaseNoApprove')
           : view.t('error.generic', { detail: error.detail });
-      const status =
-        error.code === 'validation_failed'
-          ? 400
-          : error.code === 'forbidden' || error.code === 'separation_of_duties'
-            ? 403
-            : 409;
+      const status = REFUSAL_STATUS[error.code];
       return sendHtml(
         reply,
         html(<CaseDetail view={view} item={item} zone={timeZone} notice={{ kind: 'error', text }} />),

@@ -16,7 +16,7 @@ import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { User } from '#db/users.js';
-import { isRefusal, Refusal } from '#domain/refusal.js';
+import { isRefusal, Refusal, REFUSAL_STATUS } from '#domain/refusal.js';
 import { hasRole, type Role } from '#domain/roles.js';
 import type { Services } from '#services/index.js';
 import type { ConsoleSession } from '#services/sessions.js';
@@ -141,10 +141,9 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
     const say = (status: number, text: string) =>
       reply.status(status).type('text/html; charset=utf-8').send(errorNotice(text));
     if (isRefusal(error)) {
-      if (error.code === 'unauthenticated') return say(401, error.detail);
       return say(
-        error.code === 'forbidden' ? 403 : error.code === 'not_found' ? 404 : 409,
-        t('error.generic', { detail: error.detail }),
+        REFUSAL_STATUS[error.code],
+        error.code === 'unauthenticated' ? error.detail : t('error.generic', { detail: error.detail }),
       );
     }
     if (error.code?.startsWith('FST_CSRF')) return say(403, t('error.csrf'));

@@ -11,14 +11,14 @@ import {
   type CallOutcome,
   type NotReachedReason,
 } from '#domain/alert.js';
-import { isRefusal, Refusal } from '#domain/refusal.js';
+import { isRefusal, REFUSAL_STATUS } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import type { CallReport } from '#services/alerts.js';
+import { fenFromYuan, type Form } from './forms.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { fraudKey, riskKey, type MessageKey } from './i18n.js';
 import { ActionForm, AlertFacts, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
-type Form = Record<string, string | undefined>;
 type Summary = Omit<AlertView, 'timeline' | 'suspect' | 'note'>;
 
 /** Outcomes an operator records after reaching the victim ("refused" has a button of its own). */
@@ -119,15 +119,6 @@ function KeysHelp(props: { view: View }) {
       </form>
     </dialog>
   );
-}
-
-/** Yuan as typed ("12.5") to fen, or a refusal naming the field. */
-function fenFrom(yuan: string | undefined): number | undefined {
-  if (!yuan?.trim()) return undefined;
-  if (!/^\d{1,11}(\.\d{1,2})?$/.test(yuan.trim()))
-    throw new Refusal('validation_failed', 'The amount must be yuan with at most two decimals, e.g. 5000 or 12.50.');
-  const [whole, cents = ''] = yuan.trim().split('.');
-  return Number(whole) * 100 + Number(cents.padEnd(2, '0'));
 }
 
 export default async function operator(app: FastifyInstance, { services, timeZone }: ConsoleOptions) {
@@ -233,7 +224,7 @@ export default async function operator(app: FastifyInstance, { services, timeZon
             notice={{ kind: 'error', text: view.t('error.generic', { detail: error.detail }) }}
           />,
         ),
-        error.code === 'validation_failed' ? 400 : error.code === 'forbidden' ? 403 : 409,
+        REFUSAL_STATUS[error.code],
       );
     }
   }
@@ -261,7 +252,7 @@ export default async function operator(app: FastifyInstance, { services, timeZon
       outcome: (REACHED_OUTCOMES as readonly string[]).includes(form.outcome ?? '')
         ? (form.outcome as CallOutcome)
         : undefined,
-      amountAtRiskFen: fenFrom(form.amountYuan),
+      amountAtRiskFen: fenFromYuan(form.amountYuan),
     })),
   );
   app.post('/operator/alerts/:alertId/refused', { config: access }, async (request, reply) =>

@@ -4,9 +4,8 @@ import { isRefusal, Refusal } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import { isHtmx, SESSION_COOKIE, viewFor, type ConsoleOptions } from './index.js';
 import { LANGUAGES, pickLanguage, type Language } from './i18n.js';
+import type { Form } from './forms.js';
 import { ActionForm, document, errorNotice, Notice, Page, pagesFor, type View, sendHtml } from './layout.js';
-
-type Form = Record<string, string | undefined>;
 
 const cookieOptions = (request: FastifyRequest) => ({
   path: '/',

@@ -5,13 +5,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VISIT_OUTCOMES, type AlertView, type VisitOutcome } from '#domain/alert.js';
-import { isRefusal, Refusal } from '#domain/refusal.js';
+import { isRefusal, Refusal, REFUSAL_STATUS } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
+import type { Form } from './forms.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { fraudKey, riskKey, type MessageKey } from './i18n.js';
 import { ActionForm, AlertFacts, document, html, Notice, Page, type View, sendHtml } from './layout.js';
-
-type Form = Record<string, string | undefined>;
 
 function Visits(props: {
   view: View;
@@ -131,7 +130,7 @@ export default async function station(app: FastifyInstance, { services, timeZone
       return sendHtml(
         reply,
         html(<Visits view={view} visits={await visits(request)} zone={timeZone} notice={notice} />),
-        error.code === 'validation_failed' ? 400 : 409,
+        REFUSAL_STATUS[error.code],
       );
     }
   }

@@ -93,6 +93,3 @@ export const alertWorkflowId = (alertId: string) => `alert-${alertId}`;
 
 /** `138****5678`: personal data stays with those who need it (DESIGN.md §8). */
 export const maskPhone = (phone: string) => (phone.length >= 7 ? `${phone.slice(0, 3)}****${phone.slice(-4)}` : '****');
-
-/** A station's code (also an alert's `stationId`): 1-64 letters, digits, _ or -. */
-export const STATION_ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -44,3 +44,17 @@ export const invalidField = (pointer: string, detail: string, where: FieldError[
  */
 export const isRefusal = (error: unknown): error is Refusal =>
   error instanceof Error && error.name === 'Refusal' && typeof (error as Refusal).code === 'string';
+
+/** The HTTP status of each refusal: the JSON API (API.md) and the console answer alike. */
+export const REFUSAL_STATUS: Record<RefusalCode, number> = {
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  separation_of_duties: 403,
+  not_found: 404,
+  invalid_transition: 409,
+  not_assignee: 409,
+  conflict: 409,
+  locked: 429,
+  unavailable: 503,
+};

@@ -14,7 +14,6 @@ import type { User } from '#db/users.js';
 import {
   alertWorkflowId,
   maskPhone,
-  STATION_ID,
   type AlertInput,
   type AlertState,
   type AlertView,
@@ -39,6 +38,7 @@ import {
   type CallResultDecision,
 } from '#workflows/messages.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { amountAtRisk, clientId, requiredText } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
 
 export interface AlertFilters {
@@ -96,7 +96,7 @@ function callDecision(report: CallReport, actor: DecisionActor): CallResultDecis
       actor,
       result: 'contacted',
       outcome: report.outcome,
-      amountAtRiskFen: report.amountAtRiskFen,
+      amountAtRiskFen: amountAtRisk(report.amountAtRiskFen),
       note: report.note,
     };
   }
@@ -367,8 +367,8 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       idempotencyKey: string | null,
     ) => {
       // What the JSON API's schema checks, checked here too: every entry point refuses the same transfers.
-      if (!STATION_ID.test(input.stationId)) throw invalidField('/stationId', 'must be 1-64 letters, digits, _ or -');
-      if (!input.reason.trim() || input.reason.length > 500) throw invalidField('/reason', 'must be 1-500 characters');
+      clientId(input.stationId, '/stationId');
+      requiredText(input.reason, '/reason', 500);
       return decide(
         alertId,
         user,

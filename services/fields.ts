@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { StopPaymentInput } from '#domain/stop-payment.js';
-import { Refusal, type FieldError } from '#domain/refusal.js';
+import { invalidField, Refusal, type FieldError } from '#domain/refusal.js';
 
 /** Client-given IDs, API.md conventions. */
 export const ClientId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: '1-64 letters, digits, _ or -' });
@@ -57,4 +57,23 @@ export function checkFiling(input: unknown): asserts input is StopPaymentInput {
     `Fix these fields: ${errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`,
     errors,
   );
+}
+
+/** A required free text (a reason, a document reference): refused by field when blank or too long. */
+export function requiredText(value: string, pointer: string, max: number): string {
+  if (!value.trim() || value.length > max) throw invalidField(pointer, `must be 1-${max} characters, not blank`);
+  return value;
+}
+
+/** An ID of the center's own (a station code, an alert ID): refused by field unless it is 1-64 letters, digits, _ or -. */
+export function clientId(value: string, pointer: string): string {
+  if (!Value.Check(ClientId, value)) throw invalidField(pointer, 'must be 1-64 letters, digits, _ or -');
+  return value;
+}
+
+/** An amount at risk in fen, as the JSON API's schema allows it: a whole number from 0. */
+export function amountAtRisk(fen: number | undefined): number | undefined {
+  if (fen !== undefined && !(Number.isSafeInteger(fen) && fen >= 0 && fen <= 10_000_000_000_000))
+    throw invalidField('/amountAtRiskFen', 'must be a whole number of fen from 0 (yuan with at most two decimals)');
+  return fen;
 }

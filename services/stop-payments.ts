@@ -13,7 +13,7 @@ import type { Database } from '#db/client.js';
 import { holds, stopPayments } from '#db/schema.js';
 import type { User } from '#db/users.js';
 import { maskPhone, type DecisionActor } from '#domain/alert.js';
-import { invalidField, notFound } from '#domain/refusal.js';
+import { notFound } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import {
   holdWorkflowId,
@@ -34,14 +34,8 @@ import {
 } from '#workflows/messages.js';
 import type { StopPaymentWorkflow } from '#workflows/stop-payment.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { checkFiling } from './fields.js';
+import { checkFiling, requiredText } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
-
-/** A required free text (a reason, a document reference), refused by field when blank or too long, whatever the entry point. */
-function text(value: string, pointer: string, max: number): string {
-  if (!value.trim() || value.length > max) throw invalidField(pointer, `must be 1-${max} characters, not blank`);
-  return value;
-}
 
 /** A call-taker sees the cases they filed; the other readers see every case. */
 const seesAllCases = (user: User) => hasRole(user.roles, MAY.readAllStopPayments);
@@ -143,7 +137,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         update,
         {
           actor: actorFor(user, MAY.freezeStopPayments),
-          legalDocRef: text(input.legalDocRef, '/legalDocRef', 128),
+          legalDocRef: requiredText(input.legalDocRef, '/legalDocRef', 128),
           note: input.note,
         },
         idempotencyKey,
@@ -272,7 +266,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         id,
         user,
         rejectUpdate,
-        { actor: actorFor(user, MAY.approveStopPayments), reason: text(input.reason, '/reason', 500) },
+        { actor: actorFor(user, MAY.approveStopPayments), reason: requiredText(input.reason, '/reason', 500) },
         idempotencyKey,
       ),
 
