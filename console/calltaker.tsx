@@ -10,8 +10,9 @@ import { isRefusal, type FieldError } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import type { StopPaymentInput, TransferInput } from '#domain/stop-payment.js';
 import { fenFromYuan, type Form } from './forms.js';
+import type { Services } from '#services/index.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
-import { fraudKey } from './i18n.js';
+import { fieldRule, fraudKey } from './i18n.js';
 import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 const ROWS = 3;
@@ -87,16 +88,35 @@ function fieldOf(pointer: string, rows: number[]): string {
   return parts[0] ?? 'form';
 }
 
-interface Handover {
-  alertId: string;
-  fraudType: string;
-  victim: { name: string | null; phone: string };
-  amountAtRiskFen: number | null;
-  closedAt: string | null;
+/** An alert as the 110 desk sees it: masked. */
+type Handover = Awaited<ReturnType<Services['alerts']['handedOver']>>[number];
+
+/** An operator's hand-over that no case links yet: filing from it may leave the phone to the alert. */
+const openHandover = (a: Handover | undefined) =>
+  a && a.outcome === 'defrauded' && a.stopPaymentId === null ? a : undefined;
+
+/** The alert a call-taker looked up by its exact ID, masked, to link it. */
+function LinkedAlert(props: { view: View; alert: Handover | undefined; alertId: string }) {
+  const { t } = props.view;
+  const a = props.alert;
+  if (!a) return <Notice kind="error">{t('calltaker.noSuchAlert', { id: props.alertId })}</Notice>;
+  return (
+    <p class="linked-alert">
+      {t('calltaker.linkedAlert')} {a.alertId}: {a.victim.name ?? '—'} · {a.victim.phone} · {t(fraudKey(a.fraudType))} ·{' '}
+      {t(`state.${a.state}`)}
+    </p>
+  );
 }
 
-function FilingForm(props: { view: View; zone: string; values: Form; errors: Record<string, string> }) {
-  const { view, values, errors } = props;
+function FilingForm(props: {
+  view: View;
+  zone: string;
+  values: Form;
+  errors: Record<string, string>;
+  linked: { alert: Handover | undefined } | undefined;
+}) {
+  const { view, values, errors, linked } = props;
+  const handover = openHandover(linked?.alert);
   const { t } = view;
   const field = (name: string, label: string, attrs: Record<string, unknown> = {}) => (
     <label>
@@ -121,10 +141,33 @@ function FilingForm(props: { view: View; zone: string; values: Form; errors: Rec
       <fieldset>
         <legend>{t('calltaker.victim')}</legend>
         {field('victimName', t('calltaker.victimName'), { required: true, maxLength: 100 })}
-        {field('victimPhone', t('operator.phone'), { required: true, inputmode: 'tel', pattern: '1[3-9][0-9]{9}' })}
+        {field('victimPhone', t('operator.phone'), {
+          required: !handover,
+          inputmode: 'tel',
+          pattern: '1[3-9][0-9]{9}',
+          placeholder: handover?.victim.phone,
+          ...(handover && !errors.victimPhone ? { 'aria-describedby': 'victimPhone-hint' } : {}),
+        })}
+        {handover && (
+          <p id="victimPhone-hint" class="hint">
+            {t('calltaker.phoneFromAlert', { phone: handover.victim.phone })}
+          </p>
+        )}
         {field('reportedAt', t('calltaker.reportedAt'), { type: 'datetime-local', required: true })}
         {field('caseRef', t('calltaker.caseRef'), { maxLength: 64 })}
         {field('alertId', t('calltaker.alertId'), { pattern: '[A-Za-z0-9_-]{1,64}' })}
+        <button
+          type="button"
+          class="secondary"
+          hx-get="/calltaker/alert"
+          hx-include="[name=alertId]"
+          hx-target="#linked"
+        >
+          {t('calltaker.lookup')}
+        </button>
+        <output id="linked" aria-live="polite">
+          {linked && <LinkedAlert view={view} alert={linked.alert} alertId={values.alertId ?? ''} />}
+        </output>
       </fieldset>
       {Array.from({ length: ROWS }, (_, i) => (
         <fieldset>
@@ -157,7 +200,7 @@ function Handovers(props: { view: View; items: Handover[]; zone: string }) {
     <ol class="queue" data-list="">
       {props.items.map((a) => (
         <li tabindex={0} data-alert-id={a.alertId}>
-          {a.victim.name ?? '—'} · {a.victim.phone} · {t(fraudKey(a.fraudType as never))} ·{' '}
+          {a.victim.name ?? '—'} · {a.victim.phone} · {t(fraudKey(a.fraudType))} ·{' '}
           <Moment at={a.closedAt} zone={props.zone} language={language} /> ·{' '}
           <a href={`/calltaker?fromAlert=${encodeURIComponent(a.alertId)}`}>{t('calltaker.fileFromAlert')}</a>
         </li>
@@ -169,6 +212,13 @@ function Handovers(props: { view: View; items: Handover[]; zone: string }) {
 export default async function calltaker(app: FastifyInstance, { services, timeZone }: ConsoleOptions) {
   const access = { public: true, console: MAY.fileStopPayments } as const;
   const handovers = (request: FastifyRequest) => services.alerts.handedOver(userOf(request), { limit: 20 });
+  /** The alert a filing links, looked up by its exact ID (masked); undefined when the form links none. */
+  const linkedAlert = async (request: FastifyRequest, alertId: string | undefined) => {
+    const id = alertId?.trim();
+    if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
+    const [alert] = await services.alerts.handedOver(userOf(request), { alertId: id, limit: 1 });
+    return { alert };
+  };
 
   async function page(
     request: FastifyRequest,
@@ -178,6 +228,7 @@ export default async function calltaker(app: FastifyInstance, { services, timeZo
     status = 200,
   ) {
     const view = viewFor(request, reply);
+    const linked = await linkedAlert(request, values.alertId);
     return sendHtml(
       reply,
       document(
@@ -190,7 +241,7 @@ export default async function calltaker(app: FastifyInstance, { services, timeZo
           </section>
           <section aria-labelledby="file-title">
             <h2 id="file-title">{view.t('calltaker.file')}</h2>
-            <FilingForm view={view} zone={timeZone} values={values} errors={errors} />
+            <FilingForm view={view} zone={timeZone} values={values} errors={errors} linked={linked} />
           </section>
         </Page>,
       ),
@@ -202,8 +253,8 @@ export default async function calltaker(app: FastifyInstance, { services, timeZo
     const from = (request.query as Form).fromAlert;
     const values: Form = { reportedAt: localNow(timeZone) };
     if (from) {
-      // Filing from a hand-over: the victim's name and the link come from the alert (the phone is confirmed on the line).
-      const [alert] = await services.alerts.handedOver(userOf(request), { alertId: from, limit: 1 });
+      // Filing from a hand-over: the victim's name and the link come from the alert; the phone too, unless typed.
+      const alert = (await linkedAlert(request, from))?.alert;
       if (alert) Object.assign(values, { victimName: alert.victim.name ?? '', alertId: alert.alertId });
     }
     return page(request, reply, values, {});
@@ -216,6 +267,13 @@ export default async function calltaker(app: FastifyInstance, { services, timeZo
     ),
   );
 
+  app.get('/calltaker/alert', { config: access }, async (request, reply) => {
+    const alertId = ((request.query as Form).alertId ?? '').trim();
+    const view = viewFor(request, reply);
+    const linked = await linkedAlert(request, alertId);
+    return sendHtml(reply, html(<LinkedAlert view={view} alert={linked?.alert} alertId={alertId} />));
+  });
+
   app.post('/calltaker/file', { config: access }, async (request, reply) => {
     const form = request.body as Form;
     const { input, rows } = filingFrom(form, timeZone);
@@ -227,8 +285,9 @@ export default async function calltaker(app: FastifyInstance, { services, timeZo
       const errors: Record<string, string> = {};
       const list: FieldError[] =
         error.errors.length > 0 ? error.errors : [{ pointer: '/form', in: 'body', detail: error.detail }];
-      for (const e of list) errors[fieldOf(e.pointer, rows)] ??= e.detail;
-      if (rows.length === 0) errors.bank0 ??= viewFor(request, reply).t('calltaker.needTransfer');
+      const { t } = viewFor(request, reply);
+      for (const e of list) errors[fieldOf(e.pointer, rows)] ??= fieldRule(e.pointer, t) ?? e.detail;
+      if (rows.length === 0) errors.bank0 ??= t('calltaker.needTransfer');
       return page(request, reply, form, errors, 400);
     }
   });

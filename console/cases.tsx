@@ -11,7 +11,7 @@ import type { StopPaymentStepKind } from '#domain/steps.js';
 import type { HoldView, StopPaymentView } from '#domain/stop-payment.js';
 import type { Form } from './forms.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
-import type { MessageKey } from './i18n.js';
+import { sayRefusal, type MessageKey } from './i18n.js';
 import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Summary = Omit<StopPaymentView, 'holds' | 'timeline' | 'transfers'>;
@@ -164,7 +164,7 @@ function CaseDetail(props: { view: View; item: StopPaymentView; zone: string; no
       {mayApprove && (
         <div class="actions">
           {own ? (
-            <p class="notice">{t('cases.ownCaseNoApprove')}</p>
+            <p class="notice">{t('refusal.separation_of_duties')}</p>
           ) : (
             <ActionForm view={view} action={`${base}/approve`} target="#case" class="inline">
               <label>
@@ -361,10 +361,7 @@ export default async function cases(app: FastifyInstance, { services, timeZone }
     } catch (error) {
       if (!isRefusal(error) || error.code === 'unauthenticated' || error.code === 'not_found') throw error;
       const item = await stopPayments.detail(userOf(request), idOf(request));
-      const text =
-        error.code === 'separation_of_duties'
-          ? view.t('cases.ownCaseNoApprove')
-          : view.t('error.generic', { detail: error.detail });
+      const text = sayRefusal(error, view.t);
       const status = REFUSAL_STATUS[error.code];
       return sendHtml(
         reply,

@@ -4,6 +4,7 @@
  * checks both ways at run time with no empty text.
  */
 import type { FraudType, RiskLevel } from '#domain/alert.js';
+import type { Refusal } from '#domain/refusal.js';
 
 export const LANGUAGES = ['zh-CN', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -87,7 +88,6 @@ export const zhCN = {
   'cases.filedBy': '申请人',
   'cases.major': '重大案件（移交刑侦）',
   'cases.ownCase': '本人申请',
-  'cases.ownCaseNoApprove': '申请人不得审批本人案件',
   'cases.noneToApprove': '暂无待审批的紧急止付。',
   'cases.lapsing': '止付即将到期（可冻结）',
   'cases.expiring': '冻结即将到期（可续冻）',
@@ -138,6 +138,33 @@ export const zhCN = {
   'calltaker.noHandovers': '暂无移交的预警。',
   'calltaker.fileFromAlert': '据此发起止付',
   'calltaker.needTransfer': '至少填写一笔转账。',
+  'calltaker.lookup': '查找预警',
+  'calltaker.noSuchAlert': '没有编号为 {id} 的预警。',
+  'calltaker.linkedAlert': '关联预警',
+  'calltaker.phoneFromAlert': '留空则使用移交预警中的号码（{phone}）。',
+  'field.victim.name': '请填写受害人姓名（最多 100 字）。',
+  'field.victim.phone': '请填写 11 位手机号码（1 开头）。',
+  'field.reportedAt': '请填写报案时间。',
+  'field.caseRef': '案件编号最多 64 个字符。',
+  'field.alertId': '预警编号为 1–64 位字母、数字、_ 或 -。',
+  'field.transfers': '请填写 1–50 笔转账。',
+  'field.transfers.bank': '请填写收款银行（最多 64 字）。',
+  'field.transfers.account': '收款账号为 6–32 位数字。',
+  'field.transfers.amountFen': '金额为大于 0 的元数，最多两位小数。',
+  'field.transfers.transferredAt': '请填写转账时间。',
+  'field.stationId': '派出所编号为 1–64 位字母、数字、_ 或 -。',
+  'field.reason': '请填写原因。',
+  'field.legalDocRef': '请填写法律文书编号（最多 128 字）。',
+  'field.note': '意见过长。',
+  'field.outcome': '请选择结果。',
+  'field.amountAtRiskFen': '涉案金额为不小于 0 的元数，最多两位小数。',
+  'refusal.forbidden': '您的角色无权执行此操作。',
+  'refusal.separation_of_duties': '申请人不得审批本人案件',
+  'refusal.not_found': '未找到该事项，或您无权查看。',
+  'refusal.invalid_transition': '该事项的状态已变化，此操作不再适用。',
+  'refusal.not_assignee': '该预警不在您名下（可能已被他人领取或已释放）。',
+  'refusal.conflict': '该操作与先前提交的操作冲突。',
+  'refusal.unavailable': '系统暂时不可用，请稍后重试；您的操作未生效。',
   'step.filed': '发起紧急止付',
   'step.major_case': '重大案件（移交刑侦）',
   'step.deadline_missed': '超时督办',
@@ -288,7 +315,6 @@ export const en: Record<MessageKey, string> = {
   'cases.filedBy': 'Filed by',
   'cases.major': 'Major case',
   'cases.ownCase': 'your own case',
-  'cases.ownCaseNoApprove': 'You cannot approve your own case',
   'cases.noneToApprove': 'No stop-payment is waiting for approval.',
   'cases.lapsing': 'Stops about to lapse (freeze them)',
   'cases.expiring': 'Freezes about to expire (renew them)',
@@ -339,6 +365,33 @@ export const en: Record<MessageKey, string> = {
   'calltaker.noHandovers': 'No alert has been handed over.',
   'calltaker.fileFromAlert': 'File from this alert',
   'calltaker.needTransfer': 'Fill in at least one transfer.',
+  'calltaker.lookup': 'Look up alert',
+  'calltaker.noSuchAlert': 'There is no alert with the ID {id}.',
+  'calltaker.linkedAlert': 'Linked alert',
+  'calltaker.phoneFromAlert': 'Leave blank to use the number in the handed-over alert ({phone}).',
+  'field.victim.name': 'Enter the victim’s name (at most 100 characters).',
+  'field.victim.phone': 'Enter an 11-digit mobile number starting with 1.',
+  'field.reportedAt': 'Enter when the victim reported.',
+  'field.caseRef': 'A case reference has at most 64 characters.',
+  'field.alertId': 'An alert ID is 1–64 letters, digits, _ or -.',
+  'field.transfers': 'Enter 1 to 50 transfers.',
+  'field.transfers.bank': 'Enter the receiving bank (at most 64 characters).',
+  'field.transfers.account': 'A receiving account is 6–32 digits.',
+  'field.transfers.amountFen': 'An amount is yuan above 0, with at most two decimals.',
+  'field.transfers.transferredAt': 'Enter when the money was transferred.',
+  'field.stationId': 'A station code is 1–64 letters, digits, _ or -.',
+  'field.reason': 'Enter a reason.',
+  'field.legalDocRef': 'Enter the legal document reference (at most 128 characters).',
+  'field.note': 'The comment is too long.',
+  'field.outcome': 'Choose an outcome.',
+  'field.amountAtRiskFen': 'An amount at risk is yuan from 0, with at most two decimals.',
+  'refusal.forbidden': 'Your role may not do this.',
+  'refusal.separation_of_duties': 'The filer may not approve their own case',
+  'refusal.not_found': 'Not found, or not yours to see.',
+  'refusal.invalid_transition': 'This has changed meanwhile; the action no longer applies.',
+  'refusal.not_assignee': 'This alert is not yours (another operator took it, or it was released).',
+  'refusal.conflict': 'This conflicts with an action sent before.',
+  'refusal.unavailable': 'The system is briefly unavailable; try again. Nothing was done.',
   'step.filed': 'Filed',
   'step.major_case': 'Major case',
   'step.deadline_missed': 'Deadline missed',
@@ -425,5 +478,25 @@ export function pickLanguage(chosen: string | null | undefined, acceptLanguage: 
   return first.startsWith('en') ? 'en' : 'zh-CN';
 }
 
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(zhCN, key);
+
+/** The catalogue's rule for a refused field, by its JSON pointer without list positions (`/transfers/0/account`). */
+export function fieldRule(pointer: string, t: Translate): string | undefined {
+  const key = `field.${pointer
+    .split('/')
+    .filter((part) => part && !/^\d+$/.test(part))
+    .join('.')}`;
+  return isMessageKey(key) ? t(key) : undefined;
+}
+
+/** A refusal in the reader's words: each refused field by its rule, else the kind of refusal, else its detail. */
+export function sayRefusal(error: Refusal, t: Translate): string {
+  const fields = error.errors.map(
+    (e) => fieldRule(e.pointer, t) ?? t('error.generic', { detail: `${e.pointer} ${e.detail}` }),
+  );
+  if (fields.length > 0) return [...new Set(fields)].join(' ');
+  const key = `refusal.${error.code}`;
+  return isMessageKey(key) ? t(key) : t('error.generic', { detail: error.detail });
+}
 export const riskKey = (risk: RiskLevel): MessageKey => `risk.${risk}`;
 export const fraudKey = (type: FraudType): MessageKey => `fraud.${type}`;

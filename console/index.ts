@@ -20,7 +20,7 @@ import { isRefusal, Refusal, REFUSAL_STATUS } from '#domain/refusal.js';
 import { hasRole, type Role } from '#domain/roles.js';
 import type { Services } from '#services/index.js';
 import type { ConsoleSession } from '#services/sessions.js';
-import { pickLanguage, translator, type Language } from './i18n.js';
+import { pickLanguage, sayRefusal, translator, type Language } from './i18n.js';
 import { errorNotice, type View } from './layout.js';
 import calltaker from './calltaker.js';
 import cases from './cases.js';
@@ -69,6 +69,7 @@ export function viewFor(request: FastifyRequest, reply: FastifyReply): View {
     user: request.consoleSession?.user ?? null,
     csrf: reply.generateCsrf(),
     liveFrom: request.liveFrom,
+    path: request.url.split('?')[0] ?? '/',
   };
 }
 
@@ -141,10 +142,7 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
     const say = (status: number, text: string) =>
       reply.status(status).type('text/html; charset=utf-8').send(errorNotice(text));
     if (isRefusal(error)) {
-      return say(
-        REFUSAL_STATUS[error.code],
-        error.code === 'unauthenticated' ? error.detail : t('error.generic', { detail: error.detail }),
-      );
+      return say(REFUSAL_STATUS[error.code], error.code === 'unauthenticated' ? error.detail : sayRefusal(error, t));
     }
     if (error.code?.startsWith('FST_CSRF')) return say(403, t('error.csrf'));
     if (error.statusCode && error.statusCode < 500)

@@ -20,6 +20,8 @@ export interface View {
   csrf: string;
   /** Where this page's live stream starts (the feed's newest id before the page read its data). */
   liveFrom: number | null;
+  /** The page's path, to mark its place in the menu. */
+  path: string;
 }
 
 export const html = (node: ComponentChildren) => renderToString(<>{node}</>);
@@ -120,7 +122,9 @@ export function Page(props: { view: View; title: string; children: ComponentChil
           {user && (
             <nav aria-label={t('nav.home')}>
               {pagesFor(user).map((item) => (
-                <a href={item.href}>{t(item.key)}</a>
+                <a href={item.href} aria-current={view.path === item.href ? 'page' : undefined}>
+                  {t(item.key)}
+                </a>
               ))}
             </nav>
           )}

@@ -16,7 +16,7 @@ import { MAY } from '#domain/roles.js';
 import type { CallReport } from '#services/alerts.js';
 import { fenFromYuan, type Form } from './forms.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
-import { fraudKey, riskKey, type MessageKey } from './i18n.js';
+import { fraudKey, riskKey, sayRefusal, type MessageKey } from './i18n.js';
 import { ActionForm, AlertFacts, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Summary = Omit<AlertView, 'timeline' | 'suspect' | 'note'>;
@@ -221,7 +221,7 @@ export default async function operator(app: FastifyInstance, { services, timeZon
             view={view}
             alert={still}
             zone={timeZone}
-            notice={{ kind: 'error', text: view.t('error.generic', { detail: error.detail }) }}
+            notice={{ kind: 'error', text: sayRefusal(error, view.t) }}
           />,
         ),
         REFUSAL_STATUS[error.code],

@@ -5,11 +5,11 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VISIT_OUTCOMES, type AlertView, type VisitOutcome } from '#domain/alert.js';
-import { isRefusal, Refusal, REFUSAL_STATUS } from '#domain/refusal.js';
+import { invalidField, isRefusal, REFUSAL_STATUS } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import type { Form } from './forms.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
-import { fraudKey, riskKey, type MessageKey } from './i18n.js';
+import { fraudKey, riskKey, sayRefusal, type MessageKey } from './i18n.js';
 import { ActionForm, AlertFacts, document, html, Notice, Page, type View, sendHtml } from './layout.js';
 
 function Visits(props: {
@@ -126,7 +126,7 @@ export default async function station(app: FastifyInstance, { services, timeZone
       );
     } catch (error) {
       if (!isRefusal(error) || error.code === 'unauthenticated') throw error;
-      const notice = { kind: 'error' as const, text: view.t('error.generic', { detail: error.detail }) };
+      const notice = { kind: 'error' as const, text: sayRefusal(error, view.t) };
       return sendHtml(
         reply,
         html(<Visits view={view} visits={await visits(request)} zone={timeZone} notice={notice} />),
@@ -137,14 +137,14 @@ export default async function station(app: FastifyInstance, { services, timeZone
 
   const alertIdOf = (request: FastifyRequest) => (request.params as { alertId: string }).alertId;
   const text = (value: string | undefined, field: string) => {
-    if (!value?.trim()) throw new Refusal('validation_failed', `${field} is required`);
+    if (!value?.trim()) throw invalidField(`/${field}`, 'is required');
     return value.trim();
   };
 
   app.post('/station/alerts/:alertId/visit', { config: access }, async (request, reply) =>
     decide(request, reply, (form, key) => {
       if (!(VISIT_OUTCOMES as readonly string[]).includes(form.outcome ?? ''))
-        throw new Refusal('validation_failed', 'Pick the outcome of the visit.');
+        throw invalidField('/outcome', 'must be one of the visit outcomes');
       return alerts.reportVisit(
         userOf(request),
         alertIdOf(request),

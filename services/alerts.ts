@@ -64,6 +64,14 @@ export interface CallReport {
 /** How long a defrauded alert stays on the 110 desk's list of hand-overs. */
 const HANDOVER_DAYS = 7;
 
+/** Alerts an operator found already defrauded in the last week that no case links yet: the 110 desk's to file. */
+export const handedOverToThe110Desk = () =>
+  and(
+    eq(alerts.outcome, 'defrauded'),
+    isNull(alerts.stopPaymentId),
+    gt(alerts.closedAt, new Date(Date.now() - HANDOVER_DAYS * 86_400_000)),
+  );
+
 type Cursor = [string, number, string, string];
 const isCursor = (v: unknown): v is Cursor =>
   Array.isArray(v) &&
@@ -266,15 +274,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       const rows = await db
         .select({ detail: alerts.detail })
         .from(alerts)
-        .where(
-          filters.alertId
-            ? eq(alerts.alertId, filters.alertId)
-            : and(
-                eq(alerts.outcome, 'defrauded'),
-                isNull(alerts.stopPaymentId),
-                gt(alerts.closedAt, new Date(Date.now() - HANDOVER_DAYS * 86_400_000)),
-              ),
-        )
+        .where(filters.alertId ? eq(alerts.alertId, filters.alertId) : handedOverToThe110Desk())
         .orderBy(desc(alerts.closedAt))
         .limit(filters.limit);
       return rows.map((row) => {

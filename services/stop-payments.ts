@@ -10,9 +10,9 @@ import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@te
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database } from '#db/client.js';
-import { holds, stopPayments } from '#db/schema.js';
+import { alerts, holds, stopPayments } from '#db/schema.js';
 import type { User } from '#db/users.js';
-import { maskPhone, type DecisionActor } from '#domain/alert.js';
+import { maskPhone, type AlertView, type DecisionActor } from '#domain/alert.js';
 import { notFound } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import {
@@ -33,6 +33,7 @@ import {
   restopUpdate,
 } from '#workflows/messages.js';
 import type { StopPaymentWorkflow } from '#workflows/stop-payment.js';
+import { handedOverToThe110Desk } from './alerts.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkFiling, requiredText } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
@@ -143,6 +144,21 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         idempotencyKey,
       );
 
+  /**
+   * Filing from an operator's hand-over, the call-taker may leave the victim's phone blank: it is taken
+   * from the handed-over alert, so the desk never needs the masked number in full to file.
+   */
+  async function withPhoneFromHandover(input: StopPaymentInput): Promise<StopPaymentInput> {
+    const blank = typeof input?.victim?.phone === 'string' && input.victim.phone.trim() === '';
+    if (!blank || typeof input.alertId !== 'string') return input;
+    const [row] = await db
+      .select({ detail: alerts.detail })
+      .from(alerts)
+      .where(and(eq(alerts.alertId, input.alertId), handedOverToThe110Desk()));
+    if (!row) return input;
+    return { ...input, victim: { ...input.victim, phone: (row.detail as AlertView).victim.phone } };
+  }
+
   return {
     /**
      * With an Idempotency-Key the case ID is derived from (user, key), so even a retry whose first
@@ -150,6 +166,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
      */
     async file(user: User, input: StopPaymentInput, idempotencyKey: string | null) {
       const createdBy = actorFor(user, MAY.fileStopPayments);
+      input = await withPhoneFromHandover(input);
       checkFiling(input);
       const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
       const suffix = idempotencyKey

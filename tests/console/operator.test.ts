@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertView } from '#domain/alert.js';
 import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
-import { expectAccessible, launchBrowser, newPerson, screenshot } from '../helpers/browser.js';
+import { expectAccessible, launchBrowser, newPerson, screenshot, signInWithToken } from '../helpers/browser.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 const PASSWORD = '正确的密码-correct-horse';
@@ -182,6 +182,59 @@ describe('the operator console', () => {
     await expect.poll(async () => (await alertView(ids[1]!)).callAttempts).toBe(1);
     expect((await alertView(ids[1]!)).state).not.toBe('calling');
     expect(ids).toEqual(expect.arrayContaining(alerts.map((a) => a.alertId)));
+  });
+
+  it('sounds and notifies for a new high-risk alert only, and asks for notifications once', async () => {
+    const caller = await stack.user(['operator']);
+    /** Notes each notification shown, tone played and permission asked for, then lets the browser do it. */
+    const listen = async (page: Page) => {
+      await page.addInitScript(() => {
+        const heard = { shown: [] as string[], tones: 0, asked: 0 };
+        Object.assign(window, { heard });
+        const Real = window.Notification;
+        window.Notification = new Proxy(Real, {
+          construct(target, args: [string, NotificationOptions?]) {
+            heard.shown.push(args[1]?.body ?? '');
+            return Reflect.construct(target, args);
+          },
+        });
+        const ask = Real.requestPermission.bind(Real);
+        Real.requestPermission = () => {
+          heard.asked += 1;
+          return ask();
+        };
+        const start = OscillatorNode.prototype.start;
+        OscillatorNode.prototype.start = function (...args) {
+          heard.tones += 1;
+          return start.apply(this, args);
+        };
+      });
+      await signInWithToken(page, caller.token);
+      await page.goto('/operator');
+    };
+    type Heard = { shown: string[]; tones: number; asked: number };
+    const heard = (page: Page) => page.evaluate(() => (window as unknown as { heard: Heard }).heard);
+
+    const granted = await person();
+    await granted.context().grantPermissions(['notifications']);
+    await listen(granted);
+    const medium = newAlert({ riskLevel: 'medium' });
+    await alertApi(stack).ingest(platform, medium);
+    await granted.locator(`#queue [data-alert-id="${medium.alertId}"]`).waitFor({ timeout: LIVE_MS });
+    const high = newAlert({ riskLevel: 'high' });
+    await alertApi(stack).ingest(platform, high);
+    await granted.locator(`#queue [data-alert-id="${high.alertId}"]`).waitFor({ timeout: LIVE_MS });
+    await expect.poll(() => heard(granted)).toMatchObject({ shown: [expect.stringContaining(high.alertId)], tones: 1 });
+
+    // Not yet asked: the first click asks, once, and never again on this browser.
+    const fresh = await person();
+    await listen(fresh);
+    await fresh.locator('h1').click();
+    await fresh.locator('h1').click();
+    expect((await heard(fresh)).asked).toBe(1);
+    await fresh.reload();
+    await fresh.locator('h1').click();
+    expect((await heard(fresh)).asked).toBe(0);
   });
 
   it('refuses a state change without the page’s CSRF token, in words', async () => {

@@ -14,6 +14,7 @@ import {
   newPerson,
   screenshot,
   signInWithToken,
+  tabTo,
 } from '../helpers/browser.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
@@ -83,8 +84,14 @@ describe('the station page', () => {
     await expectAccessible(officer);
     await screenshot(officer, 'station');
 
-    await card.getByLabel('见面结果').selectOption('dissuaded');
-    await card.getByRole('button', { name: '登记见面劝阻' }).click();
+    // By keyboard alone, as on a phone with a keyboard: the outcome by arrow keys, then "Record visit".
+    const outcome = card.getByLabel('见面结果');
+    await tabTo(officer, outcome);
+    for (let i = 0; i < 6 && (await outcome.inputValue()) !== 'dissuaded'; i++)
+      await officer.keyboard.press('ArrowDown');
+    expect(await outcome.inputValue()).toBe('dissuaded');
+    await tabTo(officer, card.getByRole('button', { name: '登记见面劝阻' }));
+    await officer.keyboard.press('Enter');
     await expect.poll(() => officer.locator('#visits .notice').textContent()).toContain('已登记');
     const closed = await view(alert.alertId);
     expect(closed).toMatchObject({ state: 'closed', outcome: 'dissuaded' });
@@ -112,7 +119,7 @@ describe('the station page', () => {
       form: { _csrf: csrf!, idempotencyKey: 'k1', stationId: 'no spaces allowed', reason: '测试' },
     });
     expect(refused.status()).toBe(400);
-    expect(await refused.text()).toContain('stationId');
+    expect(await refused.text()).toContain('派出所编号为 1–64 位字母、数字、_ 或 -。');
     expect((await view(alert.alertId)).stationId).toBe(STATION);
   });
 });

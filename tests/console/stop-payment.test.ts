@@ -4,11 +4,11 @@
  * submit files once; the filer cannot approve (no button, and the refusal in words when forced); a
  * second approver approves and the money trail shows the stops; a senior approver freezes a hold.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StopPaymentView } from '#domain/stop-payment.js';
-import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
-import { expectAccessible, launchBrowser, newPerson, screenshot, signInWithToken } from '../helpers/browser.js';
+import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
+import { expectAccessible, launchBrowser, newPerson, screenshot, signInWithToken, tabTo } from '../helpers/browser.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import { account, caseWhen, stopPaymentApi } from '../helpers/stop-payments.js';
 
@@ -67,6 +67,7 @@ async function transfer(page: Page, i: number, bank: string, acct: string, yuan:
 
 describe('stop-payment in the console', () => {
   let stopPaymentId: string;
+  let handedOverId: string;
 
   it('shows an alert an operator found defrauded at the 110 desk at once, and files from it', async () => {
     const alert = newAlert({ victim: { phone: '13612345678', name: '周女士' } });
@@ -86,7 +87,11 @@ describe('stop-payment in the console', () => {
     await desk.waitForURL(/fromAlert=/);
     expect(await desk.locator('input[name=victimName]').inputValue()).toBe('周女士');
     expect(await desk.locator('input[name=alertId]').inputValue()).toBe(alert.alertId);
-    await desk.locator('input[name=victimPhone]').fill('13612345678');
+    // The desk never sees the phone in full: left blank, it is taken from the handed-over alert.
+    expect(await desk.locator('input[name=victimPhone]').inputValue()).toBe('');
+    expect(await desk.locator('#victimPhone-hint').textContent()).toContain('136****5678');
+    expect(await desk.locator('#linked').textContent()).toContain('周女士 · 136****5678');
+    handedOverId = alert.alertId;
     await transfer(desk, 0, 'ICBC', account(), '80000');
     await transfer(desk, 1, 'CCB', account(), '40000.50');
     await screenshot(desk, 'calltaker');
@@ -101,6 +106,7 @@ describe('stop-payment in the console', () => {
       ['CCB', 4_000_050, '2026-12-01T21:30:00+08:00'],
     ]);
     expect(filed.createdBy.userId).toBe(filer.user.userId);
+    expect(full.victim).toEqual({ name: '周女士', phone: '13612345678' });
   });
 
   it('puts each refusal next to its field and files nothing', async () => {
@@ -113,10 +119,34 @@ describe('stop-payment in the console', () => {
     await desk.evaluate(() => document.querySelector<HTMLFormElement>('#filing')!.setAttribute('novalidate', ''));
     await desk.getByRole('button', { name: '发起紧急止付' }).click();
     await desk.locator('#victimPhone-error').waitFor();
-    expect(await desk.locator('#account0-error').textContent()).toContain('pattern');
+    // Each refusal in the desk's words, beside its field.
+    expect(await desk.locator('#victimPhone-error').textContent()).toBe('请填写 11 位手机号码（1 开头）。');
+    expect(await desk.locator('#account0-error').textContent()).toBe('收款账号为 6–32 位数字。');
     expect(await desk.locator('input[name=victimPhone]').getAttribute('aria-invalid')).toBe('true');
     expect(await desk.locator('input[name=victimName]').inputValue()).toBe('赵先生');
     await expectAccessible(desk);
+    expect((await stopPaymentApi(stack).list(approver)).json().items).toHaveLength(before);
+  });
+
+  it('looks up one alert by its exact ID, masked, to link it', async () => {
+    await desk.goto('/calltaker');
+    const alertId = desk.locator('input[name=alertId]');
+    await alertId.fill('NO-SUCH-ALERT');
+    await desk.getByRole('button', { name: '查找预警' }).click();
+    await expect.poll(() => desk.locator('#linked').textContent()).toContain('没有编号为 NO-SUCH-ALERT 的预警');
+    await alertId.fill(handedOverId);
+    await desk.getByRole('button', { name: '查找预警' }).click();
+    await expect.poll(() => desk.locator('#linked').textContent()).toContain('136****5678');
+    await expectAccessible(desk);
+    // Once a case links it, the alert no longer lends its phone: filed blank, the phone is refused in place.
+    await readModelRow(stack, handedOverId, (row) => row.stopPaymentId !== null);
+    const before = (await stopPaymentApi(stack).list(approver)).json().items.length;
+    await desk.locator('input[name=victimName]').fill('周女士');
+    await transfer(desk, 0, 'ICBC', account(), '100');
+    await desk.evaluate(() => document.querySelector<HTMLFormElement>('#filing')!.setAttribute('novalidate', ''));
+    await desk.getByRole('button', { name: '发起紧急止付' }).click();
+    await desk.locator('#victimPhone-error').waitFor();
+    expect(await desk.locator('input[name=alertId]').inputValue()).toBe(handedOverId);
     expect((await stopPaymentApi(stack).list(approver)).json().items).toHaveLength(before);
   });
 
@@ -146,6 +176,35 @@ describe('stop-payment in the console', () => {
     expect(await filedFor()).toHaveLength(1);
   });
 
+  it('files a stop-payment by keyboard alone', async () => {
+    await desk.goto('/calltaker');
+    const form = desk.locator('#filing');
+    const first = form.getByRole('group', { name: '转账记录 1' });
+    const type = async (field: Locator, text: string) => {
+      await tabTo(desk, field);
+      await desk.keyboard.type(text);
+    };
+    await type(form.getByLabel('受害人姓名'), '钱女士');
+    await type(form.getByLabel('电话', { exact: true }), '13900002222');
+    await type(first.getByLabel('收款银行'), 'BOC');
+    const acct = account();
+    await type(first.getByLabel('收款账号'), acct);
+    await type(first.getByLabel('金额（元）'), '2500.5');
+    // Debian's Chromium lays out a datetime-local field in its own UI locale: mm/dd/yyyy, hh:mm AM/PM.
+    await tabTo(desk, desk.locator('input[name=at0]'));
+    for (const part of ['12', '01', '2026']) await desk.keyboard.type(part);
+    await desk.keyboard.press('ArrowRight');
+    for (const part of ['09', '30', 'P']) await desk.keyboard.type(part);
+    expect(await desk.locator('input[name=at0]').inputValue()).toBe('2026-12-01T21:30');
+    await tabTo(desk, desk.getByRole('button', { name: '发起紧急止付' }));
+    await desk.keyboard.press('Enter');
+    await desk.waitForURL(/\/cases\//);
+    const id = decodeURIComponent(new URL(desk.url()).pathname.split('/')[2]!);
+    const filed = await stack.app.services.stopPayments.detail(filer.user, id);
+    expect(filed.victim).toEqual({ name: '钱女士', phone: '13900002222' });
+    expect(filed.transfers.map((t) => [t.bank, t.account, t.amountFen])).toEqual([['BOC', acct, 250_050]]);
+  });
+
   it('keeps the filer off their own case: no Approve button, and a forced approval refused in words', async () => {
     await desk.goto(`/cases/${encodeURIComponent(stopPaymentId)}`);
     expect(await desk.getByRole('button', { name: '批准' }).count()).toBe(0);
@@ -165,9 +224,14 @@ describe('stop-payment in the console', () => {
     await row.waitFor({ timeout: LIVE_MS });
     await expectAccessible(page);
     await screenshot(page, 'approver');
-    await row.getByRole('link').click();
-    await page.getByLabel('意见').fill('情况紧急，同意止付');
-    await page.getByRole('button', { name: '批准' }).click();
+    // By keyboard alone: to the case, the comment, "Approve".
+    await tabTo(page, row.getByRole('link'));
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/cases\//);
+    await tabTo(page, page.getByLabel('意见'));
+    await page.keyboard.type('情况紧急，同意止付');
+    await tabTo(page, page.getByRole('button', { name: '批准' }));
+    await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#case .notice').textContent()).toContain('已提交');
     await caseWhen(
       stack,
@@ -193,11 +257,14 @@ describe('stop-payment in the console', () => {
     expect(await page.locator('#frozen-title').textContent()).toBe('冻结即将到期（可续冻）');
     await expectAccessible(page);
     await screenshot(page, 'senior');
-    await lapsing.first().locator('a').click();
+    // By keyboard alone: to the case, the legal document, "Freeze".
+    await tabTo(page, lapsing.first().locator('a'));
+    await page.keyboard.press('Enter');
     await page.waitForURL(/\/cases\//);
     const order = page.locator('ul.orders li').first();
-    await order.getByLabel('法律文书编号').fill('冻字〔2026〕第118号');
-    await order.getByRole('button', { name: '冻结' }).click();
+    await tabTo(page, order.getByLabel('法律文书编号'));
+    await page.keyboard.type('冻字〔2026〕第118号');
+    await page.keyboard.press('Enter');
     await caseWhen(stack, stopPaymentId, (v) => v.holds.some((h) => h.state === 'frozen'), 'a frozen hold');
     await page.reload();
     await page.locator('.trail .hold-frozen').first().waitFor();

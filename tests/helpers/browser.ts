@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 export const CHROMIUM_PATH = process.env.FANZHA_CHROMIUM ?? '/usr/bin/chromium';
@@ -64,4 +64,13 @@ export async function signInWithToken(page: Page, token: string) {
 export async function expectNoSidewaysScroll(page: Page) {
   const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   expect(scroll, page.url()).toBeLessThanOrEqual(width);
+}
+
+/** Presses Tab until `target` has the focus, as a person without a mouse would; fails after `limit` presses. */
+export async function tabTo(page: Page, target: Locator, limit = 120) {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+  }
+  throw new Error(`${limit} presses of Tab never reached ${target.toString()}`);
 }

@@ -1,6 +1,7 @@
 /** The console's two catalogues say the same things: no key missing in either, no empty text, placeholders alike. */
 import { describe, expect, it } from 'vitest';
-import { CATALOGUES, en, pickLanguage, translator, zhCN, type MessageKey } from '#console/i18n.js';
+import { CATALOGUES, en, pickLanguage, sayRefusal, translator, zhCN, type MessageKey } from '#console/i18n.js';
+import { invalidField, Refusal, REFUSAL_STATUS, type RefusalCode } from '#domain/refusal.js';
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -45,6 +46,25 @@ describe('console catalogues', () => {
     expect(zh('enroll.intro', { name: '王五', login: 'wang.wu' })).toBe(
       '为 王五 设置登录密码（至少 12 个字符）。用户名：wang.wu',
     );
+  });
+
+  it('say every refusal in the reader’s words: each kind, and each refused field by its rule', () => {
+    const zh = translator('zh-CN');
+    // Sign-in answers its own refusals; every other kind has words of its own, not the English detail.
+    const kinds = (Object.keys(REFUSAL_STATUS) as RefusalCode[]).filter(
+      (code) => !['unauthenticated', 'locked', 'validation_failed'].includes(code),
+    );
+    for (const code of kinds) {
+      const said = sayRefusal(new Refusal(code, 'english detail'), zh);
+      expect(said, code).not.toContain('english detail');
+      expect(said, code).toMatch(/[\u4e00-\u9fff]/);
+    }
+    expect(sayRefusal(invalidField('/transfers/2/account', 'must match pattern'), zh)).toBe('收款账号为 6–32 位数字。');
+    expect(sayRefusal(invalidField('/stationId', 'bad'), translator('en'))).toBe(
+      'A station code is 1–64 letters, digits, _ or -.',
+    );
+    // A field without a rule still says which field, rather than nothing.
+    expect(sayRefusal(invalidField('/unheardOf', 'is wrong'), zh)).toBe('操作未完成：/unheardOf is wrong');
   });
 
   it('picks the session’s language, else the browser’s, else Chinese', () => {
