@@ -22,10 +22,12 @@ import type { Services } from '#services/index.js';
 import type { ConsoleSession } from '#services/sessions.js';
 import { pickLanguage, sayRefusal, translator, type Language } from './i18n.js';
 import { errorNotice, type View } from './layout.js';
+import admin from './admin.js';
 import calltaker from './calltaker.js';
 import cases from './cases.js';
 import live from './live.js';
 import operator from './operator.js';
+import search from './search.js';
 import signIn from './sign-in.js';
 import station from './station.js';
 
@@ -156,6 +158,8 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
   await app.register(station, options);
   await app.register(cases, options);
   await app.register(calltaker, options);
+  await app.register(admin, options);
+  await app.register(search, options);
   await app.register(live, options);
 }
 

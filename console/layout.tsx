@@ -9,6 +9,7 @@ import type { ComponentChildren } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import type { User } from '#db/users.js';
 import type { AlertView } from '#domain/alert.js';
+import { MAY } from '#domain/roles.js';
 import type { Language, MessageKey, Translate } from './i18n.js';
 
 /** What every rendered page and fragment knows: the language, the signed-in person, the form secrets. */
@@ -90,6 +91,8 @@ const NAV: { href: string; key: MessageKey; roles: readonly string[] }[] = [
   { href: '/calltaker', key: 'nav.calltaker', roles: ['calltaker'] },
   { href: '/approver', key: 'nav.approver', roles: ['approver'] },
   { href: '/senior', key: 'nav.senior', roles: ['senior_approver'] },
+  { href: '/search', key: 'nav.search', roles: MAY.searchAccounts },
+  { href: '/admin', key: 'nav.admin', roles: ['admin'] },
 ];
 
 /** The pages a person's roles open, in menu order. */

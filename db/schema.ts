@@ -27,6 +27,9 @@ export const users = pgTable('users', {
   roles: text('roles').array().notNull(),
   stationId: text('station_id'),
   createdAt: at('created_at').notNull().defaultNow(),
+  /** A disabled user's tokens, password and sessions stop working at once; an admin may enable them again. */
+  disabledAt: at('disabled_at'),
+  disabledBy: text('disabled_by'),
 });
 
 export const apiTokens = pgTable(
@@ -94,6 +97,14 @@ export const alerts = pgTable(
   },
   (t) => [
     index('alerts_queue_idx').on(t.state, t.deadline, t.riskRank, t.receivedAt),
+    // The queue in the order operators work it (no deadline last): the first page without sorting every open alert.
+    index('alerts_queue_order_idx').on(
+      t.state,
+      sql`coalesce(${t.deadline}, 'infinity'::timestamptz)`,
+      t.riskRank,
+      t.receivedAt,
+      t.alertId,
+    ),
     index('alerts_station_idx').on(t.stationId, t.state),
     // The statistics read only these columns by period: answered from the index alone (a year of a
     // city, 300,000 alerts, without touching the wide rows and their detail documents).
@@ -108,6 +119,8 @@ export const alerts = pgTable(
       t.closedAt,
     ),
     index('alerts_closed_stats_idx').on(t.closedAt, t.outcome, t.amountAtRiskFen),
+    // "Has this person been warned before?"
+    index('alerts_victim_phone_idx').on(t.victimPhone, t.receivedAt),
   ],
 );
 
@@ -148,6 +161,9 @@ export const stopPayments = pgTable(
     index('stop_payments_reported_idx').on(t.reportedAt),
     index('stop_payments_created_idx').on(t.createdAt),
     index('stop_payments_approved_idx').on(t.approvedAt),
+    index('stop_payments_victim_phone_idx').on(t.victimPhone, t.createdAt),
+    // "Which other cases sent money to this account?" — filed transfers, before any hold exists.
+    index('stop_payments_transfers_idx').using('gin', sql`(${t.detail} -> 'transfers') jsonb_path_ops`),
   ],
 );
 
@@ -171,7 +187,7 @@ export const holds = pgTable(
     seq: integer('seq').notNull(),
     updatedAt: at('updated_at').notNull().defaultNow(),
   },
-  (t) => [index('holds_case_idx').on(t.stopPaymentId)],
+  (t) => [index('holds_case_idx').on(t.stopPaymentId), index('holds_account_idx').on(t.account)],
 );
 
 /** What happened to a case, in order: one row per (workflow, step), so a replayed projection is a no-op. */
@@ -226,6 +242,9 @@ export const notifications = pgTable(
     /** A failed delivery is retried with backoff, not before this. */
     nextAttemptAt: at('next_attempt_at'),
     lastError: text('last_error'),
+    /** A supervisor saw this escalation and took it on: who, and when. */
+    acknowledgedAt: at('acknowledged_at'),
+    acknowledgedBy: text('acknowledged_by'),
   },
   (t) => [
     uniqueIndex('notifications_dedupe_idx').on(t.dedupeKey),
@@ -268,6 +287,8 @@ export const auditAccessLog = pgTable(
     userId: text('user_id').notNull(),
     action: text('action').notNull(),
     workflowId: text('workflow_id'),
+    /** What was looked for, when it is not a case (a search: the phone or account, kept for the auditors). */
+    subject: text('subject'),
     at: at('at').notNull().defaultNow(),
   },
   (t) => [index('audit_access_log_at_idx').on(t.at), index('audit_access_log_workflow_idx').on(t.workflowId, t.id)],

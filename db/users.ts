@@ -1,9 +1,9 @@
 /** Users and their API tokens. A token is shown once; only its SHA-256 is stored. */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull } from 'drizzle-orm';
 import type { Role } from '#domain/roles.js';
 import type { Database } from './client.js';
-import { apiTokens, users } from './schema.js';
+import { apiTokens, passwords, sessions, users } from './schema.js';
 
 export interface User {
   userId: string;
@@ -14,6 +14,14 @@ export interface User {
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const randomId = (prefix: string, bytes = 9) => `${prefix}${randomBytes(bytes).toString('base64url')}`;
+
+/** A user as an admin sees them. */
+export interface StaffMember extends User {
+  disabledAt: string | null;
+  disabledBy: string | null;
+  passwordSetAt: string | null;
+  tokens: { tokenId: string; label: string | null; createdAt: string; revokedAt: string | null }[];
+}
 
 const toUser = (row: typeof users.$inferSelect): User => ({
   userId: row.userId,
@@ -42,15 +50,74 @@ export function createUserStore(db: Database) {
       return row ? toUser(row) : null;
     },
 
-    /** Keyset page ordered by userId. */
-    async list(limit: number, after?: string): Promise<User[]> {
-      const rows = await db
+    /** The user unless disabled: what every sign-in and every request checks. */
+    async getActive(userId: string): Promise<User | null> {
+      const [row] = await db
         .select()
         .from(users)
+        .where(and(eq(users.userId, userId), isNull(users.disabledAt)));
+      return row ? toUser(row) : null;
+    },
+
+    /** Staff as an admin manages them, a keyset page ordered by userId: with whether they are disabled, have a password, and their tokens. */
+    async staff(limit: number, after?: string): Promise<StaffMember[]> {
+      const rows = await db
+        .select({ user: users, passwordSetAt: passwords.setAt })
+        .from(users)
+        .leftJoin(passwords, eq(passwords.userId, users.userId))
         .where(after ? gt(users.userId, after) : undefined)
         .orderBy(asc(users.userId))
         .limit(limit);
-      return rows.map(toUser);
+      const tokens = rows.length
+        ? await db
+            .select()
+            .from(apiTokens)
+            .where(
+              inArray(
+                apiTokens.userId,
+                rows.map((r) => r.user.userId),
+              ),
+            )
+            .orderBy(asc(apiTokens.createdAt))
+        : [];
+      return rows.map(({ user, passwordSetAt }) => ({
+        ...toUser(user),
+        disabledAt: user.disabledAt?.toISOString() ?? null,
+        disabledBy: user.disabledBy,
+        passwordSetAt: passwordSetAt?.toISOString() ?? null,
+        tokens: tokens
+          .filter((t) => t.userId === user.userId)
+          .map((t) => ({
+            tokenId: t.tokenId,
+            label: t.label,
+            createdAt: t.createdAt.toISOString(),
+            revokedAt: t.revokedAt?.toISOString() ?? null,
+          })),
+      }));
+    },
+
+    /** Name, roles, station; and disabling (which ends every session of the user at once) or enabling again. */
+    async update(
+      userId: string,
+      change: { name?: string; roles?: Role[]; stationId?: string | null; disabledBy?: string | null },
+    ): Promise<User | null> {
+      return db.transaction(async (tx) => {
+        const set: Partial<typeof users.$inferInsert> = {};
+        if (change.name !== undefined) set.name = change.name;
+        if (change.roles !== undefined) set.roles = [...new Set(change.roles)];
+        if (change.stationId !== undefined) set.stationId = change.stationId;
+        if (change.disabledBy !== undefined) {
+          set.disabledBy = change.disabledBy;
+          set.disabledAt = change.disabledBy === null ? null : new Date();
+        }
+        const [row] = await tx.update(users).set(set).where(eq(users.userId, userId)).returning();
+        if (row && change.disabledBy)
+          await tx
+            .update(sessions)
+            .set({ endedAt: new Date() })
+            .where(and(eq(sessions.userId, userId), isNull(sessions.endedAt)));
+        return row ? toUser(row) : null;
+      });
     },
 
     async issueToken(userId: string, label: string | null, token = `fz_${randomBytes(32).toString('base64url')}`) {
@@ -82,7 +149,7 @@ export function createUserStore(db: Database) {
         .select({ user: users })
         .from(apiTokens)
         .innerJoin(users, eq(users.userId, apiTokens.userId))
-        .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
+        .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt), isNull(users.disabledAt)));
       return row ? toUser(row.user) : null;
     },
 

@@ -39,6 +39,10 @@ export const MAY = {
   approveStopPayments: roles('approver'),
   /** Freeze, renew, release. */
   freezeStopPayments: roles('senior_approver'),
+  /** "Has this person been warned before?": every alert and case of one victim phone. */
+  searchPhones: roles('supervisor', 'auditor'),
+  /** "Which other cases sent money to this account?" — and how many stops it has had (a bank takes at most two). */
+  searchAccounts: roles('supervisor', 'auditor', 'calltaker'),
   readStats: roles('supervisor', 'auditor'),
   readNotifications: roles('supervisor'),
   audit: roles('auditor'),

@@ -50,7 +50,7 @@ try {
     );
     console.log(`http://${config.host}:${config.port}/enroll/${token}   (valid until ${expiresAt.toISOString()})`);
   } else if (command === 'list-users') {
-    for (const user of await users.list(1000)) console.log(JSON.stringify(user));
+    for (const user of await users.staff(1000)) console.log(JSON.stringify(user));
   } else {
     fail(
       'commands: create-user --name N --roles r1,r2 [--station S] [--login L] | issue-token --user U [--label L] | enroll --user U | list-users',

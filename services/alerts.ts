@@ -95,6 +95,12 @@ export function presentAlert<T extends Pick<AlertView, 'victim' | 'assignee' | '
   return mayShow ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
 }
 
+/** An alert as lists show it: without its timeline, suspect and platform note; masked for `user`. */
+export function alertSummary(detail: unknown, user: User) {
+  const { timeline: _timeline, suspect: _suspect, note: _note, ...summary } = detail as AlertView;
+  return presentAlert(summary, user);
+}
+
 /** The decision a call report stands for; a field that does not fit the result is refused by name. */
 function callDecision(report: CallReport, actor: DecisionActor): CallResultDecision {
   if (report.result === 'contacted') {
@@ -249,10 +255,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       const page = rows.slice(0, filters.limit);
       const last = page[page.length - 1];
       return {
-        items: page.map((row) => {
-          const { timeline: _timeline, suspect: _suspect, note: _note, ...summary } = row.detail as AlertView;
-          return presentAlert(summary, user);
-        }),
+        items: page.map((row) => alertSummary(row.detail, user)),
         nextCursor:
           rows.length > filters.limit && last
             ? encodeCursor([

@@ -14,12 +14,21 @@ import type { FanzhaConfig } from '#config/index.js';
 import type { Database } from '#db/client.js';
 import { auditAccessLog, auditArchive, users } from '#db/schema.js';
 import type { User } from '#db/users.js';
+import { maskPhone } from '#domain/alert.js';
 import { notFound } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import { decodeCursor, encodeCursor, isIdCursor } from './cursor.js';
 import { requireRole } from './decisions.js';
 
-export const AUDIT_ACTIONS = ['timeline', 'history', 'replay', 'archive_list', 'archive_verify'] as const;
+export const AUDIT_ACTIONS = [
+  'timeline',
+  'history',
+  'replay',
+  'archive_list',
+  'archive_verify',
+  'search_phone',
+  'search_account',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 const gone = (workflowId: string, runId?: string) =>
@@ -151,6 +160,7 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
           userName: users.name,
           action: auditAccessLog.action,
           workflowId: auditAccessLog.workflowId,
+          subject: auditAccessLog.subject,
         })
         .from(auditAccessLog)
         .leftJoin(users, eq(users.userId, auditAccessLog.userId))
@@ -159,7 +169,13 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
         .limit(filters.limit + 1);
       const page = rows.slice(0, filters.limit);
       return {
-        items: page.map((r) => ({ ...r, id: String(r.id), at: r.at.toISOString() })),
+        // The admin reading the log is not a reader of cases: a searched phone shows masked.
+        items: page.map((r) => ({
+          ...r,
+          id: String(r.id),
+          at: r.at.toISOString(),
+          subject: r.action === 'search_phone' && r.subject ? maskPhone(r.subject) : r.subject,
+        })),
         nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
       };
     },

@@ -10,6 +10,7 @@ import { createAlertService } from './alerts.js';
 import { createAuditService } from './audit.js';
 import { createLiveService } from './live.js';
 import { createNotificationService } from './notifications.js';
+import { createSearchService } from './search.js';
 import { createSessionService } from './sessions.js';
 import { createStatsService } from './stats.js';
 import { createStopPaymentService } from './stop-payments.js';
@@ -32,6 +33,7 @@ export function createServices(deps: ServiceDeps) {
     users: createUserService(deps),
     sessions: createSessionService(deps),
     live: createLiveService(deps),
+    search: createSearchService(deps),
   };
 }
 

@@ -102,14 +102,30 @@ export function createSessionService({ db, users: userStore }: { db: Database; u
   }
 
   return {
-    /** An admin's one-time link for `userId` to set (or reset) a password; the answer holds the secret once. */
-    async enroll(admin: User, userId: string): Promise<{ token: string; expiresAt: Date; user: User }> {
+    /**
+     * An admin's one-time link for `userId` to set a password; the answer holds the secret once. With
+     * `resetPassword` the old password stops working at once and every session of the user ends (a
+     * password that may have leaked must not wait for the link to be used).
+     */
+    async enroll(
+      admin: User,
+      userId: string,
+      options: { resetPassword?: boolean } = {},
+    ): Promise<{ token: string; expiresAt: Date; user: User }> {
       requireRole(admin, MAY.administer);
       const user = await userStore.get(userId);
       if (!user) throw notFound(`User ${userId}`);
       const token = secret();
       const expiresAt = new Date(Date.now() + ENROLLMENT_VALID_MS);
-      await db.insert(enrollments).values({ tokenHash: sha256(token), userId, createdBy: admin.userId, expiresAt });
+      await db.transaction(async (tx) => {
+        await tx.insert(enrollments).values({ tokenHash: sha256(token), userId, createdBy: admin.userId, expiresAt });
+        if (!options.resetPassword) return;
+        await tx.delete(passwords).where(eq(passwords.userId, userId));
+        await tx
+          .update(sessions)
+          .set({ endedAt: new Date() })
+          .where(and(eq(sessions.userId, userId), isNull(sessions.endedAt)));
+      });
       return { token, expiresAt, user };
     },
 
@@ -125,7 +141,7 @@ export function createSessionService({ db, users: userStore }: { db: Database; u
             gt(enrollments.expiresAt, new Date()),
           ),
         );
-      return row ? userStore.get(row.userId) : null;
+      return row ? userStore.getActive(row.userId) : null;
     },
 
     /** Uses the link once: sets the password and ends every session the person had. */
@@ -176,7 +192,9 @@ export function createSessionService({ db, users: userStore }: { db: Database; u
         await db.insert(signInFailures).values({ login, address });
         throw wrongCredentials();
       }
-      const user = (await userStore.get(row.userId))!;
+      // A disabled user is told what anyone with a wrong password is told.
+      const user = await userStore.getActive(row.userId);
+      if (!user) throw wrongCredentials();
       return openSession(user, language, null);
     },
 
@@ -188,7 +206,7 @@ export function createSessionService({ db, users: userStore }: { db: Database; u
         .select({ tokenId: apiTokens.tokenId, userId: apiTokens.userId })
         .from(apiTokens)
         .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
-      const user = row && (await userStore.get(row.userId));
+      const user = row && (await userStore.getActive(row.userId));
       if (!row || !user) {
         await db.insert(signInFailures).values({ login, address });
         throw new Refusal('unauthenticated', 'This token is unknown or has been revoked.');
@@ -212,7 +230,7 @@ export function createSessionService({ db, users: userStore }: { db: Database; u
           ),
         );
       if (!row || (row.session.tokenId !== null && row.revokedAt !== null)) return null;
-      const user = await userStore.get(row.session.userId);
+      const user = await userStore.getActive(row.session.userId);
       if (!user) return null;
       if (now - row.session.lastSeenAt.getTime() > TOUCH_EVERY_MS)
         await db

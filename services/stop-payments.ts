@@ -39,13 +39,19 @@ import { checkFiling, requiredText } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
 
 /** A call-taker sees the cases they filed; the other readers see every case. */
-const seesAllCases = (user: User) => hasRole(user.roles, MAY.readAllStopPayments);
+export const seesAllCases = (user: User) => hasRole(user.roles, MAY.readAllStopPayments);
 
 /** The victim's phone is shown whole only to the call-taker who filed the case. */
 export function presentCase<T extends Pick<StopPaymentView, 'victim' | 'createdBy'>>(view: T, user: User): T {
   return view.createdBy.userId === user.userId
     ? view
     : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
+}
+
+/** A case as lists show it: without holds, timeline and transfers; masked for `user`. */
+export function caseSummary(detail: unknown, user: User) {
+  const { holds: _h, timeline: _t, transfers: _tr, ...summary } = detail as StopPaymentView;
+  return presentCase(summary, user);
 }
 
 type Cursor = [number, string, number, string];
@@ -224,10 +230,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       const page = rows.slice(0, filters.limit);
       const last = page[page.length - 1];
       return {
-        items: page.map((row) => {
-          const { holds: _h, timeline: _t, transfers: _tr, ...summary } = row.detail as StopPaymentView;
-          return presentCase(summary, user);
-        }),
+        items: page.map((row) => caseSummary(row.detail, user)),
         nextCursor:
           rows.length > filters.limit && last
             ? encodeCursor([

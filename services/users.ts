@@ -1,29 +1,66 @@
 /** Staff and their tokens, as an admin manages them. */
 import type { User, UserStore } from '#db/users.js';
-import { invalidField, notFound } from '#domain/refusal.js';
+import { invalidField, notFound, Refusal } from '#domain/refusal.js';
 import { MAY, type Role } from '#domain/roles.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { requireRole } from './decisions.js';
+import { clientId, requiredText } from './fields.js';
 
 const isUserCursor = (v: unknown): v is string => typeof v === 'string';
 
+/** A station officer belongs to one station; nobody else has one. */
+function checkStation(roles: readonly Role[], stationId: string | null | undefined) {
+  if (roles.includes('station') && !stationId)
+    throw invalidField('/stationId', 'is required for a user with the station role');
+  if (stationId && !roles.includes('station'))
+    throw invalidField('/stationId', 'is only for users with the station role');
+}
+
+export interface UserChange {
+  name?: string;
+  roles?: Role[];
+  stationId?: string | null;
+  /** true disables the user (every session ends at once, tokens and password stop working); false enables them. */
+  disabled?: boolean;
+}
+
 export function createUserService({ users }: { users: UserStore }) {
   return {
-    /** A station officer belongs to one station; nobody else has one. */
     async create(admin: User, input: { userId?: string; name: string; roles: Role[]; stationId?: string }) {
       requireRole(admin, MAY.administer);
       const { name, roles, stationId } = input;
-      if (roles.includes('station') && !stationId)
-        throw invalidField('/stationId', 'is required for a user with the station role');
-      if (stationId && !roles.includes('station'))
-        throw invalidField('/stationId', 'is only for users with the station role');
+      checkStation(roles, stationId);
       if (input.userId && (await users.get(input.userId))) throw invalidField('/userId', 'is taken by another user');
       return users.create({ userId: input.userId, name, roles, stationId: stationId ?? null });
     },
 
-    async list(admin: User, filters: { limit: number; cursor?: string }) {
+    /** Changes a user's name, roles or station, or disables (or enables) them; an admin cannot disable themselves. */
+    async update(admin: User, userId: string, change: UserChange) {
       requireRole(admin, MAY.administer);
-      const rows = await users.list(filters.limit + 1, decodeCursor(filters.cursor, isUserCursor));
+      const user = await users.get(userId);
+      if (!user) throw notFound(`User ${userId}`);
+      if (change.disabled && userId === admin.userId)
+        throw new Refusal('invalid_transition', 'An admin cannot disable themselves; ask another admin.');
+      if (change.name !== undefined) requiredText(change.name, '/name', 100);
+      if (change.roles !== undefined && change.roles.length === 0)
+        throw invalidField('/roles', 'must name at least one role');
+      const roles = change.roles ?? user.roles;
+      const stationId =
+        change.stationId !== undefined ? change.stationId : roles.includes('station') ? user.stationId : null;
+      checkStation(roles, stationId);
+      if (stationId) clientId(stationId, '/stationId');
+      return (await users.update(userId, {
+        name: change.name,
+        roles: change.roles,
+        stationId: stationId !== user.stationId ? stationId : undefined,
+        disabledBy: change.disabled === undefined ? undefined : change.disabled ? admin.userId : null,
+      }))!;
+    },
+
+    /** Staff with their tokens, password and whether disabled, for the admin's page. */
+    async staff(admin: User, filters: { limit: number; cursor?: string }) {
+      requireRole(admin, MAY.administer);
+      const rows = await users.staff(filters.limit + 1, decodeCursor(filters.cursor, isUserCursor));
       const items = rows.slice(0, filters.limit);
       return { items, nextCursor: rows.length > filters.limit ? encodeCursor(items[items.length - 1]!.userId) : null };
     },

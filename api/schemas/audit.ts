@@ -121,4 +121,5 @@ export const AccessLogEntrySchema = Type.Object({
   userName: Nullable(Type.String()),
   action: Type.String(),
   workflowId: Nullable(Type.String()),
+  subject: Nullable(Type.String({ description: 'what a search looked for: an account, or a phone (masked)' })),
 });

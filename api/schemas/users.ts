@@ -46,3 +46,39 @@ export const EnrollmentSchema = Type.Object({
   url: Type.String({ description: 'one-time link to set the password; shown only in this answer' }),
   expiresAt: Type.String(),
 });
+
+export const StaffSchema = Type.Object({
+  ...UserSchema.properties,
+  disabledAt: Type.Union([Type.String(), Type.Null()], { description: 'set while the user is disabled' }),
+  disabledBy: Type.Union([Type.String(), Type.Null()]),
+  passwordSetAt: Type.Union([Type.String(), Type.Null()], { description: 'null until the user enrolls' }),
+  tokens: Type.Array(
+    Type.Object({
+      tokenId: Type.String(),
+      label: Type.Union([Type.String(), Type.Null()]),
+      createdAt: Type.String(),
+      revokedAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
+export const UserChangeSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    roles: Type.Optional(Type.Array(RoleSchema, { minItems: 1, maxItems: ROLES.length, uniqueItems: true })),
+    stationId: Type.Optional(Type.Union([ClientId, Type.Null()])),
+    disabled: Type.Optional(
+      Type.Boolean({ description: 'true: every session ends at once and tokens and password stop working' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const NewEnrollmentSchema = Type.Object(
+  {
+    resetPassword: Type.Optional(
+      Type.Boolean({ description: 'the old password stops working and every session ends at once' }),
+    ),
+  },
+  { additionalProperties: false },
+);

@@ -21,6 +21,7 @@ let operator: Caller;
 let filer: Caller;
 let approver: Caller;
 let senior: Caller;
+let supervisor: Caller;
 let desk: Page;
 const contexts: BrowserContext[] = [];
 
@@ -35,11 +36,12 @@ async function signedIn(caller: Caller, landing: string): Promise<Page> {
 
 beforeAll(async () => {
   [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-  [platform, operator, approver, senior] = await Promise.all([
+  [platform, operator, approver, senior, supervisor] = await Promise.all([
     stack.user(['platform']),
     stack.user(['operator']),
     stack.user(['approver'], { name: '审批人 李' }),
     stack.user(['senior_approver'], { name: '刘局' }),
+    stack.user(['supervisor'], { name: '值班长 马' }),
   ]);
   // A call-taker who is also an approver: four-eyes must still keep them off their own case.
   filer = await stack.user(['calltaker', 'approver'], { name: '接警员 陈' });
@@ -276,5 +278,33 @@ describe('stop-payment in the console', () => {
     await page.goto('/senior');
     await page.locator(`#frozen-title + ol > li[data-hold-id="${frozen.holdId}"]`).waitFor({ timeout: LIVE_MS });
     expect(await page.locator('#stopped-title + ol > li').count()).toBe(1);
+  });
+
+  it('searches by keyboard: the desk by receiving account, a supervisor by victim phone', async () => {
+    const held = (await caseView(stopPaymentId)).holds[0]!;
+    await desk.goto('/search');
+    // A call-taker may ask about accounts only.
+    expect(await desk.getByLabel('受害人电话', { exact: true }).count()).toBe(0);
+    await tabTo(desk, desk.getByLabel('收款账号', { exact: true }));
+    await desk.keyboard.type(held.account);
+    await desk.keyboard.press('Enter');
+    await desk.waitForURL(/account=/);
+    expect(await desk.locator('#results .notice').textContent()).toContain(`账号 ${held.account}：共涉及 1 件`);
+    await desk.locator(`#results [data-case-id="${stopPaymentId}"]`).waitFor();
+    await expectAccessible(desk);
+
+    const page = await signedIn(supervisor, '/search');
+    await tabTo(page, page.getByLabel('受害人电话', { exact: true }));
+    await page.keyboard.type('13612345678');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/phone=/);
+    await page.locator(`#results [data-alert-id="${handedOverId}"]`).waitFor();
+    const found = page.locator(`#results [data-case-id="${stopPaymentId}"]`);
+    expect(await found.textContent()).toContain('136****5678');
+    await screenshot(page, 'search');
+    await expectAccessible(page);
+    // A malformed question is answered in words, in place.
+    await page.goto('/search?phone=12345');
+    expect(await page.locator('#results [role=alert]').textContent()).toBe('请填写 11 位手机号码（1 开头）。');
   });
 });

@@ -30,13 +30,14 @@ beforeAll(async () => {
     }),
     launchBrowser(),
   ]);
-  const [platform, operator, station, calltaker, approver, senior] = await Promise.all([
+  const [platform, operator, station, calltaker, approver, senior, admin] = await Promise.all([
     stack.user(['platform']),
     stack.user(['operator'], { name: '王接线员' }),
     stack.user(['station'], { name: '张警官', stationId: 'haibowan-01' }),
     stack.user(['calltaker'], { name: '陈接警员' }),
     stack.user(['approver'], { name: '李审批' }),
     stack.user(['senior_approver'], { name: '刘局' }),
+    stack.user(['admin'], { name: '系统管理员 周' }),
   ]);
   // Something on every page: queued alerts, one held, a visit, a case pending and one with money held.
   const alerts = alertApi(stack);
@@ -65,6 +66,7 @@ beforeAll(async () => {
     calltaker: { caller: calltaker, pages: ['/calltaker', `/cases/${stopPaymentId}`] },
     approver: { caller: approver, pages: ['/approver', `/cases/${stopPaymentId}`] },
     senior: { caller: senior, pages: ['/senior', `/cases/${stopPaymentId}`] },
+    admin: { caller: admin, pages: ['/admin'] },
   });
 });
 afterAll(async () => {
@@ -74,7 +76,7 @@ afterAll(async () => {
 });
 
 describe('a tour of the console', () => {
-  for (const role of ['operator', 'station', 'calltaker', 'approver', 'senior'])
+  for (const role of ['operator', 'station', 'calltaker', 'approver', 'senior', 'admin'])
     for (const language of ['zh-CN', 'en'] as const)
       it(`as the ${role}, in ${language}, on a desktop and a phone`, async () => {
         const { caller, pages } = people[role]!;

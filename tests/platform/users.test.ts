@@ -22,6 +22,8 @@ describe('users and tokens', () => {
     { method: 'GET', url: '/v1/users' },
     { method: 'POST', url: '/v1/users/admin/tokens', payload: {} },
     { method: 'DELETE', url: '/v1/users/admin/tokens/tok_x' },
+    { method: 'PATCH', url: '/v1/users/admin', payload: { disabled: true } },
+    { method: 'POST', url: '/v1/users/admin/enrollments', payload: { resetPassword: true } },
   ] as const;
 
   it('answers 401 without a token or with an unknown one, on every users route', async () => {
@@ -81,6 +83,63 @@ describe('users and tokens', () => {
     const unknown = await stack.request(admin, { method: 'DELETE', url: `/v1/users/${user.userId}/tokens/tok_nope` });
     expect(unknown.statusCode).toBe(404);
     expect(problem(unknown).code).toBe('not_found');
+  });
+
+  it('disables a user: their token stops at once, and works again when enabled; an admin cannot disable themselves', async () => {
+    const operator = await stack.user(['operator'], { name: '孙接线员' });
+    const me = { method: 'GET', url: '/v1/me' } as const;
+    expect((await stack.request(operator, me)).statusCode).toBe(200);
+    const disabled = await stack.request(admin, {
+      method: 'PATCH',
+      url: `/v1/users/${operator.user.userId}`,
+      payload: { disabled: true },
+    });
+    expect(disabled.statusCode, disabled.body).toBe(200);
+    expect((await stack.request(operator, me)).statusCode).toBe(401);
+    const listed = (await stack.request(admin, { method: 'GET', url: '/v1/users?limit=200' })).json().items;
+    expect(listed.find((u: { userId: string }) => u.userId === operator.user.userId)).toMatchObject({
+      disabledBy: admin.user.userId,
+      disabledAt: expect.any(String),
+      tokens: [expect.objectContaining({ revokedAt: null })],
+    });
+    await stack.request(admin, {
+      method: 'PATCH',
+      url: `/v1/users/${operator.user.userId}`,
+      payload: { disabled: false },
+    });
+    expect((await stack.request(operator, me)).statusCode).toBe(200);
+
+    const self = await stack.request(admin, {
+      method: 'PATCH',
+      url: `/v1/users/${admin.user.userId}`,
+      payload: { disabled: true },
+    });
+    expect(self.statusCode).toBe(409);
+    expect((await stack.request(admin, me)).statusCode).toBe(200);
+  });
+
+  it('changes roles and station under the same rules as creation, naming the field refused', async () => {
+    const person = await stack.user(['operator']);
+    const url = `/v1/users/${person.user.userId}`;
+    const noStation = await stack.request(admin, { method: 'PATCH', url, payload: { roles: ['station'] } });
+    expect(noStation.statusCode).toBe(400);
+    expect(problem(noStation).errors[0].pointer).toBe('/stationId');
+    const empty = await stack.request(admin, { method: 'PATCH', url, payload: {} });
+    expect(empty.statusCode).toBe(400);
+    const moved = await stack.request(admin, {
+      method: 'PATCH',
+      url,
+      payload: { roles: ['station'], stationId: 'jimei-03' },
+    });
+    expect(moved.json()).toMatchObject({ roles: ['station'], stationId: 'jimei-03' });
+    const back = await stack.request(admin, { method: 'PATCH', url, payload: { roles: ['operator'] } });
+    expect(back.json()).toMatchObject({ roles: ['operator'], stationId: null });
+    const unknown = await stack.request(admin, {
+      method: 'PATCH',
+      url: '/v1/users/nobody-here',
+      payload: { name: 'x' },
+    });
+    expect(unknown.statusCode).toBe(404);
   });
 
   it('stores tokens only as SHA-256 hashes', async () => {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MAY } from '#domain/roles.js';
 import { authProblems, IdempotencyHeaders, ListQuery, page } from '#api/schemas/common.js';
-import { NewUserSchema, UserSchema } from '#api/schemas/users.js';
+import { NewUserSchema, StaffSchema, UserSchema } from '#api/schemas/users.js';
 
 const users: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -26,10 +26,10 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['users'],
         querystring: Type.Object(ListQuery, { additionalProperties: false }),
-        response: { 200: page(UserSchema), ...authProblems },
+        response: { 200: page(StaffSchema), ...authProblems },
       },
     },
-    async (request) => app.services.users.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => app.services.users.staff(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 };
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authProblems, ProblemSchema } from '#api/schemas/common.js';
-import { EnrollmentSchema, UserIdParams } from '#api/schemas/users.js';
+import { Type } from 'typebox';
+import { EnrollmentSchema, NewEnrollmentSchema, UserIdParams } from '#api/schemas/users.js';
 import { MAY } from '#domain/roles.js';
 
 // A new user's first password, or a forgotten one: the admin hands over the link and never learns the password.
@@ -13,12 +14,16 @@ const enrollments: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['users'],
         summary: 'A one-time link (valid 24 h) for the user to set their console password',
         params: UserIdParams,
+        body: Type.Optional(NewEnrollmentSchema),
         response: { 201: EnrollmentSchema, 404: ProblemSchema, ...authProblems },
       },
     },
     async (request, reply) => {
-      const { token, expiresAt } = await app.services.sessions.enroll(request.user, request.params.userId);
-      request.log.info({ userId: request.params.userId }, 'enrollment link issued');
+      const resetPassword = request.body?.resetPassword === true;
+      const { token, expiresAt } = await app.services.sessions.enroll(request.user, request.params.userId, {
+        resetPassword,
+      });
+      request.log.info({ userId: request.params.userId, resetPassword }, 'enrollment link issued');
       const url = `${request.protocol}://${request.host}/enroll/${token}`;
       return reply.status(201).send({ url, expiresAt: expiresAt.toISOString() });
     },
