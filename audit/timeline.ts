@@ -25,6 +25,7 @@ import {
   rejectUpdate,
   releaseCaseUpdate,
   releaseHoldSignal,
+  forceReleaseUpdate,
   releaseUpdate,
   renewUpdate,
   restopUpdate,
@@ -186,6 +187,7 @@ type DecisionWords = (decision: Json) => string;
 const ALERT_DECISIONS: Record<AlertUpdateName, DecisionWords> = {
   [claimUpdate.name]: () => 'claimed the alert to call',
   [releaseUpdate.name]: (d) => `gave the alert back to the queue${quoted(d.note)}`,
+  [forceReleaseUpdate.name]: (d) => `took the alert back from its operator to the queue${quoted(d.reason)}`,
   [callResultUpdate.name]: (d) =>
     d.result === 'contacted'
       ? `reported the call: contacted, outcome ${d.outcome}${d.amountAtRiskFen !== undefined ? `, ${cny(d.amountAtRiskFen)} at risk` : ''}${quoted(d.note)}`

@@ -23,6 +23,7 @@ import type { ConsoleSession } from '#services/sessions.js';
 import { pickLanguage, sayRefusal, translator, type Language } from './i18n.js';
 import { errorNotice, type View } from './layout.js';
 import admin from './admin.js';
+import board from './board.js';
 import calltaker from './calltaker.js';
 import cases from './cases.js';
 import live from './live.js';
@@ -159,6 +160,7 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
   await app.register(cases, options);
   await app.register(calltaker, options);
   await app.register(admin, options);
+  await app.register(board, options);
   await app.register(search, options);
   await app.register(live, options);
 }

@@ -86,6 +86,7 @@ export function Moment(props: { at: string | null; zone: string; language: Langu
 }
 
 const NAV: { href: string; key: MessageKey; roles: readonly string[] }[] = [
+  { href: '/board', key: 'nav.board', roles: MAY.readNotifications },
   { href: '/operator', key: 'nav.operator', roles: ['operator'] },
   { href: '/station', key: 'nav.station', roles: ['station', 'supervisor'] },
   { href: '/calltaker', key: 'nav.calltaker', roles: ['calltaker'] },

@@ -30,7 +30,13 @@ function QueueList(props: { view: View; items: Summary[]; zone: string }) {
   return (
     <ol class="queue" data-list="">
       {props.items.map((alert) => (
-        <li tabindex={0} data-alert-id={alert.alertId} data-risk={alert.riskLevel} class={`risk-${alert.riskLevel}`}>
+        <li
+          tabindex={0}
+          data-alert-id={alert.alertId}
+          data-sound-id={alert.alertId}
+          data-risk={alert.riskLevel}
+          class={`risk-${alert.riskLevel}`}
+        >
           <strong>{t(riskKey(alert.riskLevel))}</strong> {t(fraudKey(alert.fraudType))} · {alert.victim.phone} ·{' '}
           {t('operator.station')} {alert.stationId} · {t('operator.deadline')}{' '}
           <Moment at={alert.deadline} zone={props.zone} language={language} countdown />
@@ -163,7 +169,13 @@ export default async function operator(app: FastifyInstance, { services, timeZon
                 {t('operator.takeNext')}
               </button>
             </ActionForm>
-            <div id="queue" hx-get="/operator/queue" hx-trigger="fanzha:changed from:body" data-alert-sound="high">
+            <div
+              id="queue"
+              hx-get="/operator/queue"
+              hx-trigger="fanzha:changed from:body"
+              data-sound-for='[data-risk="high"]'
+              data-sound-title={t('operator.newHighRisk')}
+            >
               <QueueList view={view} items={items} zone={timeZone} />
             </div>
           </section>

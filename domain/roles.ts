@@ -31,6 +31,8 @@ export const MAY = {
   callAlerts: roles('operator'),
   visitAlerts: roles('station', 'supervisor'),
   cancelAlerts: roles('platform', 'supervisor'),
+  /** Take a held alert back from its operator to the queue; acknowledge an escalation. */
+  superviseAlerts: roles('supervisor'),
   fileStopPayments: roles('calltaker'),
   readStopPayments: roles('calltaker', 'approver', 'senior_approver', 'supervisor', 'auditor'),
   /** Read every case; a call-taker reads the cases they filed. */

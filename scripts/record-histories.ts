@@ -273,6 +273,21 @@ const paths: Path[] = [
     },
   },
   {
+    name: 'alert-force-release',
+    async run() {
+      // Recorded after patch supervisor-release: a supervisor takes a held alert back to the queue.
+      const alert = alertInput('medium');
+      const base = alertBase(alert.alertId);
+      await post(platform, '/v1/alerts', alert);
+      await post(operator, `${base}/claim`);
+      await post(supervisor, `${base}/force-release`, { reason: '劝阻员已下班' });
+      await post(operator, `${base}/claim`);
+      await post(operator, `${base}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+      await closed(client.workflow.getHandle(`alert-${alert.alertId}`));
+      return [{ file: 'alert-force-release', workflowId: `alert-${alert.alertId}` }];
+    },
+  },
+  {
     name: 'alert-transfer',
     async run() {
       const alert = alertInput('medium');

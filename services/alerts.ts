@@ -31,6 +31,7 @@ import {
   callResultUpdate,
   cancelAlertUpdate,
   claimUpdate,
+  forceReleaseUpdate,
   platformUpdateSignal,
   releaseUpdate,
   transferUpdate,
@@ -346,6 +347,13 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
     release: (user: User, alertId: string, input: { note?: string }, idempotencyKey: string | null) =>
       decide(alertId, user, releaseUpdate, { actor: actorFor(user, MAY.callAlerts), note: input.note }, idempotencyKey),
 
+    /** A supervisor takes a held alert back to the queue, with a reason the history keeps. */
+    forceRelease: (user: User, alertId: string, input: { reason: string }, idempotencyKey: string | null) => {
+      const actor = actorFor(user, MAY.superviseAlerts);
+      requiredText(input.reason, '/reason', 500);
+      return decide(alertId, user, forceReleaseUpdate, { actor, reason: input.reason }, idempotencyKey);
+    },
+
     reportCall: (user: User, alertId: string, report: CallReport, idempotencyKey: string | null) =>
       decide(alertId, user, callResultUpdate, callDecision(report, actorFor(user, MAY.callAlerts)), idempotencyKey),
 
@@ -381,14 +389,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       );
     },
 
-    cancel: (user: User, alertId: string, input: { reason: string }, idempotencyKey: string | null) =>
-      decide(
-        alertId,
-        user,
-        cancelAlertUpdate,
-        { actor: actorFor(user, MAY.cancelAlerts), reason: input.reason },
-        idempotencyKey,
-      ),
+    cancel: (user: User, alertId: string, input: { reason: string }, idempotencyKey: string | null) => {
+      const actor = actorFor(user, MAY.cancelAlerts);
+      requiredText(input.reason, '/reason', 500);
+      return decide(alertId, user, cancelAlertUpdate, { actor, reason: input.reason }, idempotencyKey);
+    },
   };
 }
 

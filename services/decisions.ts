@@ -43,6 +43,12 @@ export async function sendDecision<Ret, Args extends [unknown, ...unknown[]]>(
       if (type === REFUSAL.notAssignee) throw new Refusal('not_assignee', message);
       if (type === REFUSAL.invalidTransition) throw new Refusal('invalid_transition', message);
       if (type === REFUSAL.separationOfDuties) throw new Refusal('separation_of_duties', message);
+      // A decision added by a later version (behind a patch): a run started before it has no handler.
+      if (message.startsWith('No registered handler for update'))
+        throw new Refusal(
+          'invalid_transition',
+          `This case was started before "${update.name}" existed; it cannot take it.`,
+        );
     }
     if (error instanceof WorkflowNotFoundError) throw new Refusal('invalid_transition', closedMessage);
     throw error;

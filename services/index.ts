@@ -8,6 +8,7 @@ import type { Database } from '#db/client.js';
 import type { UserStore } from '#db/users.js';
 import { createAlertService } from './alerts.js';
 import { createAuditService } from './audit.js';
+import { createBoardService } from './board.js';
 import { createLiveService } from './live.js';
 import { createNotificationService } from './notifications.js';
 import { createSearchService } from './search.js';
@@ -34,6 +35,7 @@ export function createServices(deps: ServiceDeps) {
     sessions: createSessionService(deps),
     live: createLiveService(deps),
     search: createSearchService(deps),
+    board: createBoardService(deps),
   };
 }
 

@@ -12,7 +12,8 @@ import { stationScope } from './alerts.js';
 
 export interface LiveEvent {
   id: number;
-  caseType: 'alert' | 'stop_payment';
+  /** `escalation`: a supervisor acknowledged one (the banners of the others stop). */
+  caseType: 'alert' | 'stop_payment' | 'escalation';
   state: string;
 }
 
@@ -21,12 +22,15 @@ const visibleTo = (user: User) => {
   // The 110 desk hears of closed alerts: an operator may have handed one over (defrauded).
   const takesHandovers = hasRole(user.roles, MAY.fileStopPayments);
   const readsCases = hasRole(user.roles, MAY.readStopPayments);
+  const readsEscalations = hasRole(user.roles, MAY.readNotifications);
   const station = stationScope(user);
   return (change: LiveChange) =>
     change.caseType === 'alert'
       ? (readsAlerts && (station === null || change.stationId === station)) ||
         (takesHandovers && change.state === 'closed')
-      : change.caseType === 'stop_payment' && readsCases;
+      : change.caseType === 'escalation'
+        ? readsEscalations
+        : change.caseType === 'stop_payment' && readsCases;
 };
 
 export function createLiveService({ db }: { db: Database }) {

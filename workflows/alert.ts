@@ -2,7 +2,14 @@
  * AlertWorkflow (DESIGN.md §4): one early-warning alert from the platform's push to a closed case.
  * Humans decide through validated Updates; deadlines are timers that escalate but never close.
  */
-import { allHandlersFinished, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AlertActivities } from '../activities/read-model.js';
 import { RISK_RANK, type AlertInput, type AlertOutcome, type AlertView, type DecisionActor } from '../domain/alert.js';
 import type { AlertPolicy } from '../domain/policy.js';
@@ -20,6 +27,7 @@ import {
   callResultUpdate,
   cancelAlertUpdate,
   claimUpdate,
+  forceReleaseUpdate,
   linkStopPaymentSignal,
   platformUpdateSignal,
   REFUSAL,
@@ -29,6 +37,7 @@ import {
   type CallResultDecision,
   type CancelDecision,
   type ClaimDecision,
+  type ForceReleaseDecision,
   type PlatformUpdate,
   type ReleaseDecision,
   type TransferDecision,
@@ -45,6 +54,9 @@ export interface AlertWorkflowInput {
 }
 
 const { recordAlertEvents } = proxyActivities<AlertActivities>(PROJECTION_OPTIONS);
+
+/** Patch: a supervisor may take a held alert back to the queue (`forceRelease`). */
+export const SUPERVISOR_RELEASE = 'supervisor-release';
 
 type DeadlineKind = 'claim' | 'call' | 'visit';
 type Deadline = EscalatingDeadline<DeadlineKind>;
@@ -233,14 +245,30 @@ class Alert {
   }
 
   release({ actor, note }: ReleaseDecision): AlertView {
+    this.backToQueue();
+    this.recorder.record('released', actor, note ? { note } : {});
+    return this.snapshot();
+  }
+
+  validateForceRelease(_decision: ForceReleaseDecision) {
+    this.requireState('calling');
+  }
+
+  forceRelease({ actor, reason }: ForceReleaseDecision): AlertView {
+    const heldBy = this.view.assignee;
+    this.backToQueue();
+    this.recorder.record('released', actor, { reason, heldBy });
+    return this.snapshot();
+  }
+
+  /** Back in the queue, under the claim deadline it had before the call. */
+  private backToQueue() {
     this.raiseDue();
     this.view.state = 'queued';
     this.view.assignee = null;
     this.deadline = this.claimDeadline;
     this.claimDeadline = null;
     this.showDeadline();
-    this.recorder.record('released', actor, note ? { note } : {});
-    return this.snapshot();
   }
 
   validateCallResult({ actor }: CallResultDecision) {
@@ -374,6 +402,11 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(releaseUpdate, (decision) => alert.release(decision), {
     validator: (decision) => alert.validateRelease(decision),
   });
+  // Added to deployed workflows: alerts started before it replay without this handler (and refuse it).
+  if (patched(SUPERVISOR_RELEASE))
+    setHandler(forceReleaseUpdate, (decision) => alert.forceRelease(decision), {
+      validator: (decision) => alert.validateForceRelease(decision),
+    });
   setHandler(callResultUpdate, (decision) => alert.callResult(decision), {
     validator: (decision) => alert.validateCallResult(decision),
   });

@@ -47,6 +47,11 @@ export interface CancelDecision {
   actor: DecisionActor;
   reason: string;
 }
+/** A supervisor takes a held alert back to the queue: its operator went off the line, or away. */
+export interface ForceReleaseDecision {
+  actor: DecisionActor;
+  reason: string;
+}
 /** A repeated push of the same alert by the platform. */
 export interface PlatformUpdate {
   riskLevel: RiskLevel;
@@ -56,6 +61,7 @@ export interface PlatformUpdate {
 
 export const claimUpdate = defineUpdate<AlertView, [ClaimDecision], 'claim'>('claim');
 export const releaseUpdate = defineUpdate<AlertView, [ReleaseDecision], 'release'>('release');
+export const forceReleaseUpdate = defineUpdate<AlertView, [ForceReleaseDecision], 'forceRelease'>('forceRelease');
 export const callResultUpdate = defineUpdate<AlertView, [CallResultDecision], 'callResult'>('callResult');
 export const visitResultUpdate = defineUpdate<AlertView, [VisitResultDecision], 'visitResult'>('visitResult');
 export const transferUpdate = defineUpdate<AlertView, [TransferDecision], 'transfer'>('transfer');
@@ -126,6 +132,7 @@ export const holdStateQuery = defineQuery<HoldView>('state');
 export const ALERT_UPDATES = [
   claimUpdate,
   releaseUpdate,
+  forceReleaseUpdate,
   callResultUpdate,
   visitResultUpdate,
   transferUpdate,

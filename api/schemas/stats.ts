@@ -66,4 +66,12 @@ export const NotificationSchema = Type.Object({
   deliveredVia: Type.Union([Type.String(), Type.Null()]),
   attempts: Type.Integer(),
   lastError: Type.Union([Type.String(), Type.Null()]),
+  acknowledgedAt: Type.Union([Type.String(), Type.Null()], { description: 'an escalation a supervisor took on' }),
+  acknowledgedBy: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const AcknowledgementSchema = Type.Object({
+  id: Type.Integer(),
+  acknowledgedAt: Type.String(),
+  acknowledgedBy: Type.String({ description: 'the first supervisor to acknowledge it; a later one changes nothing' }),
 });

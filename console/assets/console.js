@@ -124,33 +124,37 @@
     if (select instanceof HTMLSelectElement && select.hasAttribute('data-autosubmit')) select.form.requestSubmit();
   });
 
-  // --- a new high-risk alert in the queue: a sound and a desktop notification (asked for once) ---
-  const queue = document.querySelector('[data-alert-sound]');
-  if (queue) {
-    const highRisk = () =>
-      new Set([...queue.querySelectorAll('[data-risk="high"][data-alert-id]')].map((el) => el.dataset.alertId));
-    let seen = highRisk();
-    const beep = () => {
-      try {
-        const audio = new AudioContext();
-        const tone = audio.createOscillator();
-        tone.frequency.value = 880;
-        tone.connect(audio.destination);
-        tone.start();
-        tone.stop(audio.currentTime + 0.3);
-      } catch {
-        // no audio device: the notification and the list still show it
-      }
-    };
+  // --- something new that must not be missed — a high-risk alert in the queue, an escalation on the
+  // board — plays a sound and shows a desktop notification (asked for once). A region marked
+  // data-sound-for="<selector>" sounds when an element matching it, by its data-sound-id, appears. ---
+  const regions = [...document.querySelectorAll('[data-sound-for]')];
+  const beep = () => {
+    try {
+      const audio = new AudioContext();
+      const tone = audio.createOscillator();
+      tone.frequency.value = 880;
+      tone.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.3);
+    } catch {
+      // no audio device: the notification and the page still show it
+    }
+  };
+  for (const region of regions) {
+    const present = () =>
+      new Set([...region.querySelectorAll(region.dataset.soundFor)].map((el) => el.dataset.soundId).filter(Boolean));
+    let seen = present();
     new MutationObserver(() => {
-      const now = highRisk();
+      const now = present();
       const fresh = [...now].filter((id) => !seen.has(id));
       seen = now;
       if (fresh.length === 0) return;
       beep();
       if ('Notification' in window && Notification.permission === 'granted')
-        new Notification(queue.dataset.alertTitle || 'Fanzha', { body: fresh.join(', ') });
-    }).observe(queue, { childList: true, subtree: true });
+        new Notification(region.dataset.soundTitle || 'Fanzha', { body: fresh.join(', ') });
+    }).observe(region, { childList: true, subtree: true });
+  }
+  if (regions.length > 0)
     document.addEventListener(
       'click',
       () => {
@@ -165,5 +169,33 @@
       },
       { once: true },
     );
-  }
+
+  // --- a live refresh never wipes what a person is typing: a region with a focused or edited field
+  // waits, and catches up once the person has left it ---
+  const editing = (region) =>
+    [...region.querySelectorAll('input:not([type=hidden]), textarea, select')].some(
+      (field) =>
+        field === document.activeElement ||
+        (field.type === 'checkbox' || field.type === 'radio'
+          ? field.checked !== field.defaultChecked
+          : 'defaultValue' in field && field.value !== field.defaultValue),
+    );
+  let waiting = false;
+  document.addEventListener('htmx:config:request', (event) => {
+    const region = event.target;
+    if (!(region instanceof HTMLElement) || !(region.getAttribute('hx-trigger') || '').includes('fanzha:changed'))
+      return;
+    if (!editing(region)) return;
+    event.preventDefault();
+    waiting = true;
+  });
+  document.addEventListener('focusout', () =>
+    setTimeout(() => {
+      if (!waiting) return;
+      const busy = [...document.querySelectorAll('[hx-trigger*="fanzha:changed"]')].some(editing);
+      if (busy) return;
+      waiting = false;
+      changed();
+    }, 0),
+  );
 })();

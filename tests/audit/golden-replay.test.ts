@@ -30,6 +30,8 @@ describe('golden histories', () => {
         'alert-transfer.json',
         // Recorded after patch late-decision-escalates: a claim and its missed deadline in one task.
         'alert-late-claim.json',
+        // Recorded after patch supervisor-release: a supervisor takes a held alert back to the queue.
+        'alert-force-release.json',
         'stop-payment-approve-onward-release.json',
         // Recorded after patch holds-outlive-case-close: both sides of the patch keep replaying.
         'stop-payment-holds-outlive-case.json',

@@ -9,7 +9,15 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertView } from '#domain/alert.js';
 import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
-import { expectAccessible, launchBrowser, newPerson, screenshot, signInWithToken } from '../helpers/browser.js';
+import {
+  alarms,
+  expectAccessible,
+  launchBrowser,
+  listenForAlarms,
+  newPerson,
+  screenshot,
+  signInWithToken,
+} from '../helpers/browser.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 const PASSWORD = '正确的密码-correct-horse';
@@ -186,34 +194,12 @@ describe('the operator console', () => {
 
   it('sounds and notifies for a new high-risk alert only, and asks for notifications once', async () => {
     const caller = await stack.user(['operator']);
-    /** Notes each notification shown, tone played and permission asked for, then lets the browser do it. */
     const listen = async (page: Page) => {
-      await page.addInitScript(() => {
-        const heard = { shown: [] as string[], tones: 0, asked: 0 };
-        Object.assign(window, { heard });
-        const Real = window.Notification;
-        window.Notification = new Proxy(Real, {
-          construct(target, args: [string, NotificationOptions?]) {
-            heard.shown.push(args[1]?.body ?? '');
-            return Reflect.construct(target, args);
-          },
-        });
-        const ask = Real.requestPermission.bind(Real);
-        Real.requestPermission = () => {
-          heard.asked += 1;
-          return ask();
-        };
-        const start = OscillatorNode.prototype.start;
-        OscillatorNode.prototype.start = function (...args) {
-          heard.tones += 1;
-          return start.apply(this, args);
-        };
-      });
+      await listenForAlarms(page);
       await signInWithToken(page, caller.token);
       await page.goto('/operator');
     };
-    type Heard = { shown: string[]; tones: number; asked: number };
-    const heard = (page: Page) => page.evaluate(() => (window as unknown as { heard: Heard }).heard);
+    const heard = alarms;
 
     const granted = await person();
     await granted.context().grantPermissions(['notifications']);

@@ -30,7 +30,7 @@ beforeAll(async () => {
     }),
     launchBrowser(),
   ]);
-  const [platform, operator, station, calltaker, approver, senior, admin] = await Promise.all([
+  const [platform, operator, station, calltaker, approver, senior, admin, supervisor] = await Promise.all([
     stack.user(['platform']),
     stack.user(['operator'], { name: '王接线员' }),
     stack.user(['station'], { name: '张警官', stationId: 'haibowan-01' }),
@@ -38,6 +38,7 @@ beforeAll(async () => {
     stack.user(['approver'], { name: '李审批' }),
     stack.user(['senior_approver'], { name: '刘局' }),
     stack.user(['admin'], { name: '系统管理员 周' }),
+    stack.user(['supervisor'], { name: '值班长 马' }),
   ]);
   // Something on every page: queued alerts, one held, a visit, a case pending and one with money held.
   const alerts = alertApi(stack);
@@ -63,10 +64,11 @@ beforeAll(async () => {
   Object.assign(people, {
     operator: { caller: operator, pages: ['/operator'] },
     station: { caller: station, pages: ['/station'] },
-    calltaker: { caller: calltaker, pages: ['/calltaker', `/cases/${stopPaymentId}`] },
+    calltaker: { caller: calltaker, pages: ['/calltaker', `/cases/${stopPaymentId}`, '/search'] },
     approver: { caller: approver, pages: ['/approver', `/cases/${stopPaymentId}`] },
     senior: { caller: senior, pages: ['/senior', `/cases/${stopPaymentId}`] },
     admin: { caller: admin, pages: ['/admin'] },
+    supervisor: { caller: supervisor, pages: ['/board', '/search?phone=13700001234', '/station'] },
   });
 });
 afterAll(async () => {
@@ -76,7 +78,7 @@ afterAll(async () => {
 });
 
 describe('a tour of the console', () => {
-  for (const role of ['operator', 'station', 'calltaker', 'approver', 'senior', 'admin'])
+  for (const role of ['operator', 'station', 'calltaker', 'approver', 'senior', 'admin', 'supervisor'])
     for (const language of ['zh-CN', 'en'] as const)
       it(`as the ${role}, in ${language}, on a desktop and a phone`, async () => {
         const { caller, pages } = people[role]!;

@@ -74,3 +74,40 @@ export async function tabTo(page: Page, target: Locator, limit = 120) {
   }
   throw new Error(`${limit} presses of Tab never reached ${target.toString()}`);
 }
+
+/** What a page told its person without words: notifications shown, tones played, permission asked. */
+export interface Alarms {
+  shown: string[];
+  tones: number;
+  asked: number;
+}
+
+/**
+ * Notes each desktop notification, tone and permission request of `page` (from its next load on),
+ * then lets the browser do it: the page behaves as ever, and the test can ask what it heard.
+ */
+export async function listenForAlarms(page: Page) {
+  await page.addInitScript(() => {
+    const heard = { shown: [] as string[], tones: 0, asked: 0 };
+    Object.assign(window, { heard });
+    const Real = window.Notification;
+    window.Notification = new Proxy(Real, {
+      construct(target, args: [string, NotificationOptions?]) {
+        heard.shown.push(args[1]?.body ?? '');
+        return Reflect.construct(target, args);
+      },
+    });
+    const ask = Real.requestPermission.bind(Real);
+    Real.requestPermission = () => {
+      heard.asked += 1;
+      return ask();
+    };
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (...args) {
+      heard.tones += 1;
+      return start.apply(this, args);
+    };
+  });
+}
+
+export const alarms = (page: Page) => page.evaluate(() => (window as unknown as { heard: Alarms }).heard);

@@ -41,6 +41,16 @@ describe('console catalogues', () => {
       ['cases.reject', 'Reject'],
       ['cases.freeze', 'Freeze'],
       ['cases.renew', 'Renew'],
+      // Part 2: the supervisor's, auditor's and admin's pages.
+      ['board.release', 'Release'],
+      ['board.cancel', 'Cancel'],
+      ['board.acknowledge', 'Acknowledge'],
+      ['search.submit', 'Search'],
+      ['admin.newUser', 'New user'],
+      ['admin.resetPassword', 'Reset password'],
+      ['admin.issueToken', 'Issue token'],
+      ['admin.revoke', 'Revoke'],
+      ['admin.disable', 'Disable'],
     ];
     expect(names.map(([key]) => english(key))).toEqual(names.map(([, name]) => name));
     expect(zh('enroll.intro', { name: '王五', login: 'wang.wu' })).toBe(

@@ -42,6 +42,13 @@ const alert: FastifyPluginAsyncTypebox = async (app) => {
     (user, { alertId }, body, key) => alerts.release(user, alertId, body, key),
   );
   decision(
+    '/force-release',
+    MAY.superviseAlerts,
+    'A supervisor takes a held alert back from its operator to the queue',
+    CancelBody,
+    (user, { alertId }, body, key) => alerts.forceRelease(user, alertId, body, key),
+  );
+  decision(
     '/call-result',
     MAY.callAlerts,
     'Report the result of a call',
