@@ -82,7 +82,13 @@ export async function buildApp(deps: AppDeps) {
     ignorePattern: /^.*(?:\.test|\.spec)\.ts$/,
   });
   // The web console: the same process, the same services, its own sessions (DESIGN.md §3).
-  await app.register(webConsole, { services: app.services, timeZone: deps.config.timeZone });
+  await app.register(webConsole, {
+    services: app.services,
+    timeZone: deps.config.timeZone,
+    temporalUi: deps.config.temporal.webUiUrl
+      ? { url: deps.config.temporal.webUiUrl, namespace: deps.config.temporal.namespace }
+      : null,
+  });
   return app as unknown as FastifyInstance;
 }
 

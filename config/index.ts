@@ -24,6 +24,8 @@ export interface FanzhaConfig {
     embedded: boolean;
     devServerPort: number;
     devServerUiPort: number;
+    /** Where people open the Temporal Web UI (FANZHA_TEMPORAL_UI_URL; the dev server's own when embedded). */
+    webUiUrl: string | null;
     connect: ClientConnectConfig;
     namespace: string;
     taskQueue: string;
@@ -209,6 +211,9 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
       embedded,
       devServerPort,
       devServerUiPort,
+      webUiUrl:
+        url(env, 'FANZHA_TEMPORAL_UI_URL', ['http:', 'https:']) ??
+        (embedded ? `http://127.0.0.1:${devServerUiPort}` : null),
       connect,
       namespace: connect.namespace ?? 'default',
       taskQueue,

@@ -23,6 +23,7 @@ import type { ConsoleSession } from '#services/sessions.js';
 import { pickLanguage, sayRefusal, translator, type Language } from './i18n.js';
 import { errorNotice, type View } from './layout.js';
 import admin from './admin.js';
+import audit from './audit.js';
 import board from './board.js';
 import calltaker from './calltaker.js';
 import cases from './cases.js';
@@ -52,6 +53,8 @@ export interface ConsoleOptions {
   services: Services;
   /** The center's time zone for every time shown (default Asia/Shanghai). */
   timeZone: string;
+  /** The Temporal Web UI, for the auditor's link to a case's workflow; null when there is none to open. */
+  temporalUi: { url: string; namespace: string } | null;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -160,6 +163,7 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
   await app.register(cases, options);
   await app.register(calltaker, options);
   await app.register(admin, options);
+  await app.register(audit, options);
   await app.register(board, options);
   await app.register(search, options);
   await app.register(live, options);

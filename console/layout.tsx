@@ -93,7 +93,9 @@ const NAV: { href: string; key: MessageKey; roles: readonly string[] }[] = [
   { href: '/approver', key: 'nav.approver', roles: ['approver'] },
   { href: '/senior', key: 'nav.senior', roles: ['senior_approver'] },
   { href: '/search', key: 'nav.search', roles: MAY.searchAccounts },
+  { href: '/audit', key: 'nav.audit', roles: MAY.audit },
   { href: '/admin', key: 'nav.admin', roles: ['admin'] },
+  { href: '/access-log', key: 'nav.accessLog', roles: MAY.administer },
 ];
 
 /** The pages a person's roles open, in menu order. */

@@ -30,7 +30,7 @@ beforeAll(async () => {
     }),
     launchBrowser(),
   ]);
-  const [platform, operator, station, calltaker, approver, senior, admin, supervisor] = await Promise.all([
+  const [platform, operator, station, calltaker, approver, senior, admin, supervisor, auditor] = await Promise.all([
     stack.user(['platform']),
     stack.user(['operator'], { name: '王接线员' }),
     stack.user(['station'], { name: '张警官', stationId: 'haibowan-01' }),
@@ -39,6 +39,7 @@ beforeAll(async () => {
     stack.user(['senior_approver'], { name: '刘局' }),
     stack.user(['admin'], { name: '系统管理员 周' }),
     stack.user(['supervisor'], { name: '值班长 马' }),
+    stack.user(['auditor'], { name: '审计员 郑' }),
   ]);
   // Something on every page: queued alerts, one held, a visit, a case pending and one with money held.
   const alerts = alertApi(stack);
@@ -67,7 +68,8 @@ beforeAll(async () => {
     calltaker: { caller: calltaker, pages: ['/calltaker', `/cases/${stopPaymentId}`, '/search'] },
     approver: { caller: approver, pages: ['/approver', `/cases/${stopPaymentId}`] },
     senior: { caller: senior, pages: ['/senior', `/cases/${stopPaymentId}`] },
-    admin: { caller: admin, pages: ['/admin'] },
+    admin: { caller: admin, pages: ['/admin', '/access-log'] },
+    auditor: { caller: auditor, pages: ['/audit', `/audit/workflows/stoppay-${stopPaymentId}`] },
     supervisor: { caller: supervisor, pages: ['/board', '/search?phone=13700001234', '/station'] },
   });
 });
@@ -78,7 +80,7 @@ afterAll(async () => {
 });
 
 describe('a tour of the console', () => {
-  for (const role of ['operator', 'station', 'calltaker', 'approver', 'senior', 'admin', 'supervisor'])
+  for (const role of ['operator', 'station', 'calltaker', 'approver', 'senior', 'admin', 'supervisor', 'auditor'])
     for (const language of ['zh-CN', 'en'] as const)
       it(`as the ${role}, in ${language}, on a desktop and a phone`, async () => {
         const { caller, pages } = people[role]!;

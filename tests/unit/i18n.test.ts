@@ -1,5 +1,8 @@
 /** The console's two catalogues say the same things: no key missing in either, no empty text, placeholders alike. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ALERT_STEP_KINDS, HOLD_STEP_KINDS, STOP_PAYMENT_STEP_KINDS } from '#domain/steps.js';
 import { CATALOGUES, en, pickLanguage, sayRefusal, translator, zhCN, type MessageKey } from '#console/i18n.js';
 import { invalidField, Refusal, REFUSAL_STATUS, type RefusalCode } from '#domain/refusal.js';
 
@@ -75,6 +78,17 @@ describe('console catalogues', () => {
     );
     // A field without a rule still says which field, rather than nothing.
     expect(sayRefusal(invalidField('/unheardOf', 'is wrong'), zh)).toBe('操作未完成：/unheardOf is wrong');
+  });
+
+  it('name every kind of timeline entry and every step in the center’s words', () => {
+    const source = readFileSync(fileURLToPath(new URL('../../audit/timeline.ts', import.meta.url)), 'utf8');
+    const timelineKinds = [...source.matchAll(/push\(\s*event,\s*'([a-z_]+)'/g)].map((m) => m[1]!);
+    expect(timelineKinds.length).toBeGreaterThan(10);
+    const steps = [...ALERT_STEP_KINDS, ...STOP_PAYMENT_STEP_KINDS, ...HOLD_STEP_KINDS];
+    for (const kind of [...timelineKinds, ...steps]) {
+      const keys = [`step.${kind}`, `kind.${kind}`].filter((key) => key in zhCN);
+      expect(keys, kind).not.toEqual([]);
+    }
   });
 
   it('picks the session’s language, else the browser’s, else Chinese', () => {
