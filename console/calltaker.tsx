@@ -9,44 +9,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRefusal, type FieldError } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import type { StopPaymentInput, TransferInput } from '#domain/stop-payment.js';
-import { fenFromYuan, type Form } from './forms.js';
+import { fenFromYuan, localNow, zonedIso, type Form } from './forms.js';
 import type { Services } from '#services/index.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { fieldRule, fraudKey } from './i18n.js';
 import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 const ROWS = 3;
-
-/** `2026-12-02T09:40` typed in the center's zone, as ISO-8601 with that zone's offset then. */
-export function zonedIso(local: string, zone: string): string {
-  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
-  if (!match) return local;
-  const [, y, mo, d, h, mi, s = '00'] = match;
-  const asUtc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const offsetName = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
-    .formatToParts(new Date(asUtc))
-    .find((p) => p.type === 'timeZoneName')?.value;
-  const offset = offsetName === 'GMT' || !offsetName ? '+00:00' : offsetName.replace('GMT', '');
-  return `${y}-${mo}-${d}T${h}:${mi}:${s}${offset}`;
-}
-
-/** Now, as a `datetime-local` value in the center's zone. */
-function localNow(zone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: zone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hour12: false,
-    })
-      .formatToParts(new Date())
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}`;
-}
 
 /** The filing the form stands for, and which form row each transfer came from (blank rows are skipped). */
 function filingFrom(form: Form, zone: string): { input: StopPaymentInput; rows: number[] } {

@@ -14,3 +14,34 @@ export function fenFromYuan(yuan: string | undefined): number | undefined {
   const [whole, cents = ''] = text.split('.');
   return Number(whole) * 100 + Number(cents.padEnd(2, '0'));
 }
+
+/** `2026-12-02T09:40` typed in the center's zone, as ISO-8601 with that zone's offset then. */
+export function zonedIso(local: string, zone: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
+  if (!match) return local;
+  const [, y, mo, d, h, mi, s = '00'] = match;
+  const asUtc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const offsetName = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+    .formatToParts(new Date(asUtc))
+    .find((p) => p.type === 'timeZoneName')?.value;
+  const offset = offsetName === 'GMT' || !offsetName ? '+00:00' : offsetName.replace('GMT', '');
+  return `${y}-${mo}-${d}T${h}:${mi}:${s}${offset}`;
+}
+
+/** Now, as a `datetime-local` value in the center's zone. */
+export function localNow(zone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hour12: false,
+    })
+      .formatToParts(new Date())
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}`;
+}

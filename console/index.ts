@@ -31,6 +31,7 @@ import live from './live.js';
 import operator from './operator.js';
 import search from './search.js';
 import signIn from './sign-in.js';
+import stats from './stats.js';
 import station from './station.js';
 
 export type ConsoleAccess = 'public' | 'signed-in' | readonly Role[];
@@ -163,6 +164,7 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
   await app.register(cases, options);
   await app.register(calltaker, options);
   await app.register(admin, options);
+  await app.register(stats, options);
   await app.register(audit, options);
   await app.register(board, options);
   await app.register(search, options);

@@ -92,6 +92,7 @@ const NAV: { href: string; key: MessageKey; roles: readonly string[] }[] = [
   { href: '/calltaker', key: 'nav.calltaker', roles: ['calltaker'] },
   { href: '/approver', key: 'nav.approver', roles: ['approver'] },
   { href: '/senior', key: 'nav.senior', roles: ['senior_approver'] },
+  { href: '/stats', key: 'nav.stats', roles: MAY.readStats },
   { href: '/search', key: 'nav.search', roles: MAY.searchAccounts },
   { href: '/audit', key: 'nav.audit', roles: MAY.audit },
   { href: '/admin', key: 'nav.admin', roles: ['admin'] },

@@ -15,10 +15,12 @@ import {
   alertWorkflowId,
   maskPhone,
   type AlertInput,
+  type AlertOutcome,
   type AlertState,
   type AlertView,
   type CallOutcome,
   type DecisionActor,
+  type FraudType,
   type NotReachedReason,
   type RiskLevel,
   type VisitOutcome,
@@ -47,6 +49,8 @@ export interface AlertFilters {
   riskLevel?: RiskLevel;
   stationId?: string;
   overdue?: boolean;
+  fraudType?: FraudType;
+  outcome?: AlertOutcome;
   /** Only the alerts the caller holds (an operator's own calls). */
   assignedToMe?: boolean;
   limit: number;
@@ -238,6 +242,8 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         filters.riskLevel ? eq(alerts.riskLevel, filters.riskLevel) : undefined,
         filters.stationId ? eq(alerts.stationId, filters.stationId) : undefined,
         filters.overdue !== undefined ? eq(alerts.overdue, filters.overdue) : undefined,
+        filters.fraudType ? eq(alerts.fraudType, filters.fraudType) : undefined,
+        filters.outcome ? eq(alerts.outcome, filters.outcome) : undefined,
         scope !== null ? eq(alerts.stationId, scope) : undefined,
         filters.assignedToMe ? eq(alerts.assigneeId, user.userId) : undefined,
       ];

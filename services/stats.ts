@@ -22,6 +22,18 @@ function quantiles(value: number[] | string | null | undefined) {
   return { median: seconds(median), p90: seconds(p90) };
 }
 
+/** [from, to), by default the last 24 hours; refused by field when reversed or longer than five years. */
+function checkedPeriod(period: { from?: string; to?: string }) {
+  const to = period.to ? new Date(period.to) : new Date();
+  const from = period.from ? new Date(period.from) : new Date(to.getTime() - DAY);
+  if (Number.isNaN(from.getTime())) throw invalidField('/from', 'must be a date and time', 'querystring');
+  if (Number.isNaN(to.getTime())) throw invalidField('/to', 'must be a date and time', 'querystring');
+  if (from.getTime() >= to.getTime()) throw invalidField('/from', 'must be before to', 'querystring');
+  if (to.getTime() - from.getTime() > MAX_PERIOD)
+    throw invalidField('/from', 'must be at most five years before to', 'querystring');
+  return { from, to };
+}
+
 export function createStatsService(db: Database) {
   // postgres.js answers rows as an array, PGlite as { rows }.
   const all = async <T>(query: SQL): Promise<T[]> => {
@@ -69,12 +81,31 @@ export function createStatsService(db: Database) {
     /** The statistics `user` asked for: [from, to), by default the last 24 hours, at most five years. */
     async forPeriod(user: User, period: { from?: string; to?: string }) {
       requireRole(user, MAY.readStats);
-      const to = period.to ? new Date(period.to) : new Date();
-      const from = period.from ? new Date(period.from) : new Date(to.getTime() - DAY);
-      if (from.getTime() >= to.getTime()) throw invalidField('/from', 'must be before to', 'querystring');
-      if (to.getTime() - from.getTime() > MAX_PERIOD)
-        throw invalidField('/from', 'must be at most five years before to', 'querystring');
+      const { from, to } = checkedPeriod(period);
       return this.compute(from, to);
+    },
+
+    /**
+     * Alerts received per hour over [from, to) — per day, in the center's zone, when the period is
+     * longer than three days — every bucket present, empty ones as 0.
+     */
+    async receivedOverTime(user: User, period: { from?: string; to?: string }, timeZone: string) {
+      requireRole(user, MAY.readStats);
+      const { from, to } = checkedPeriod(period);
+      const unit = to.getTime() - from.getTime() > 3 * DAY ? 'day' : 'hour';
+      const rows = await all<{ bucket: string; received: string }>(sql`
+        with counts as (
+          select date_trunc(${unit}, received_at at time zone ${timeZone}) as bucket, count(*) as received
+            from alerts
+           where received_at >= ${at(from)} and received_at < ${at(to)}
+           group by 1)
+        select to_char(s.bucket, 'YYYY-MM-DD"T"HH24:MI') as bucket, coalesce(c.received, 0) as received
+          from generate_series(date_trunc(${unit}, ${at(from)} at time zone ${timeZone}),
+                               date_trunc(${unit}, (${at(to)} - interval '1 microsecond') at time zone ${timeZone}),
+                               ('1 ' || ${unit})::interval) as s(bucket)
+          left join counts c on c.bucket = s.bucket
+         order by s.bucket`);
+      return { unit, buckets: rows.map((r) => ({ at: r.bucket, received: num(r.received) })) };
     },
 
     async compute(fromDate: Date, toDate: Date) {

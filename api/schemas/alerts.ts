@@ -98,6 +98,8 @@ export const AlertListQuery = Type.Object(
     riskLevel: Type.Optional(Type.Enum([...RISK_LEVELS])),
     stationId: Type.Optional(ClientId),
     overdue: Type.Optional(Type.Boolean()),
+    fraudType: Type.Optional(Type.Enum([...FRAUD_TYPES])),
+    outcome: Type.Optional(Type.Enum([...ALERT_OUTCOMES])),
   },
   { additionalProperties: false },
 );
