@@ -85,6 +85,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(webConsole, {
     services: app.services,
     timeZone: deps.config.timeZone,
+    centerName: deps.config.centerName,
     temporalUi: deps.config.temporal.webUiUrl
       ? { url: deps.config.temporal.webUiUrl, namespace: deps.config.temporal.namespace }
       : null,

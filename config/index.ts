@@ -39,6 +39,8 @@ export interface FanzhaConfig {
   maxEventLoopDelayMs: number;
   /** The center's time zone: every time the console shows is in it (FANZHA_TIME_ZONE); stored times are UTC. */
   timeZone: string;
+  /** The center's name as its printed notices carry it (FANZHA_CENTER_NAME). */
+  centerName: string;
   audit: {
     /** How often the archiver schedule copies closed histories into audit_archive (FANZHA_ARCHIVE_EVERY). */
     archiveEveryMs: number;
@@ -224,6 +226,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
     timeZone: timeZone(env),
+    centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),
     notifications: notificationConfig(env),
     audit: auditConfig(env),
   };

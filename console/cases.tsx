@@ -81,7 +81,7 @@ const HOLD_STATE_KEYS: Record<HoldView['state'], MessageKey> = {
 };
 
 /** The money trail: each hold with the onward accounts found from it, as a nested list. */
-function MoneyTrail(props: { view: View; holds: HoldView[]; parent: string | null; zone: string }) {
+function MoneyTrail(props: { view: View; holds: HoldView[]; parent: string | null; zone: string; base: string }) {
   const { t, language } = props.view;
   const children = props.holds.filter((h) => h.parentHoldId === props.parent);
   if (children.length === 0) return null;
@@ -92,6 +92,19 @@ function MoneyTrail(props: { view: View; holds: HoldView[]; parent: string | nul
           <span class={`hold hold-${hold.state}`}>
             {hold.bank} {hold.account} · {t(HOLD_STATE_KEYS[hold.state])} · {t('cases.stopped')} {yuan(hold.stoppedFen)}
             {hold.frozenFen > 0 && ` · ${t('cases.frozen')} ${yuan(hold.frozenFen)}`}
+            {hold.frozenFen > 0 && (
+              <>
+                {' '}
+                ·{' '}
+                <a
+                  href={`${props.base}/holds/${encodeURIComponent(hold.holdId)}/freeze-notice`}
+                  class="print-link"
+                  aria-label={`${t('notice.printFreeze')} ${hold.holdId}`}
+                >
+                  {t('notice.printFreeze')}
+                </a>
+              </>
+            )}
             {hold.expiresAt && (
               <>
                 {' '}
@@ -99,7 +112,7 @@ function MoneyTrail(props: { view: View; holds: HoldView[]; parent: string | nul
               </>
             )}
           </span>
-          <MoneyTrail view={props.view} holds={props.holds} parent={hold.holdId} zone={props.zone} />
+          <MoneyTrail view={props.view} holds={props.holds} parent={hold.holdId} zone={props.zone} base={props.base} />
         </li>
       ))}
     </ul>
@@ -189,7 +202,16 @@ function CaseDetail(props: { view: View; item: StopPaymentView; zone: string; no
       {item.holds.length === 0 ? (
         <p>—</p>
       ) : (
-        <MoneyTrail view={view} holds={item.holds} parent={null} zone={props.zone} />
+        <>
+          <MoneyTrail view={view} holds={item.holds} parent={null} zone={props.zone} base={base} />
+          {item.stoppedFen > 0 && (
+            <p>
+              <a href={`${base}/notice`} class="print-link">
+                {t('notice.printStop')}
+              </a>
+            </p>
+          )}
+        </>
       )}
       {hasRole(user.roles, MAY.freezeStopPayments) && <HoldOrders view={view} item={item} />}
     </>

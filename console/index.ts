@@ -28,6 +28,7 @@ import board from './board.js';
 import calltaker from './calltaker.js';
 import cases from './cases.js';
 import live from './live.js';
+import notices from './notices.js';
 import operator from './operator.js';
 import search from './search.js';
 import signIn from './sign-in.js';
@@ -54,6 +55,8 @@ export interface ConsoleOptions {
   services: Services;
   /** The center's time zone for every time shown (default Asia/Shanghai). */
   timeZone: string;
+  /** The center's name on printed notices. */
+  centerName: string;
   /** The Temporal Web UI, for the auditor's link to a case's workflow; null when there is none to open. */
   temporalUi: { url: string; namespace: string } | null;
 }
@@ -164,6 +167,7 @@ export default async function consolePlugin(app: FastifyInstance, options: Conso
   await app.register(cases, options);
   await app.register(calltaker, options);
   await app.register(admin, options);
+  await app.register(notices, options);
   await app.register(stats, options);
   await app.register(audit, options);
   await app.register(board, options);

@@ -67,7 +67,14 @@ export function Notice(props: { kind: 'error' | 'info'; children: ComponentChild
 export const errorNotice = (text: string) => html(<Notice kind="error">{text}</Notice>);
 
 /** A moment as a local time in the center's zone, with a live relative time kept fresh by console.js. */
-export function Moment(props: { at: string | null; zone: string; language: Language; countdown?: boolean }) {
+export function Moment(props: {
+  at: string | null;
+  zone: string;
+  language: Language;
+  countdown?: boolean;
+  /** On paper: the time only, no relative time kept fresh. */
+  still?: boolean;
+}) {
   if (!props.at) return <span>—</span>;
   const local = new Intl.DateTimeFormat(props.language, {
     timeZone: props.zone,
@@ -79,7 +86,7 @@ export function Moment(props: { at: string | null; zone: string; language: Langu
     hour12: false,
   }).format(new Date(props.at));
   return (
-    <time datetime={props.at} data-relative={props.countdown ? 'countdown' : 'since'}>
+    <time datetime={props.at} data-relative={props.still ? undefined : props.countdown ? 'countdown' : 'since'}>
       {local}
     </time>
   );

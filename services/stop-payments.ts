@@ -7,10 +7,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
-import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database } from '#db/client.js';
-import { alerts, holds, stopPayments } from '#db/schema.js';
+import { alerts, caseEvents, holds, stopPayments, users } from '#db/schema.js';
 import type { User } from '#db/users.js';
 import { maskPhone, type AlertView, type DecisionActor } from '#domain/alert.js';
 import { notFound } from '#domain/refusal.js';
@@ -264,6 +264,33 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         .where(inArray(holds.state, ['stopped', 'frozen']))
         .orderBy(asc(holds.expiresAt), asc(holds.holdId))
         .limit(limit);
+    },
+
+    /**
+     * Who decided what on one hold of a case (freeze, renewal, re-stop, release), oldest first: what a
+     * freeze notice names. Read from the hold's projected steps; the case's readers may read them.
+     */
+    async holdDecisions(user: User, id: string, holdId: string) {
+      const found = await visible(id, user);
+      const hold = found.holds.find((h) => h.holdId === holdId);
+      if (!hold) throw notFound(`Hold ${holdId} of stop-payment ${id}`);
+      const steps = await db
+        .select({
+          kind: caseEvents.kind,
+          at: caseEvents.at,
+          userId: caseEvents.actorUserId,
+          name: users.name,
+          role: caseEvents.actorRole,
+          detail: caseEvents.detail,
+        })
+        .from(caseEvents)
+        .leftJoin(users, eq(users.userId, caseEvents.actorUserId))
+        .where(and(eq(caseEvents.workflowId, hold.workflowId), isNotNull(caseEvents.actorUserId)))
+        .orderBy(asc(caseEvents.seq));
+      return {
+        hold,
+        decisions: steps.map((step) => ({ ...step, at: step.at.toISOString(), name: step.name ?? step.userId })),
+      };
     },
 
     /** One case as `user` may see it, masked for them. */

@@ -118,6 +118,11 @@
     }
   });
 
+  // A notice's "Print" button prints the page (the print style sheet keeps the console's parts off it).
+  document.addEventListener('click', (event) => {
+    if (event.target instanceof Element && event.target.closest('[data-print]')) window.print();
+  });
+
   // The language switch takes effect as soon as a language is picked (its button stays for keyboards).
   document.addEventListener('change', (event) => {
     const select = event.target;

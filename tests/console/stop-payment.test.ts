@@ -5,6 +5,7 @@
  * second approver approves and the money trail shows the stops; a senior approver freezes a hold.
  */
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { extractText, getDocumentProxy } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StopPaymentView } from '#domain/stop-payment.js';
 import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
@@ -56,6 +57,15 @@ afterAll(async () => {
   await browser?.close();
   await stack?.close();
 });
+
+/**
+ * The text of a PDF, without the spaces and line breaks its layout puts between runs of glyphs, and in
+ * NFKC: the CJK font maps some glyphs to their Kangxi radical code points (⽌ for 止).
+ */
+async function pdfText(pdf: Buffer): Promise<string> {
+  const { text } = await extractText(await getDocumentProxy(new Uint8Array(pdf)), { mergePages: true });
+  return text.normalize('NFKC').replace(/\s+/g, '');
+}
 
 const caseView = async (id: string) => (await stopPaymentApi(stack).get(approver, id)).json() as StopPaymentView;
 
@@ -278,6 +288,40 @@ describe('stop-payment in the console', () => {
     await page.goto('/senior');
     await page.locator(`#frozen-title + ol > li[data-hold-id="${frozen.holdId}"]`).waitFor({ timeout: LIVE_MS });
     expect(await page.locator('#stopped-title + ol > li').count()).toBe(1);
+  });
+
+  it('prints the stop-payment notice and the freeze notice: Chromium’s PDF carries the accounts and amounts', async () => {
+    const view = await caseView(stopPaymentId);
+    const page = await signedIn(senior, `/cases/${encodeURIComponent(stopPaymentId)}`);
+    await page.getByRole('link', { name: '打印紧急止付通知书' }).click();
+    await page.waitForURL(/\/notice$/);
+    await page.getByRole('button', { name: '打印' }).waitFor();
+    await expectAccessible(page);
+    await screenshot(page, 'notice');
+    const stopNotice = await pdfText(await page.pdf({ format: 'A4' }));
+    expect(stopNotice).toContain('紧急止付通知书');
+    expect(stopNotice).toContain(stopPaymentId);
+    for (const hold of view.holds.filter((h) => h.stoppedFen > 0)) {
+      expect(stopNotice).toContain(hold.account);
+      expect(stopNotice).toContain(hold.holdId);
+    }
+    expect(stopNotice).toContain('¥80000.00');
+    // (The font maps 民 and 角 to radical code points that no normalization folds back: match around them.)
+    expect(stopNotice).toContain('捌万元整');
+    expect(stopNotice).toContain('壹拾贰万元伍');
+    expect(stopNotice).toContain(`合计¥${(view.stoppedFen / 100).toFixed(2)}`);
+
+    const frozen = view.holds.find((h) => h.state === 'frozen')!;
+    await page.goto(`/cases/${encodeURIComponent(stopPaymentId)}`);
+    await page.getByRole('link', { name: `打印冻结通知书 ${frozen.holdId}` }).click();
+    await page.waitForURL(/freeze-notice$/);
+    await expectAccessible(page);
+    const freezeNotice = await pdfText(await page.pdf({ format: 'A4' }));
+    expect(freezeNotice).toContain('冻结通知书');
+    expect(freezeNotice).toContain(frozen.account);
+    expect(freezeNotice).toContain('冻字〔2026〕第118号');
+    expect(freezeNotice).toContain(`¥${(frozen.frozenFen / 100).toFixed(2)}`);
+    expect(freezeNotice).toContain('冻结决定人刘局');
   });
 
   it('searches by keyboard: the desk by receiving account, a supervisor by victim phone', async () => {

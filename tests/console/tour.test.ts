@@ -67,7 +67,7 @@ beforeAll(async () => {
     station: { caller: station, pages: ['/station'] },
     calltaker: { caller: calltaker, pages: ['/calltaker', `/cases/${stopPaymentId}`, '/search'] },
     approver: { caller: approver, pages: ['/approver', `/cases/${stopPaymentId}`] },
-    senior: { caller: senior, pages: ['/senior', `/cases/${stopPaymentId}`] },
+    senior: { caller: senior, pages: ['/senior', `/cases/${stopPaymentId}`, `/cases/${stopPaymentId}/notice`] },
     admin: { caller: admin, pages: ['/admin', '/access-log'] },
     auditor: { caller: auditor, pages: ['/audit', `/audit/workflows/stoppay-${stopPaymentId}`] },
     supervisor: { caller: supervisor, pages: ['/board', '/search?phone=13700001234', '/station'] },
