@@ -30,10 +30,11 @@ function Escalations(props: { view: View; items: Escalation[]; zone: string; sai
   return (
     <>
       {props.said && <Notice kind={props.said.kind}>{props.said.text}</Notice>}
+      {open.length > 0 && <p class="banner-count">{t('board.openCount', { n: open.length })}</p>}
       {open.length === 0 ? (
         <p>{t('board.noEscalations')}</p>
       ) : (
-        <ul class="escalations" role="list">
+        <ul class="escalations" role="list" tabindex={0} aria-label={t('board.openCount', { n: open.length })}>
           {open.map((e) => (
             <li class="escalation" data-escalation-id={e.id} data-sound-id={String(e.id)}>
               <strong>{t(levelKey(e.level))}</strong> · {t(e.caseType === 'alert' ? 'board.alert' : 'board.case')}{' '}
