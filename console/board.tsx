@@ -4,7 +4,7 @@
  * interventions — take a held alert back to the queue, cancel, transfer a visit — each with a reason the
  * case's history keeps; who is on duty and what each holds; what the outbox has not delivered. Live.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComponentChildren } from 'preact';
 import type { AlertView } from '#domain/alert.js';
 import { isRefusal, notFound, REFUSAL_STATUS } from '#domain/refusal.js';
@@ -239,12 +239,50 @@ function Undelivered(props: { view: View; board: Board; zone: string }) {
   );
 }
 
+/** The board's parts below the banner: each a section that refreshes itself from `/board/<id>`. */
+interface Part {
+  id: 'queues' | 'late' | 'held' | 'on-duty' | 'outbox';
+  title: MessageKey;
+  /** Beside the next one on a wide screen. */
+  side?: true;
+  render: (view: View, board: Board) => ComponentChildren;
+}
+
+function partsFor(zone: string): Part[] {
+  return [
+    { id: 'queues', title: 'board.queues', render: (view, now) => <Queues view={view} board={now} /> },
+    { id: 'late', title: 'board.late', render: (view, now) => <Late view={view} board={now} zone={zone} /> },
+    { id: 'held', title: 'board.held', render: (view, now) => <Held view={view} board={now} zone={zone} /> },
+    { id: 'on-duty', title: 'board.onDuty', side: true, render: (view, now) => <OnDuty view={view} board={now} /> },
+    {
+      id: 'outbox',
+      title: 'board.undelivered',
+      side: true,
+      render: (view, now) => <Undelivered view={view} board={now} zone={zone} />,
+    },
+  ];
+}
+
+const LIVE = { 'hx-trigger': 'fanzha:changed from:body', 'aria-live': 'polite' } as const;
+
+function LivePart(props: { part: Part; view: View; board: Board }) {
+  const { part, view } = props;
+  return (
+    <section aria-labelledby={`${part.id}-title`}>
+      <h2 id={`${part.id}-title`}>{view.t(part.title)}</h2>
+      <div id={part.id} hx-get={`/board/${part.id}`} {...LIVE}>
+        {part.render(view, props.board)}
+      </div>
+    </section>
+  );
+}
+
 export default async function board(app: FastifyInstance, { services, timeZone }: ConsoleOptions) {
   const access = { public: true, console: MAY.readNotifications } as const;
   const interveneAccess = { public: true, console: MAY.superviseAlerts } as const;
   const snapshot = (request: FastifyRequest) => services.board.snapshot(userOf(request));
+  const PARTS = partsFor(timeZone);
   const escalations = (request: FastifyRequest) => services.notifications.escalations(userOf(request), { limit: 50 });
-  const live = { 'hx-trigger': 'fanzha:changed from:body', 'aria-live': 'polite' } as const;
 
   app.get('/board', { config: access }, async (request, reply) => {
     const view = viewFor(request, reply);
@@ -259,78 +297,31 @@ export default async function board(app: FastifyInstance, { services, timeZone }
             <div
               id="escalations"
               hx-get="/board/escalations"
-              {...live}
+              {...LIVE}
               data-sound-for="[data-escalation-id]"
               data-sound-title={t('board.escalations')}
             >
               <Escalations view={view} items={raised} zone={timeZone} />
             </div>
           </section>
-          <section aria-labelledby="queues-title">
-            <h2 id="queues-title">{t('board.queues')}</h2>
-            <div id="queues" hx-get="/board/queues" {...live}>
-              <Queues view={view} board={now} />
-            </div>
-          </section>
-          <section aria-labelledby="late-title">
-            <h2 id="late-title">{t('board.late')}</h2>
-            <div id="late" hx-get="/board/late" {...live}>
-              <Late view={view} board={now} zone={timeZone} />
-            </div>
-          </section>
-          <section aria-labelledby="held-title">
-            <h2 id="held-title">{t('board.held')}</h2>
-            <div id="held" hx-get="/board/held" {...live}>
-              <Held view={view} board={now} zone={timeZone} />
-            </div>
-          </section>
+          {PARTS.filter((part) => !part.side).map((part) => (
+            <LivePart part={part} view={view} board={now} />
+          ))}
           <div class="columns">
-            <section aria-labelledby="duty-title">
-              <h2 id="duty-title">{t('board.onDuty')}</h2>
-              <div id="on-duty" hx-get="/board/on-duty" {...live}>
-                <OnDuty view={view} board={now} />
-              </div>
-            </section>
-            <section aria-labelledby="outbox-title">
-              <h2 id="outbox-title">{t('board.undelivered')}</h2>
-              <div id="outbox" hx-get="/board/outbox" {...live}>
-                <Undelivered view={view} board={now} zone={timeZone} />
-              </div>
-            </section>
+            {PARTS.filter((part) => part.side).map((part) => (
+              <LivePart part={part} view={view} board={now} />
+            ))}
           </div>
         </Page>,
       ),
     );
   });
 
-  const fragment =
-    (render: (view: View, board: Board) => ComponentChildren) => async (request: FastifyRequest, reply: FastifyReply) =>
-      sendHtml(reply, html(render(viewFor(request, reply), await snapshot(request))));
-  app.get(
-    '/board/queues',
-    { config: access },
-    fragment((view, now) => <Queues view={view} board={now} />),
-  );
-  app.get(
-    '/board/late',
-    { config: access },
-    fragment((view, now) => <Late view={view} board={now} zone={timeZone} />),
-  );
-  app.get(
-    '/board/held',
-    { config: access },
-    fragment((view, now) => <Held view={view} board={now} zone={timeZone} />),
-  );
-  app.get(
-    '/board/on-duty',
-    { config: access },
-    fragment((view, now) => <OnDuty view={view} board={now} />),
-  );
-  app.get(
-    '/board/outbox',
-    { config: access },
-    fragment((view, now) => <Undelivered view={view} board={now} zone={timeZone} />),
-  );
+  // Each part refreshes itself, live, from its own fragment route.
+  for (const part of PARTS)
+    app.get(`/board/${part.id}`, { config: access }, async (request, reply) =>
+      sendHtml(reply, html(part.render(viewFor(request, reply), await snapshot(request)))),
+    );
   app.get('/board/escalations', { config: access }, async (request, reply) =>
     sendHtml(
       reply,

@@ -10,7 +10,7 @@ import { renderToString } from 'preact-render-to-string';
 import type { User } from '#db/users.js';
 import type { AlertView } from '#domain/alert.js';
 import { MAY } from '#domain/roles.js';
-import type { Language, MessageKey, Translate } from './i18n.js';
+import { fraudKey, riskKey, type Language, type MessageKey, type Translate } from './i18n.js';
 
 /** What every rendered page and fragment knows: the language, the signed-in person, the form secrets. */
 export interface View {
@@ -206,5 +206,25 @@ export function AlertFacts(props: { view: View; alert: AlertView; zone: string }
       <dt>{t('operator.station')}</dt>
       <dd>{alert.stationId}</dd>
     </dl>
+  );
+}
+
+/** An alert on one line, as lists of many show it: when, which, whom (masked by the service), what, where, how it stands. */
+export function AlertLine(props: {
+  view: View;
+  alert: Pick<
+    AlertView,
+    'alertId' | 'receivedAt' | 'victim' | 'fraudType' | 'riskLevel' | 'stationId' | 'state' | 'outcome'
+  >;
+  zone: string;
+}) {
+  const { t, language } = props.view;
+  const a = props.alert;
+  return (
+    <>
+      <Moment at={a.receivedAt} zone={props.zone} language={language} /> · {a.alertId} · {t(riskKey(a.riskLevel))} ·{' '}
+      {a.victim.name ?? '—'} · {a.victim.phone} · {t(fraudKey(a.fraudType))} · {a.stationId} ·{' '}
+      {t(a.outcome ? `outcome.${a.outcome}` : `state.${a.state}`)}
+    </>
   );
 }

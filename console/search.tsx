@@ -4,16 +4,33 @@
  * service scopes, masks and writes each search to the access log; the query stays in the URL.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ComponentChildren } from 'preact';
 import { hasRole, MAY } from '#domain/roles.js';
 import { isRefusal, REFUSAL_STATUS } from '#domain/refusal.js';
 import type { Services } from '#services/index.js';
 import { yuan } from './cases.js';
 import type { Form } from './forms.js';
-import { fraudKey, sayRefusal } from './i18n.js';
+import { sayRefusal } from './i18n.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
-import { document, Moment, Notice, Page, type View, sendHtml } from './layout.js';
+import { AlertLine, document, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Answer = Awaited<ReturnType<Services['search']['byAccount']>> | Awaited<ReturnType<Services['search']['byPhone']>>;
+
+/** One kind of result: its heading with the count, then the list, or "nothing found". */
+function Found(props: { view: View; id: string; title: string; children: ComponentChildren[] }) {
+  return (
+    <section aria-labelledby={props.id}>
+      <h2 id={props.id}>{props.title}</h2>
+      {props.children.length === 0 ? (
+        <p>{props.view.t('search.none')}</p>
+      ) : (
+        <ol class="queue" data-list="">
+          {props.children}
+        </ol>
+      )}
+    </section>
+  );
+}
 
 function Results(props: { view: View; answer: Answer; zone: string }) {
   const { view, answer, zone } = props;
@@ -27,40 +44,24 @@ function Results(props: { view: View; answer: Answer; zone: string }) {
         </p>
       )}
       {!account && (
-        <section aria-labelledby="found-alerts">
-          <h2 id="found-alerts">{t('search.alerts', { n: answer.alerts.length })}</h2>
-          {answer.alerts.length === 0 ? (
-            <p>{t('search.none')}</p>
-          ) : (
-            <ol class="queue" data-list="">
-              {answer.alerts.map((a) => (
-                <li tabindex={0} data-alert-id={a.alertId}>
-                  <Moment at={a.receivedAt} zone={zone} language={language} /> · {a.alertId} · {a.victim.name ?? '—'} ·{' '}
-                  {a.victim.phone} · {t(fraudKey(a.fraudType))} · {a.stationId} ·{' '}
-                  {t(a.outcome ? `outcome.${a.outcome}` : `state.${a.state}`)}
-                </li>
-              ))}
-            </ol>
-          )}
-        </section>
+        <Found view={view} id="found-alerts" title={t('search.alerts', { n: answer.alerts.length })}>
+          {answer.alerts.map((a) => (
+            <li tabindex={0} data-alert-id={a.alertId}>
+              <AlertLine view={view} alert={a} zone={zone} />
+            </li>
+          ))}
+        </Found>
       )}
-      <section aria-labelledby="found-cases">
-        <h2 id="found-cases">{t('search.cases', { n: answer.stopPayments.length })}</h2>
-        {answer.stopPayments.length === 0 ? (
-          <p>{t('search.none')}</p>
-        ) : (
-          <ol class="queue" data-list="">
-            {answer.stopPayments.map((c) => (
-              <li tabindex={0} data-case-id={c.stopPaymentId}>
-                <Moment at={c.createdAt} zone={zone} language={language} /> ·{' '}
-                <a href={`/cases/${encodeURIComponent(c.stopPaymentId)}`}>{c.stopPaymentId}</a> · {c.victim.name} ·{' '}
-                {c.victim.phone} · {t(`case.${c.state}`)} · {t('cases.requested')} {yuan(c.requestedFen)} ·{' '}
-                {t('cases.stopped')} {yuan(c.stoppedFen)}
-              </li>
-            ))}
-          </ol>
-        )}
-      </section>
+      <Found view={view} id="found-cases" title={t('search.cases', { n: answer.stopPayments.length })}>
+        {answer.stopPayments.map((c) => (
+          <li tabindex={0} data-case-id={c.stopPaymentId}>
+            <Moment at={c.createdAt} zone={zone} language={language} /> ·{' '}
+            <a href={`/cases/${encodeURIComponent(c.stopPaymentId)}`}>{c.stopPaymentId}</a> · {c.victim.name} ·{' '}
+            {c.victim.phone} · {t(`case.${c.state}`)} · {t('cases.requested')} {yuan(c.requestedFen)} ·{' '}
+            {t('cases.stopped')} {yuan(c.stoppedFen)}
+          </li>
+        ))}
+      </Found>
     </>
   );
 }

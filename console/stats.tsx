@@ -16,7 +16,7 @@ import { barChart, timeChart, type Bar } from './charts.js';
 import { localNow, zonedIso, type Form } from './forms.js';
 import { fraudKey, riskKey, sayRefusal, type MessageKey } from './i18n.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
-import { document, Moment, Notice, Page, type View, sendHtml } from './layout.js';
+import { AlertLine, document, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Stats = Awaited<ReturnType<Services['stats']['forPeriod']>>;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -284,7 +284,7 @@ export default async function stats(app: FastifyInstance, { services, timeZone }
   // --- the list every chart links to: alerts by state, risk, station, fraud type, outcome, overdue ---
   app.get('/alerts', { config: { public: true, console: MAY.readAlerts } }, async (request, reply) => {
     const view = viewFor(request, reply);
-    const { t, language } = view;
+    const { t } = view;
     const query = request.query as Form;
     const pick = <T extends string>(value: string | undefined, allowed: readonly T[]) =>
       allowed.includes(value as T) ? (value as T) : undefined;
@@ -314,9 +314,7 @@ export default async function stats(app: FastifyInstance, { services, timeZone }
           <ol class="queue" data-list="">
             {found.items.map((a) => (
               <li tabindex={0} data-alert-id={a.alertId}>
-                <Moment at={a.receivedAt} zone={timeZone} language={language} /> · {a.alertId} ·{' '}
-                {t(riskKey(a.riskLevel))} · {t(fraudKey(a.fraudType))} · {a.stationId} · {a.victim.phone} ·{' '}
-                {t(a.outcome ? `outcome.${a.outcome}` : `state.${a.state}`)}
+                <AlertLine view={view} alert={a} zone={timeZone} />
               </li>
             ))}
           </ol>
