@@ -4,13 +4,12 @@
  * however concurrently) this runs; the archive activities are thin wrappers around it.
  */
 import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { and, eq, inArray, max } from 'drizzle-orm';
 import type { Database } from '#db/client.js';
 import { auditArchive } from '#db/schema.js';
 import { ARCHIVER_WORKFLOW_TYPE, type ArchiveOutcome, type RunRef } from '#domain/archive.js';
 import { appendToArchive } from './chain.js';
-import { closedRunFacts, isNotFound } from './source.js';
+import { closedRunFacts, historyText, isNotFound } from './source.js';
 import type { JsonHistory } from './timeline.js';
 
 /** Visibility lags a little behind closing; runs closed this long before the newest archived one are looked at again. */
@@ -74,7 +73,7 @@ export function createArchiver({
       if (done) return 'already_archived';
       let text: string;
       try {
-        text = historyToJSON(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+        text = historyText(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
       } catch (error) {
         if (isNotFound(error)) return 'gone';
         throw error;

@@ -13,6 +13,26 @@ import { isUnavailable } from '#domain/unavailable.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { closingStatusOf, previousRunOf, workflowTypeOf, type JsonHistory } from './timeline.js';
 
+/** Proto map fields in a history's JSON: their key order is the server's map order, which Go randomizes. */
+const MAP_FIELDS = new Set(['metadata', 'indexedFields', 'fields']);
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A history as the JSON `temporal workflow show --output json` prints, with the keys of its map fields
+ * sorted: two reads of one history give the same text (and the archive's hash means the same bytes).
+ */
+export function historyText(history: Parameters<typeof historyToJSON>[0]): string {
+  return JSON.stringify(
+    JSON.parse(historyToJSON(history)),
+    (key, value: unknown) =>
+      MAP_FIELDS.has(key) && isPlainObject(value)
+        ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : value,
+    2,
+  );
+}
+
 export interface LoadedRun {
   workflowId: string;
   runId: string;
@@ -41,7 +61,7 @@ export function createHistorySource(deps: { db: Database; temporal: Client | nul
     try {
       const description = await temporal.workflow.getHandle(workflowId, runId).describe();
       const history = await temporal.workflow.getHandle(workflowId, description.runId).fetchHistory();
-      const text = historyToJSON(history);
+      const text = historyText(history);
       const parsed = JSON.parse(text) as JsonHistory;
       return {
         workflowId,
