@@ -73,8 +73,11 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(autoload, { dir: path.join(here, 'plugins/app'), encapsulate: false, forceESM: true });
   await app.register(autoload, { dir: path.join(here, 'plugins/external'), encapsulate: false, forceESM: true });
-  // The embedded default serves the bank simulator; with a real gateway configured it is not served at all.
-  if (!deps.config.bankGatewayUrl) await app.register(bankSimulator, { prefix: '/sim/bank' });
+  // Only when asked for (the embedded `npm start`, FANZHA_BANK_SIMULATOR=1): never beside a real gateway.
+  if (deps.config.bankSimulator) {
+    app.log.warn('the bank simulator answers every bank instruction under /sim/bank: no real bank learns of a stop');
+    await app.register(bankSimulator, { prefix: '/sim/bank' });
+  }
   await app.register(autoload, {
     dir: path.join(here, 'routes'),
     routeParams: true,

@@ -32,8 +32,13 @@ export interface FanzhaConfig {
   };
   adminToken: string | null;
   policy: Policy;
-  /** null: the bank simulator served by the API under /sim/bank (embedded default). */
+  /** The banks' gateway (BANK_GATEWAY_URL); null only with the bank simulator. */
   bankGatewayUrl: string | null;
+  /**
+   * The bank simulator, served by the API under /sim/bank and told every instruction: only in the
+   * embedded `npm start` or with FANZHA_BANK_SIMULATOR=1, and never beside a real gateway.
+   */
+  bankSimulator: boolean;
   rateLimitPerMinute: number;
   /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS); 0: never. */
   maxEventLoopDelayMs: number;
@@ -223,6 +228,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     adminToken,
     policy: policy(env),
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
+    bankSimulator: !env.BANK_GATEWAY_URL && oneOf(env, 'FANZHA_BANK_SIMULATOR', ['0', '1'], '0') === '1',
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
     timeZone: timeZone(env),
@@ -232,17 +238,31 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
   };
 }
 
-/** Where workers send bank instructions: BANK_GATEWAY_URL, else the simulator the API serves. */
+/** Why a process that talks to banks cannot start: no gateway, and no simulator asked for. */
+export const NO_BANK =
+  'BANK_GATEWAY_URL is required: without it no bank learns of a stop-payment (FANZHA_BANK_SIMULATOR=1 serves the bank simulator instead, for a demo or a test; `npm start` does so by itself)';
+
+/** Where workers send bank instructions: BANK_GATEWAY_URL, else the simulator the API serves (when asked for). */
 export function bankGatewayUrl(config: FanzhaConfig): string {
   if (config.bankGatewayUrl) return config.bankGatewayUrl;
+  if (!config.bankSimulator)
+    throw new ConfigError('BANK_GATEWAY_URL', NO_BANK.replace(/^BANK_GATEWAY_URL /, ''), undefined);
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/sim/bank`;
 }
 
-/** Runs `start` with the loaded configuration, or prints what is wrong and exits 2. */
-export function loadConfigOrExit(env: Env = process.env): FanzhaConfig {
+/**
+ * The loaded configuration, or what is wrong printed and exit 2. With `banks`, a process that talks to
+ * banks (an API, a worker) also needs BANK_GATEWAY_URL, or the simulator asked for.
+ */
+export function loadConfigOrExit(env: Env = process.env, needs: { banks?: boolean } = {}): FanzhaConfig {
   try {
-    return loadConfig(env);
+    const config = loadConfig(env);
+    if (needs.banks && !config.bankGatewayUrl && !config.bankSimulator) {
+      console.error(`Configuration error: ${NO_BANK}`);
+      process.exit(2);
+    }
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`Configuration error: ${error.message}`);

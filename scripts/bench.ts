@@ -129,6 +129,8 @@ async function main() {
       FANZHA_LOG_LEVEL: 'warn',
       FANZHA_RATE_LIMIT_PER_MINUTE: '10000000',
       FANZHA_POLICY_FILE: policyFile,
+      // The bench measures the engine and the API; the banks are the simulator.
+      FANZHA_BANK_SIMULATOR: '1',
     };
     const spawnPart = (entry: string, name: string) => {
       const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });

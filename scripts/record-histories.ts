@@ -70,6 +70,7 @@ const config = loadConfig({
   TEMPORAL_NAMESPACE: 'default',
   FANZHA_TASK_QUEUE: 'fanzha-record',
   FANZHA_LOG_LEVEL: 'silent',
+  FANZHA_BANK_SIMULATOR: '1',
 });
 config.policy = resolvePolicy(POLICY);
 const database = await openDatabase({ url: null, dataDir: dir });

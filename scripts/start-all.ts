@@ -16,7 +16,17 @@ import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } fro
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 import { startDevServer, type DevServer } from './temporal-dev-server.js';
 
-const config = loadConfigOrExit();
+// The embedded system (its own Temporal dev server) tells its stop-payments to the bank simulator unless a
+// real gateway is configured; anything else must say which banks it talks to.
+const embedded = loadConfigOrExit().temporal.embedded;
+const config = loadConfigOrExit(
+  { ...process.env, FANZHA_BANK_SIMULATOR: process.env.FANZHA_BANK_SIMULATOR ?? (embedded ? '1' : undefined) },
+  { banks: true },
+);
+if (config.bankSimulator)
+  console.error(
+    '[fanzha] WARNING: the bank simulator answers every bank instruction (no real bank learns of a stop-payment); set BANK_GATEWAY_URL for a real deployment',
+  );
 mkdirSync(config.dataDir, { recursive: true });
 const say = (line: string) => console.error(`[fanzha] ${line}`);
 const stops: (() => Promise<unknown>)[] = [];

@@ -132,6 +132,18 @@ export function createBankSimulatorState(): BankSimulatorState {
 export interface BankSimulatorOptions {
   /** Share state with the caller (e.g. to inspect it); a fresh one per registration otherwise. */
   state?: BankSimulatorState;
+  /** Most accounts, remembered answers and ledger entries kept; the oldest go first (default 100,000 / 100,000 / 10,000). */
+  limits?: { accounts?: number; answers?: number; ledger?: number };
+  /** Requests a minute from one address (default 6,000): a demo's worker, not a flood. */
+  rateLimitPerMinute?: number;
+}
+
+/** Keeps a map to its newest `max` entries (a Map iterates in insertion order). */
+function bound<K, V>(map: Map<K, V>, max: number) {
+  for (const key of map.keys()) {
+    if (map.size <= max) return;
+    map.delete(key);
+  }
 }
 
 const accountKey = (bank: string, account: string) => `${bank}\u0000${account}`;
@@ -161,9 +173,11 @@ function apply(state: BankSimulatorState, action: BankAction, instr: BankInstruc
 
 const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (app, options) => {
   const state = options.state ?? createBankSimulatorState();
-  // Public by design (served only when no real gateway is configured); never throttled, since the
-  // worker's retries against it come from one address.
-  const config = { public: true, rateLimit: false as const };
+  // Public by design (served only when asked for: the embedded demo, FANZHA_BANK_SIMULATOR=1), bounded in
+  // what it remembers, and throttled per address (and route) with a budget a demo's worker never reaches.
+  const limits = { accounts: 100_000, answers: 100_000, ledger: 10_000, ...options.limits };
+  let recorded = 0;
+  const config = { public: true, rateLimit: { max: options.rateLimitPerMinute ?? 6000, timeWindow: 60_000 } };
   const tags = ['bank simulator'];
 
   // Its own refusals only; anything else (a bad body, a rate limit) goes on to the app's handler.
@@ -187,7 +201,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
 
   function record(action: BankAction, instr: BankInstruction, outcome: LedgerEntry['outcome'], answer?: BankAnswer) {
     const entry: LedgerEntry = {
-      seq: state.ledger.length + 1,
+      seq: ++recorded,
       at: new Date().toISOString(),
       action,
       ...instr,
@@ -195,6 +209,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     };
     if (answer) entry.answer = answer;
     state.ledger.push(entry);
+    if (state.ledger.length > limits.ledger) state.ledger.splice(0, state.ledger.length - limits.ledger);
   }
 
   async function handle(action: BankAction, body: Static<typeof InstructionSchema>): Promise<BankAnswer> {
@@ -233,6 +248,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
     }
     const answer = apply(state, action, instr);
     state.answers.set(instr.instructionId, { action, instruction: instr, answer });
+    bound(state.answers, limits.answers);
     record(action, instr, 'applied', answer);
     return answer;
   }
@@ -265,6 +281,7 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
       const { bank, account, balanceFen, onward = [], exists = true } = request.body;
       const seeded: SimAccount = { bank, account, balanceFen, onward: onward.map((o) => ({ ...o })), exists };
       state.accounts.set(accountKey(bank, account), seeded);
+      bound(state.accounts, limits.accounts);
       return reply.status(201).send(seeded);
     },
   );

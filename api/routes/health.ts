@@ -35,6 +35,10 @@ export default async function health(app: FastifyInstance) {
             status: Type.Literal('ready'),
             temporal: Type.Literal('ok'),
             database: Type.Literal('ok'),
+            bank: Type.Union([Type.Literal('gateway'), Type.Literal('simulator')], {
+              description:
+                'simulator: no real bank learns of a stop-payment (the embedded demo, FANZHA_BANK_SIMULATOR=1)',
+            }),
           }),
           503: ProblemSchema,
         },
@@ -49,7 +53,8 @@ export default async function health(app: FastifyInstance) {
         ),
         check(() => app.database.ping(2_000)),
       ]);
-      if (temporal === 'ok' && database === 'ok') return { status: 'ready' as const, temporal, database };
+      const bank = app.config.bankSimulator ? ('simulator' as const) : ('gateway' as const);
+      if (temporal === 'ok' && database === 'ok') return { status: 'ready' as const, temporal, database, bank };
       const down = [temporal !== 'ok' && 'Temporal', database !== 'ok' && 'the database'].filter(Boolean).join(' and ');
       throw new Problem(503, 'unavailable', `Not ready: ${down} unreachable.`, { temporal, database });
     },

@@ -77,8 +77,19 @@ describe('ingest', () => {
       detail: { riskLevel: 'high', raisedFrom: 'low' },
     });
 
+    // A lower risk pushed again is recorded, and changes nothing: wait until the workflow has taken it.
     await api.ingest(platform, { ...alert, riskLevel: 'low' });
-    expect((await api.get(supervisor, alert.alertId)).json().riskLevel).toBe('high');
+    const lowered = await waitFor('the second push taken', async () => {
+      const shown = (await api.get(supervisor, alert.alertId)).json();
+      return shown.timeline.filter((e: { kind: string }) => e.kind === 'platform_update').length === 2
+        ? shown
+        : undefined;
+    });
+    expect(lowered.timeline.at(-1)).toMatchObject({
+      kind: 'platform_update',
+      detail: { riskLevel: 'low', raisedFrom: null },
+    });
+    expect(lowered.riskLevel).toBe('high');
 
     await readModelRow(stack, alert.alertId, (r) => r.riskLevel === 'high');
     await readModelRow(stack, earlier.alertId);

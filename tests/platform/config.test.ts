@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '#config/index.js';
+import { bankGatewayUrl, ConfigError, loadConfig } from '#config/index.js';
 import { parseDuration } from '#domain/duration.js';
 import { PolicyError, resolvePolicy } from '#domain/policy.js';
 
@@ -118,6 +118,36 @@ describe('configuration', () => {
   it('never echoes a database password in an error', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).toThrow(/admin:\*\*\*@/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).not.toThrow(/s3cret/);
+  });
+
+  it('serves the bank simulator only when asked for, and never beside a gateway', () => {
+    expect(loadConfig({}).bankSimulator).toBe(false);
+    expect(loadConfig({ FANZHA_BANK_SIMULATOR: '1' }).bankSimulator).toBe(true);
+    expect(loadConfig({ FANZHA_BANK_SIMULATOR: '1', BANK_GATEWAY_URL: 'https://gw.test' }).bankSimulator).toBe(false);
+    expect(() => loadConfig({ FANZHA_BANK_SIMULATOR: 'yes' })).toThrow(/^FANZHA_BANK_SIMULATOR must be one of 0, 1/);
+    expect(() => bankGatewayUrl(loadConfig({}))).toThrow(/^BANK_GATEWAY_URL is required/);
+    expect(bankGatewayUrl(loadConfig({ FANZHA_BANK_SIMULATOR: '1', PORT: '3100' }))).toBe(
+      'http://127.0.0.1:3100/sim/bank',
+    );
+  });
+
+  it('stops an API or a worker without a bank gateway at start, with exit code 2 naming BANK_GATEWAY_URL', () => {
+    for (const entry of ['api/server.ts', 'worker/main.ts']) {
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATABASE_URL: 'postgres://127.0.0.1:1/none',
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+      };
+      delete env.BANK_GATEWAY_URL;
+      delete env.FANZHA_BANK_SIMULATOR;
+      const result = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(result.status, entry).toBe(2);
+      expect(result.stderr, entry).toContain('Configuration error: BANK_GATEWAY_URL is required');
+    }
   });
 
   it('stops a process at start with exit code 2 and the reason', () => {

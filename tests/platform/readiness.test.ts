@@ -19,7 +19,26 @@ describe('health and readiness', () => {
     expect((await stack.request(null, { method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await stack.request(null, { method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', temporal: 'ok', database: 'ok' });
+    // This test stack asks for the bank simulator, and readiness says so.
+    expect(ready.json()).toEqual({ status: 'ready', temporal: 'ok', database: 'ok', bank: 'simulator' });
+  });
+
+  it('serves no bank simulator unless asked for, nor beside a real gateway', async () => {
+    for (const env of [
+      { FANZHA_BANK_SIMULATOR: '0' },
+      { FANZHA_BANK_SIMULATOR: '1', BANK_GATEWAY_URL: 'https://bank-gateway.center.test' },
+    ]) {
+      const real = await startStack({ worker: false, env });
+      try {
+        expect((await real.request(null, { method: 'GET', url: '/sim/bank/ledger' })).statusCode).toBe(404);
+        if (env.BANK_GATEWAY_URL) {
+          const ready = await real.request(null, { method: 'GET', url: '/readyz' });
+          expect(ready.json()).toMatchObject({ status: 'ready', bank: 'gateway' });
+        }
+      } finally {
+        await real.close();
+      }
+    }
   });
 
   it('answers 503 naming the database when PostgreSQL is unreachable', async () => {
