@@ -153,7 +153,8 @@ export default async function audit(app: FastifyInstance, { services, timeZone, 
     status = 200,
   ) {
     const view = viewFor(request, reply);
-    const { t } = view;
+    const { t, language } = view;
+    const acts = (await services.audit.adminLog(userOf(request), { limit: 50 })).items;
     return sendHtml(
       reply,
       document(
@@ -169,6 +170,31 @@ export default async function audit(app: FastifyInstance, { services, timeZone, 
               <button type="submit">{t('audit.verify')}</button>
             </ActionForm>
             <div id="archive-verdict" aria-live="polite" />
+          </section>
+          <section aria-labelledby="admin-log-title">
+            <h2 id="admin-log-title">{t('audit.adminLog')}</h2>
+            <table class="log">
+              <thead>
+                <tr>
+                  <th scope="col">{t('audit.when')}</th>
+                  <th scope="col">{t('audit.who')}</th>
+                  <th scope="col">{t('audit.what')}</th>
+                  <th scope="col">{t('audit.subject')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {acts.map((act) => (
+                  <tr data-action={act.action}>
+                    <td>
+                      <Moment at={act.at} zone={timeZone} language={language} />
+                    </td>
+                    <td>{act.actorUserId}</td>
+                    <td>{t(`adminAct.${act.action}`)}</td>
+                    <td>{act.targetUserId}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           </section>
         </Page>,
       ),

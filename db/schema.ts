@@ -44,8 +44,30 @@ export const apiTokens = pgTable(
     tokenHash: text('token_hash').notNull(),
     createdAt: at('created_at').notNull().defaultNow(),
     revokedAt: at('revoked_at'),
+    /** The admin who issued it (`(bootstrap)` for FANZHA_ADMIN_TOKEN); null for tokens older than this column. */
+    issuedBy: text('issued_by'),
   },
   (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)],
+);
+
+/**
+ * Every privileged act, append-only (a trigger refuses UPDATE and DELETE): who created or changed a
+ * user, issued or revoked a token, issued an enrollment link or reset a password, disabled or enabled a
+ * user — and when. Auditors read it; nobody edits it.
+ */
+export const adminLog = pgTable(
+  'admin_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: at('at').notNull().defaultNow(),
+    actorUserId: text('actor_user_id').notNull(),
+    action: text('action').notNull(),
+    targetUserId: text('target_user_id').notNull(),
+    detail: jsonb('detail')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+  },
+  (t) => [index('admin_log_at_idx').on(t.at), index('admin_log_target_idx').on(t.targetUserId, t.id)],
 );
 
 /** One answer per (user, Idempotency-Key): a retried POST repeats it and has no second effect. */

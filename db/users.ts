@@ -1,9 +1,9 @@
 /** Users and their API tokens. A token is shown once; only its SHA-256 is stored. */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, eq, gt, inArray, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull } from 'drizzle-orm';
 import type { Role } from '#domain/roles.js';
 import type { Database } from './client.js';
-import { apiTokens, passwords, sessions, users } from './schema.js';
+import { adminLog, apiTokens, passwords, sessions, users } from './schema.js';
 
 export interface User {
   userId: string;
@@ -30,19 +30,62 @@ const toUser = (row: typeof users.$inferSelect): User => ({
   stationId: row.stationId,
 });
 
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+export const ADMIN_ACTIONS = [
+  'user_created',
+  'user_changed',
+  'user_disabled',
+  'user_enabled',
+  'token_issued',
+  'token_revoked',
+  'enrollment_issued',
+  'password_reset',
+] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+/** Who did a privileged act: an admin's user ID, `(bootstrap)` for FANZHA_ADMIN_TOKEN, `(command line)` for `npm run admin`. */
+export type ActingAdmin = string;
+export const BOOTSTRAP: ActingAdmin = '(bootstrap)';
+export const COMMAND_LINE: ActingAdmin = '(command line)';
+
+/** One privileged act on the append-only admin log, in the transaction that does it. */
+export async function logAdminAct(
+  tx: Tx | Database,
+  act: { by: ActingAdmin; action: AdminAction; target: string; detail?: Record<string, unknown> },
+) {
+  await tx
+    .insert(adminLog)
+    .values({ actorUserId: act.by, action: act.action, targetUserId: act.target, detail: act.detail ?? {} });
+}
+
 export function createUserStore(db: Database) {
   return {
-    async create(input: { name: string; roles: Role[]; stationId?: string | null; userId?: string }): Promise<User> {
-      const [row] = await db
-        .insert(users)
-        .values({
-          userId: input.userId ?? randomId('u_'),
-          name: input.name,
-          roles: [...new Set(input.roles)],
-          stationId: input.stationId ?? null,
-        })
-        .returning();
-      return toUser(row!);
+    /** With `by`, the creation is on the admin log (test fixtures create users without). */
+    async create(
+      input: { name: string; roles: Role[]; stationId?: string | null; userId?: string },
+      by?: ActingAdmin,
+    ): Promise<User> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(users)
+          .values({
+            userId: input.userId ?? randomId('u_'),
+            name: input.name,
+            roles: [...new Set(input.roles)],
+            stationId: input.stationId ?? null,
+          })
+          .returning();
+        const user = toUser(row!);
+        if (by)
+          await logAdminAct(tx, {
+            by,
+            action: 'user_created',
+            target: user.userId,
+            detail: { name: user.name, roles: user.roles, stationId: user.stationId },
+          });
+        return user;
+      });
     },
 
     async get(userId: string): Promise<User | null> {
@@ -100,8 +143,10 @@ export function createUserStore(db: Database) {
     async update(
       userId: string,
       change: { name?: string; roles?: Role[]; stationId?: string | null; disabledBy?: string | null },
+      by: ActingAdmin,
     ): Promise<User | null> {
       return db.transaction(async (tx) => {
+        const [before] = await tx.select().from(users).where(eq(users.userId, userId));
         const set: Partial<typeof users.$inferInsert> = {};
         if (change.name !== undefined) set.name = change.name;
         if (change.roles !== undefined) set.roles = [...new Set(change.roles)];
@@ -116,24 +161,65 @@ export function createUserStore(db: Database) {
             .update(sessions)
             .set({ endedAt: new Date() })
             .where(and(eq(sessions.userId, userId), isNull(sessions.endedAt)));
+        if (row && before) {
+          const facts = (u: typeof row) => ({ name: u.name, roles: u.roles, stationId: u.stationId });
+          const action: AdminAction =
+            change.disabledBy === undefined ? 'user_changed' : change.disabledBy ? 'user_disabled' : 'user_enabled';
+          await logAdminAct(tx, { by, action, target: userId, detail: { before: facts(before), after: facts(row) } });
+        }
         return row ? toUser(row) : null;
       });
     },
 
-    async issueToken(userId: string, label: string | null, token = `fz_${randomBytes(32).toString('base64url')}`) {
+    /** A new token, shown once; with `by`, on the admin log (test fixtures issue tokens without). */
+    async issueToken(
+      userId: string,
+      label: string | null,
+      by?: ActingAdmin,
+      token = `fz_${randomBytes(32).toString('base64url')}`,
+    ) {
       const tokenId = randomId('tok_');
-      await db.insert(apiTokens).values({ tokenId, userId, label, tokenHash: hashToken(token) });
+      await db.transaction(async (tx) => {
+        await tx
+          .insert(apiTokens)
+          .values({ tokenId, userId, label, tokenHash: hashToken(token), issuedBy: by ?? null });
+        if (by) await logAdminAct(tx, { by, action: 'token_issued', target: userId, detail: { tokenId, label } });
+      });
       return { tokenId, token };
     },
 
+    /** A user's tokens, newest first, never their values. */
+    async tokens(userId: string) {
+      const rows = await db
+        .select({
+          tokenId: apiTokens.tokenId,
+          label: apiTokens.label,
+          createdAt: apiTokens.createdAt,
+          revokedAt: apiTokens.revokedAt,
+          issuedBy: apiTokens.issuedBy,
+        })
+        .from(apiTokens)
+        .where(eq(apiTokens.userId, userId))
+        .orderBy(desc(apiTokens.createdAt));
+      return rows.map((t) => ({
+        ...t,
+        createdAt: t.createdAt.toISOString(),
+        revokedAt: t.revokedAt?.toISOString() ?? null,
+      }));
+    },
+
     /** true when a live token was revoked now. */
-    async revokeToken(userId: string, tokenId: string): Promise<boolean> {
-      const revoked = await db
-        .update(apiTokens)
-        .set({ revokedAt: new Date() })
-        .where(and(eq(apiTokens.userId, userId), eq(apiTokens.tokenId, tokenId), isNull(apiTokens.revokedAt)))
-        .returning({ tokenId: apiTokens.tokenId });
-      return revoked.length === 1;
+    async revokeToken(userId: string, tokenId: string, by: ActingAdmin): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const revoked = await tx
+          .update(apiTokens)
+          .set({ revokedAt: new Date() })
+          .where(and(eq(apiTokens.userId, userId), eq(apiTokens.tokenId, tokenId), isNull(apiTokens.revokedAt)))
+          .returning({ tokenId: apiTokens.tokenId });
+        if (revoked.length === 1)
+          await logAdminAct(tx, { by, action: 'token_revoked', target: userId, detail: { tokenId } });
+        return revoked.length === 1;
+      });
     },
 
     async tokenExists(userId: string, tokenId: string): Promise<boolean> {
@@ -162,12 +248,20 @@ export function createUserStore(db: Database) {
           .onConflictDoUpdate({ target: users.userId, set: { roles: ['admin'] } });
         const hash = hashToken(token);
         const [existing] = await tx.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash));
-        if (existing && existing.userId === 'admin' && existing.revokedAt === null) return;
+        // The same token as before: live, it stays; revoked, it stays revoked (only a new FANZHA_ADMIN_TOKEN brings one back).
+        if (existing && existing.userId === 'admin') return;
         if (existing) await tx.delete(apiTokens).where(eq(apiTokens.tokenId, existing.tokenId));
+        const bootstrap = { tokenHash: hash, revokedAt: null, issuedBy: BOOTSTRAP, createdAt: new Date() };
         await tx
           .insert(apiTokens)
-          .values({ tokenId: 'tok_bootstrap', userId: 'admin', label: 'FANZHA_ADMIN_TOKEN', tokenHash: hash })
-          .onConflictDoUpdate({ target: apiTokens.tokenId, set: { tokenHash: hash, revokedAt: null } });
+          .values({ tokenId: 'tok_bootstrap', userId: 'admin', label: 'FANZHA_ADMIN_TOKEN', ...bootstrap })
+          .onConflictDoUpdate({ target: apiTokens.tokenId, set: bootstrap });
+        await logAdminAct(tx, {
+          by: BOOTSTRAP,
+          action: 'token_issued',
+          target: 'admin',
+          detail: { tokenId: 'tok_bootstrap' },
+        });
       });
     },
   };

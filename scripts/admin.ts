@@ -9,7 +9,7 @@
  */
 import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
-import { createUserStore } from '#db/users.js';
+import { COMMAND_LINE, createUserStore } from '#db/users.js';
 import { ROLES, type Role } from '#domain/roles.js';
 import { createSessionService } from '#services/sessions.js';
 
@@ -35,17 +35,17 @@ try {
     const stationId = option('station') ?? null;
     if (roles.includes('station') !== (stationId !== null))
       fail('--station is required for, and only for, the station role');
-    console.log(JSON.stringify(await users.create({ name, roles, stationId, userId: option('login') })));
+    console.log(JSON.stringify(await users.create({ name, roles, stationId, userId: option('login') }, COMMAND_LINE)));
   } else if (command === 'issue-token') {
     const userId = option('user') ?? fail('--user is required');
     if (!(await users.get(userId))) fail(`no user ${userId}`);
-    console.log(JSON.stringify(await users.issueToken(userId, option('label') ?? null)));
+    console.log(JSON.stringify(await users.issueToken(userId, option('label') ?? null, COMMAND_LINE)));
   } else if (command === 'enroll') {
     const userId = option('user') ?? fail('--user is required');
     // The command line acts as the admin: the link is issued on its behalf, as the API would for an admin.
     const sessions = createSessionService({ db: database.db, users });
     const { token, expiresAt } = await sessions.enroll(
-      { userId: 'admin', name: 'admin (command line)', roles: ['admin'], stationId: null },
+      { userId: COMMAND_LINE, name: 'admin (command line)', roles: ['admin'], stationId: null },
       userId,
     );
     console.log(`http://${config.host}:${config.port}/enroll/${token}   (valid until ${expiresAt.toISOString()})`);

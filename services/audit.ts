@@ -12,8 +12,8 @@ import { createHistorySource, type LoadedRun } from '#audit/source.js';
 import { chainTimeline } from '#audit/timeline.js';
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database } from '#db/client.js';
-import { auditAccessLog, auditArchive, users } from '#db/schema.js';
-import type { User } from '#db/users.js';
+import { adminLog, auditAccessLog, auditArchive, users } from '#db/schema.js';
+import type { AdminAction, User } from '#db/users.js';
 import { maskPhone } from '#domain/alert.js';
 import { notFound } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
@@ -138,6 +138,34 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
     async verify(user: User) {
       await logAccess(user, 'archive_verify');
       return verifyArchive(db);
+    },
+
+    /** Every privileged act (users, roles, tokens, enrollments), newest first: the auditors read who gave whom what. */
+    async adminLog(user: User, filters: { limit: number; cursor?: string; targetUserId?: string }) {
+      requireRole(user, MAY.audit);
+      const after = decodeCursor(filters.cursor, isIdCursor);
+      const rows = await db
+        .select()
+        .from(adminLog)
+        .where(
+          and(
+            filters.targetUserId ? eq(adminLog.targetUserId, filters.targetUserId) : undefined,
+            after ? lt(adminLog.id, after) : undefined,
+          ),
+        )
+        .orderBy(desc(adminLog.id))
+        .limit(filters.limit + 1);
+      const page = rows.slice(0, filters.limit);
+      return {
+        items: page.map((r) => ({
+          ...r,
+          id: String(r.id),
+          at: r.at.toISOString(),
+          action: r.action as AdminAction,
+          detail: r.detail as Record<string, unknown>,
+        })),
+        nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+      };
     },
 
     async accessLog(

@@ -9,7 +9,7 @@ import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } 
 import { and, count, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Database } from '#db/client.js';
 import { apiTokens, enrollments, passwords, sessions, signInFailures, users } from '#db/schema.js';
-import { hashToken, type User, type UserStore } from '#db/users.js';
+import { hashToken, logAdminAct, type User, type UserStore } from '#db/users.js';
 import { invalidField, notFound, Refusal } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import { requireRole } from './decisions.js';
@@ -119,6 +119,12 @@ export function createSessionService({ db, users: userStore }: { db: Database; u
       const expiresAt = new Date(Date.now() + ENROLLMENT_VALID_MS);
       await db.transaction(async (tx) => {
         await tx.insert(enrollments).values({ tokenHash: sha256(token), userId, createdBy: admin.userId, expiresAt });
+        await logAdminAct(tx, {
+          by: admin.userId,
+          action: options.resetPassword ? 'password_reset' : 'enrollment_issued',
+          target: userId,
+          detail: { expiresAt: expiresAt.toISOString() },
+        });
         if (!options.resetPassword) return;
         await tx.delete(passwords).where(eq(passwords.userId, userId));
         await tx

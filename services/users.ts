@@ -16,6 +16,13 @@ function checkStation(roles: readonly Role[], stationId: string | null | undefin
     throw invalidField('/stationId', 'is only for users with the station role');
 }
 
+/** The admin manages people, and does no casework: no one admin may create a case and decide it alone. */
+const OPERATIONAL: readonly Role[] = ['operator', 'calltaker', 'approver', 'senior_approver'];
+function checkSeparation(roles: readonly Role[]) {
+  if (roles.includes('admin') && roles.some((role) => OPERATIONAL.includes(role)))
+    throw invalidField('/roles', `admin may not be held with ${OPERATIONAL.join(', ')}`);
+}
+
 export interface UserChange {
   name?: string;
   roles?: Role[];
@@ -30,8 +37,9 @@ export function createUserService({ users }: { users: UserStore }) {
       requireRole(admin, MAY.administer);
       const { name, roles, stationId } = input;
       checkStation(roles, stationId);
+      checkSeparation(roles);
       if (input.userId && (await users.get(input.userId))) throw invalidField('/userId', 'is taken by another user');
-      return users.create({ userId: input.userId, name, roles, stationId: stationId ?? null });
+      return users.create({ userId: input.userId, name, roles, stationId: stationId ?? null }, admin.userId);
     },
 
     /** Changes a user's name, roles or station, or disables (or enables) them; an admin cannot disable themselves. */
@@ -49,12 +57,17 @@ export function createUserService({ users }: { users: UserStore }) {
         change.stationId !== undefined ? change.stationId : roles.includes('station') ? user.stationId : null;
       checkStation(roles, stationId);
       if (stationId) clientId(stationId, '/stationId');
-      return (await users.update(userId, {
-        name: change.name,
-        roles: change.roles,
-        stationId: stationId !== user.stationId ? stationId : undefined,
-        disabledBy: change.disabled === undefined ? undefined : change.disabled ? admin.userId : null,
-      }))!;
+      checkSeparation(roles);
+      return (await users.update(
+        userId,
+        {
+          name: change.name,
+          roles: change.roles,
+          stationId: stationId !== user.stationId ? stationId : undefined,
+          disabledBy: change.disabled === undefined ? undefined : change.disabled ? admin.userId : null,
+        },
+        admin.userId,
+      ))!;
     },
 
     /** Staff with their tokens, password and whether disabled, for the admin's page. */
@@ -69,13 +82,20 @@ export function createUserService({ users }: { users: UserStore }) {
       requireRole(admin, MAY.administer);
       const user = await users.get(userId);
       if (!user) throw notFound(`User ${userId}`);
-      return users.issueToken(user.userId, label);
+      return users.issueToken(user.userId, label, admin.userId);
+    },
+
+    /** A user's tokens, newest first: who issued each, when, whether revoked — never a token's value. */
+    async tokens(admin: User, userId: string) {
+      requireRole(admin, MAY.administer);
+      if (!(await users.get(userId))) throw notFound(`User ${userId}`);
+      return { items: await users.tokens(userId) };
     },
 
     /** Revoking twice is fine (DELETE is idempotent); an unknown token is not. */
     async revokeToken(admin: User, userId: string, tokenId: string): Promise<void> {
       requireRole(admin, MAY.administer);
-      const revoked = await users.revokeToken(userId, tokenId);
+      const revoked = await users.revokeToken(userId, tokenId, admin.userId);
       if (!revoked && !(await users.tokenExists(userId, tokenId))) throw notFound(`Token ${tokenId} of user ${userId}`);
     },
   };

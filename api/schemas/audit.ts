@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { ADMIN_ACTIONS } from '#db/users.js';
 import { AUDIT_ACTIONS } from '#services/audit.js';
 import { ListQuery } from './common.js';
 
@@ -122,4 +123,20 @@ export const AccessLogEntrySchema = Type.Object({
   action: Type.String(),
   workflowId: Nullable(Type.String()),
   subject: Nullable(Type.String({ description: 'what a search looked for: an account, or a phone (masked)' })),
+});
+
+export const AdminLogQuery = Type.Object(
+  { ...ListQuery, targetUserId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
+
+export const AdminLogEntrySchema = Type.Object({
+  id: Type.String(),
+  at: Type.String(),
+  actorUserId: Type.String({
+    description: 'an admin, (bootstrap) for FANZHA_ADMIN_TOKEN, (command line) for npm run admin',
+  }),
+  action: Type.Enum([...ADMIN_ACTIONS]),
+  targetUserId: Type.String(),
+  detail: Type.Record(Type.String(), Type.Unknown()),
 });

@@ -82,3 +82,17 @@ export const NewEnrollmentSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const TokenListSchema = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      tokenId: Type.String(),
+      label: Type.Union([Type.String(), Type.Null()]),
+      createdAt: Type.String(),
+      revokedAt: Type.Union([Type.String(), Type.Null()]),
+      issuedBy: Type.Union([Type.String(), Type.Null()], {
+        description: 'the admin who issued it; (bootstrap), (command line)',
+      }),
+    }),
+  ),
+});

@@ -95,8 +95,16 @@ describe('the auditor’s pages', () => {
     await expect.poll(() => page.locator('#verdict').textContent(), { timeout: 30_000 }).toContain('重放一致');
   });
 
-  it('verifies the archive', async () => {
+  it('verifies the archive, and shows the admin log', async () => {
+    await stack.request(admin, {
+      method: 'POST',
+      url: '/v1/users',
+      payload: { userId: 'new.face', name: '新同事', roles: ['station'], stationId: 'jimei-01' },
+    });
     await page.goto('/audit');
+    const act = page.locator('#admin-log-title + table tr[data-action="user_created"]');
+    expect(await act.textContent()).toContain('new.face');
+    expect(await act.textContent()).toContain(admin.user.userId);
     await page.getByRole('button', { name: '校验归档' }).click();
     await expect.poll(() => page.locator('#archive-verdict').textContent()).toMatch(/归档完整：\d+ 条记录/);
     await expectAccessible(page);

@@ -24,10 +24,11 @@ describe('health and readiness', () => {
   });
 
   it('serves no bank simulator unless asked for, nor beside a real gateway', async () => {
-    for (const env of [
+    const setups: Record<string, string>[] = [
       { FANZHA_BANK_SIMULATOR: '0' },
       { FANZHA_BANK_SIMULATOR: '1', BANK_GATEWAY_URL: 'https://bank-gateway.center.test' },
-    ]) {
+    ];
+    for (const env of setups) {
       const real = await startStack({ worker: false, env });
       try {
         expect((await real.request(null, { method: 'GET', url: '/sim/bank/ledger' })).statusCode).toBe(404);

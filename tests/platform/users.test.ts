@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '#domain/roles.js';
+import { adminLog } from '#db/schema.js';
+import { createUserStore } from '#db/users.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -25,6 +27,7 @@ describe('users and tokens', () => {
     { method: 'DELETE', url: '/v1/users/admin/tokens/tok_x' },
     { method: 'PATCH', url: '/v1/users/admin', payload: { disabled: true } },
     { method: 'POST', url: '/v1/users/admin/enrollments', payload: { resetPassword: true } },
+    { method: 'GET', url: '/v1/users/admin/tokens' },
   ] as const;
 
   it('answers 401 without a token or with an unknown one, on every users route', async () => {
@@ -141,6 +144,105 @@ describe('users and tokens', () => {
       payload: { name: 'x' },
     });
     expect(unknown.statusCode).toBe(404);
+  });
+
+  it('keeps every privileged act on an append-only admin log that auditors read', async () => {
+    const auditor = await stack.user(['auditor']);
+    const as = (payload: object, url = '/v1/users', method: 'POST' | 'PATCH' = 'POST') =>
+      stack.request(admin, { method, url, payload });
+    const created = (await as({ userId: 'log.subject', name: '被记录者', roles: ['operator'] })).json();
+    await as({ roles: ['approver'] }, `/v1/users/${created.userId}`, 'PATCH');
+    const issued = (await as({ label: '坐席' }, `/v1/users/${created.userId}/tokens`)).json();
+    await stack.request(admin, { method: 'DELETE', url: `/v1/users/${created.userId}/tokens/${issued.tokenId}` });
+    await as({}, `/v1/users/${created.userId}/enrollments`);
+    await as({ resetPassword: true }, `/v1/users/${created.userId}/enrollments`);
+    await as({ disabled: true }, `/v1/users/${created.userId}`, 'PATCH');
+
+    expect((await stack.request(admin, { method: 'GET', url: '/v1/audit/admin-log' })).statusCode).toBe(403);
+    const log = await stack.request(auditor, {
+      method: 'GET',
+      url: `/v1/audit/admin-log?targetUserId=${created.userId}`,
+    });
+    expect(log.statusCode, log.body).toBe(200);
+    const acts = log.json().items.map((e: { actorUserId: string; action: string }) => [e.actorUserId, e.action]);
+    expect(acts.reverse()).toEqual(
+      [
+        'user_created',
+        'user_changed',
+        'token_issued',
+        'token_revoked',
+        'enrollment_issued',
+        'password_reset',
+        'user_disabled',
+      ].map((action) => [admin.user.userId, action]),
+    );
+    const changed = log.json().items.find((e: { action: string }) => e.action === 'user_changed');
+    expect(changed.detail).toMatchObject({ before: { roles: ['operator'] }, after: { roles: ['approver'] } });
+
+    // Nobody edits it, not even with the database's own hands.
+    const refusal = (query: PromiseLike<unknown>) =>
+      Promise.resolve(query).then(
+        () => 'done',
+        (error: Error & { cause?: Error }) => error.cause?.message ?? error.message,
+      );
+    expect(await refusal(stack.database.db.delete(adminLog))).toMatch(/admin_log is append-only: DELETE refused/);
+    expect(await refusal(stack.database.db.update(adminLog).set({ actorUserId: 'someone-else' }))).toMatch(
+      /append-only: UPDATE refused/,
+    );
+    expect((await stack.database.db.select().from(adminLog)).length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('lists a user’s tokens with who issued them, never their values', async () => {
+    const person = await stack.user(['operator']);
+    const issued = (
+      await stack.request(admin, {
+        method: 'POST',
+        url: `/v1/users/${person.user.userId}/tokens`,
+        payload: { label: 'x' },
+      })
+    ).json();
+    const listed = await stack.request(admin, { method: 'GET', url: `/v1/users/${person.user.userId}/tokens` });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().items[0]).toMatchObject({
+      tokenId: issued.tokenId,
+      label: 'x',
+      issuedBy: admin.user.userId,
+      revokedAt: null,
+    });
+    expect(listed.body).not.toContain(issued.token);
+  });
+
+  it('refuses an admin who would also do casework (no one person files and decides alone)', async () => {
+    const both = await stack.request(admin, {
+      method: 'POST',
+      url: '/v1/users',
+      payload: { name: 'x', roles: ['admin', 'approver'] },
+    });
+    expect(both.statusCode).toBe(400);
+    expect(problem(both).errors[0].pointer).toBe('/roles');
+    const later = await stack.request(admin, {
+      method: 'PATCH',
+      url: `/v1/users/${admin.user.userId}`,
+      payload: { roles: ['admin', 'calltaker'] },
+    });
+    expect(later.statusCode).toBe(400);
+  });
+
+  it('keeps a revoked bootstrap token revoked after a restart, unless FANZHA_ADMIN_TOKEN changes', async () => {
+    const store = createUserStore(stack.database.db);
+    const bootstrap = 'bootstrap-token-0123456789abcdef';
+    await store.ensureAdmin(bootstrap);
+    const me = (token: string) =>
+      stack.request(null, { method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+    expect((await me(bootstrap)).statusCode).toBe(200);
+    await stack.request(admin, { method: 'DELETE', url: '/v1/users/admin/tokens/tok_bootstrap' });
+    expect((await me(bootstrap)).statusCode).toBe(401);
+    await store.ensureAdmin(bootstrap); // a restart with the same setting
+    expect((await me(bootstrap)).statusCode).toBe(401);
+    const next = 'bootstrap-token-fedcba9876543210';
+    await store.ensureAdmin(next); // a new FANZHA_ADMIN_TOKEN
+    expect((await me(next)).statusCode).toBe(200);
+    expect((await me(bootstrap)).statusCode).toBe(401);
   });
 
   it('stores tokens only as SHA-256 hashes', async () => {

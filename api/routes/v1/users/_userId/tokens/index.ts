@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAY } from '#domain/roles.js';
 import { authProblems, ProblemSchema } from '#api/schemas/common.js';
-import { IssuedTokenSchema, NewTokenSchema, UserIdParams } from '#api/schemas/users.js';
+import { IssuedTokenSchema, NewTokenSchema, TokenListSchema, UserIdParams } from '#api/schemas/users.js';
 
 // No Idempotency-Key replay here on purpose: replaying would mean storing the token itself.
 const tokens: FastifyPluginAsyncTypebox = async (app) => {
@@ -25,6 +25,20 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
       request.log.info({ userId: request.params.userId, tokenId: issued.tokenId }, 'token issued');
       return reply.status(201).send(issued);
     },
+  );
+
+  app.get(
+    '',
+    {
+      config: { roles: MAY.administer },
+      schema: {
+        tags: ['users'],
+        summary: "A user's tokens, newest first: who issued each and whether revoked (never a token's value)",
+        params: UserIdParams,
+        response: { 200: TokenListSchema, 404: ProblemSchema, ...authProblems },
+      },
+    },
+    async (request) => app.services.users.tokens(request.user, request.params.userId),
   );
 };
 
