@@ -264,6 +264,8 @@ export const notifications = pgTable(
     /** A failed delivery is retried with backoff, not before this. */
     nextAttemptAt: at('next_attempt_at'),
     lastError: text('last_error'),
+    /** A dispatcher delivering it now, until then; past it, another may (the first one died). */
+    claimedUntil: at('claimed_until'),
     /** A supervisor saw this escalation and took it on: who, and when. */
     acknowledgedAt: at('acknowledged_at'),
     acknowledgedBy: text('acknowledged_by'),
