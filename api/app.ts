@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autoload from '@fastify/autoload';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
+import AjvCompiler from '@fastify/ajv-compiler';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -42,6 +43,22 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // whichever way the loader was registered.
 if (import.meta.url.endsWith('.ts')) process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??= '1';
 
+const ajvCompilers = AjvCompiler();
+type Validate = ReturnType<ReturnType<typeof AjvCompiler>>;
+/** The default validators, except that a JSON body is taken as sent (no type coercion). */
+function jsonBodiesAsSent(externalSchemas: unknown, options: { customOptions?: object } = {}) {
+  const coercing: Validate = ajvCompilers(externalSchemas as never, options as never);
+  const asSent: Validate = ajvCompilers(
+    externalSchemas as never,
+    {
+      ...options,
+      customOptions: { ...options.customOptions, coerceTypes: false },
+    } as never,
+  );
+  return (route: Parameters<Validate>[0] & { httpPart?: string }) =>
+    route.httpPart === 'body' ? asSent(route) : coercing(route);
+}
+
 export async function buildApp(deps: AppDeps) {
   const loggerOption = deps.logger ?? { level: deps.config.logLevel };
   const app = Fastify({
@@ -52,6 +69,9 @@ export async function buildApp(deps: AppDeps) {
     trustProxy: false,
     // Each bad field is reported, and unknown fields are refused rather than silently dropped.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Query strings and paths are text, so their numbers and booleans are coerced; a JSON body means what it
+    // says: "3000000", true or [5] where a number of fen belongs is a 400, never a guess.
+    schemaController: { compilersFactory: { buildValidator: jsonBodiesAsSent } },
     // A URL Fastify cannot even route (bad percent-encoding) is bad input like any other: problem+json.
     frameworkErrors: (error, _request, reply) => {
       const problem = new Problem(400, 'validation_failed', `The URL is not valid: ${error.message}`);

@@ -139,6 +139,18 @@ describe('ingest', () => {
     expect(mixed.statusCode).toBe(400);
     const badId = await api.get(supervisor, 'bad id!');
     expect(badId.statusCode).toBe(400);
+    // A JSON body means what it says: a number sent as text, true or [5] is no amount of fen.
+    for (const amountAtRiskFen of ['500000', true, [5]]) {
+      const coerced = await api.callResult(operator, alert.alertId, {
+        result: 'contacted',
+        outcome: 'dissuaded',
+        amountAtRiskFen,
+      });
+      expect(coerced.statusCode, JSON.stringify(amountAtRiskFen)).toBe(400);
+      expect(coerced.json().errors[0].pointer).toBe('/amountAtRiskFen');
+    }
+    // A query string is text: its numbers still read as numbers.
+    expect((await api.list(supervisor, '?limit=2')).statusCode).toBe(200);
     expect((await api.get(supervisor, alert.alertId)).json()).toMatchObject({ state: 'calling', callAttempts: 0 });
   });
 });
