@@ -1,7 +1,7 @@
 /** What the alert API guarantees beyond the state machine: uniqueness, races, scoping, masking, idempotency, input. */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, caseEvents } from '#db/schema.js';
+import { alerts, caseEvents, idempotencyKeys } from '#db/schema.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
@@ -225,6 +225,37 @@ describe('decisions', () => {
     const view = (await api.get(supervisor, alert.alertId)).json();
     expect(view.callAttempts).toBe(1);
     expect(view.timeline.filter((e: { kind: string }) => e.kind === 'call_result')).toHaveLength(1);
+  });
+
+  it('keeps an answer for retries a day, with every phone in it masked', async () => {
+    const alert = newAlert({ victim: { phone: '13711112222', name: '林先生' } });
+    await api.ingest(platform, alert);
+    const key = { 'idempotency-key': `claim-${alert.alertId}` };
+    const first = await api.claim(operator, alert.alertId, key);
+    expect(first.json().victim.phone).toBe('13711112222');
+    const [stored] = await stack.database.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.key, key['idempotency-key']));
+    expect(JSON.stringify(stored!.response)).not.toContain('13711112222');
+    const replayed = await api.claim(operator, alert.alertId, key);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toMatchObject({ state: 'calling', victim: { phone: '137****2222' } });
+
+    // A day later the key is forgotten here: the same key runs as a new request (and meets the workflow's own
+    // record of that Update ID, which answers it as before).
+    await stack.database.db
+      .update(idempotencyKeys)
+      .set({ createdAt: new Date(Date.now() - 25 * 3_600_000) })
+      .where(eq(idempotencyKeys.key, key['idempotency-key']));
+    const later = await api.claim(operator, alert.alertId, key);
+    expect(later.headers['idempotent-replayed']).toBeUndefined();
+    expect(later.statusCode).toBe(200);
+    const [fresh] = await stack.database.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.key, key['idempotency-key']));
+    expect(Date.now() - fresh!.createdAt.getTime()).toBeLessThan(3_600_000);
   });
 
   it('gives one effect even when the answer was lost and the key is sent again to the workflow', async () => {

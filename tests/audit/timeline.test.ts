@@ -359,6 +359,7 @@ describe('who may read, and the access log', () => {
       );
     expect(auditPaths.map(([m, p]) => `${m} ${p}`).sort()).toEqual([
       'GET /v1/audit/access-log',
+      'GET /v1/audit/admin-log',
       'GET /v1/audit/archive',
       'GET /v1/audit/archive/verify',
       'GET /v1/audit/workflows/alert-x/history',

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { withoutQueryParams } from '#db/errors.js';
 import { idempotencyKeys } from '#db/schema.js';
+import { maskPhone } from '#domain/alert.js';
 import { Problem } from '#api/problem.js';
 
 declare module 'fastify' {
@@ -23,6 +24,20 @@ declare module 'fastify' {
 
 /** A claim older than this with no stored answer belongs to a request that died; a retry takes it over. */
 const STALE_CLAIM_MS = 30_000;
+/** How long a key answers retries; older keys are forgotten (and purged), so the table holds a day. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/** The answer as it is kept for retries: every phone in it masked (a replay may show less, never store more). */
+function withoutPhones(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutPhones);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      key === 'phone' && typeof inner === 'string' ? maskPhone(inner) : withoutPhones(inner),
+    ]),
+  );
+}
 const KEY = /^[\x21-\x7e]{1,128}$/;
 
 function fingerprint(request: FastifyRequest): string {
@@ -44,6 +59,18 @@ export default fp(
   async function idempotency(app: FastifyInstance) {
     app.decorateRequest('idempotencyKey', null);
 
+    // Keys older than a day go, hourly; a purge that fails is tried again the next hour.
+    const purge = () =>
+      app.db
+        .delete(idempotencyKeys)
+        .where(lt(idempotencyKeys.createdAt, new Date(Date.now() - IDEMPOTENCY_TTL_MS)))
+        .catch((error: unknown) =>
+          app.log.warn({ err: withoutQueryParams(error) }, 'could not purge old Idempotency-Keys'),
+        );
+    const purging = setInterval(purge, 3_600_000).unref();
+    app.addHook('onReady', async () => void purge());
+    app.addHook('onClose', async () => clearInterval(purging));
+
     app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
       if (!request.routeOptions.config.idempotent) return;
       const raw = request.headers['idempotency-key'];
@@ -55,6 +82,16 @@ export default fp(
       const userId = request.user.userId;
       const requestHash = fingerprint(request);
       const db = app.db;
+      // A key older than a day is forgotten: its use now is a new request.
+      await db
+        .delete(idempotencyKeys)
+        .where(
+          and(
+            eq(idempotencyKeys.userId, userId),
+            eq(idempotencyKeys.key, raw),
+            lt(idempotencyKeys.createdAt, new Date(Date.now() - IDEMPOTENCY_TTL_MS)),
+          ),
+        );
       const claimed = await db
         .insert(idempotencyKeys)
         .values({ userId, key: raw, requestHash })
@@ -129,7 +166,7 @@ export default fp(
       // happened, and a retry re-runs under the same key (Update ID, case ID, alert ID) once the claim is stale.
       await app.db
         .update(idempotencyKeys)
-        .set({ statusCode: reply.statusCode, response })
+        .set({ statusCode: reply.statusCode, response: withoutPhones(response) })
         .where(where)
         .catch((error: unknown) =>
           request.log.warn({ err: withoutQueryParams(error) }, 'could not store the answer for this Idempotency-Key'),
