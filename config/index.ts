@@ -40,6 +40,8 @@ export interface FanzhaConfig {
    */
   bankSimulator: boolean;
   rateLimitPerMinute: number;
+  /** Failed authentications one address may make a minute; past it the address is refused before any token lookup. */
+  authFailuresPerMinute: number;
   /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS); 0: never. */
   maxEventLoopDelayMs: number;
   /** The center's time zone: every time the console shows is in it (FANZHA_TIME_ZONE); stored times are UTC. */
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
     bankSimulator: !env.BANK_GATEWAY_URL && oneOf(env, 'FANZHA_BANK_SIMULATOR', ['0', '1'], '0') === '1',
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    authFailuresPerMinute: integer(env, 'FANZHA_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
     timeZone: timeZone(env),
     centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),

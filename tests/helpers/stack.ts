@@ -85,6 +85,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // This API shares its event loop with the test itself (workflow bundling, fixtures): load shedding
     // would measure the test, not the API. tests/platform/readiness.test.ts turns it on to test it.
     FANZHA_MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Every test speaks from 127.0.0.1, and many check 401s on purpose; the throttle has a test of its own.
+    FANZHA_AUTH_FAILURES_PER_MINUTE: '1000000',
     // The banks are the simulator, served by this API (the reliability tests' processes use it as their gateway).
     FANZHA_BANK_SIMULATOR: '1',
     ...options.env,

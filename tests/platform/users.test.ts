@@ -42,6 +42,32 @@ describe('users and tokens', () => {
     expect(me.statusCode).toBe(401);
   });
 
+  it('refuses an address that keeps failing to authenticate, before looking up its tokens', async () => {
+    const strict = await startStack({
+      worker: false,
+      env: { FANZHA_AUTH_FAILURES_PER_MINUTE: '5', FANZHA_RATE_LIMIT_PER_MINUTE: '8' },
+    });
+    try {
+      const me = (authorization?: string) =>
+        strict.request(null, { method: 'GET', url: '/v1/me', headers: authorization ? { authorization } : {} });
+      // Five failures, each with another made-up token (changing the token buys nothing).
+      for (let i = 0; i < 5; i++) expect((await me(`Bearer fz_guess-${i}`)).statusCode).toBe(401);
+      const refused = await me('Bearer fz_guess-5');
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json().code).toBe('rate_limited');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await me()).statusCode).toBe(429);
+      // Probing for routes is throttled too: the 404 answer has the same budget as any request.
+      const probes: number[] = [];
+      for (let i = 0; i < 10; i++)
+        probes.push((await strict.request(null, { method: 'GET', url: `/v1/probe-${i}` })).statusCode);
+      expect(probes).toContain(404);
+      expect(probes.at(-1)).toBe(429);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('answers 403 forbidden to every role but admin on every users route', async () => {
     for (const role of ROLES.filter((r) => r !== 'admin')) {
       const caller = await stack.user([role], role === 'station' ? { stationId: 'st-1' } : {});

@@ -21,6 +21,40 @@ declare module 'fastify' {
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/;
+const WINDOW_MS = 60_000;
+/** Addresses remembered at most (the oldest go first): a flood from many addresses cannot grow the map without end. */
+const MAX_ADDRESSES = 100_000;
+
+/**
+ * Failed authentications per address over the last minute. Past the budget an address is refused with
+ * 429 before its token is even looked up: guessing tokens costs the database nothing, and a flood of
+ * bad tokens cannot hide behind the per-token rate limit by changing the token each time.
+ */
+function createFailureLedger(budget: number) {
+  const failures = new Map<string, number[]>();
+  const recent = (address: string, now: number) => {
+    const kept = (failures.get(address) ?? []).filter((at) => now - at < WINDOW_MS);
+    if (kept.length === 0) failures.delete(address);
+    else failures.set(address, kept);
+    return kept;
+  };
+  return {
+    /** Seconds until the address may try again, or 0. */
+    blockedFor(address: string, now = Date.now()): number {
+      const kept = recent(address, now);
+      return kept.length >= budget ? Math.ceil((kept[0]! + WINDOW_MS - now) / 1000) : 0;
+    },
+    failed(address: string, now = Date.now()) {
+      const kept = recent(address, now);
+      failures.delete(address);
+      failures.set(address, [...kept, now]);
+      for (const oldest of failures.keys()) {
+        if (failures.size <= MAX_ADDRESSES) break;
+        failures.delete(oldest);
+      }
+    },
+  };
+}
 
 export default fp(
   async function authentication(app: FastifyInstance) {
@@ -34,14 +68,30 @@ export default fp(
         throw new Error(`route ${route.method} ${route.url} declares neither config.public nor config.roles`);
     });
 
-    app.addHook('onRequest', async (request: FastifyRequest) => {
+    const ledger = createFailureLedger(app.config.authFailuresPerMinute);
+    app.addHook('onRequest', async (request: FastifyRequest, reply) => {
       const config = request.routeOptions.config;
       if (!config.roles) return;
+      const wait = ledger.blockedFor(request.ip);
+      if (wait > 0) {
+        void reply.header('retry-after', String(wait));
+        throw new Problem(
+          429,
+          'rate_limited',
+          `Too many failed authentications from this address; retry after ${wait} s.`,
+        );
+      }
       const header = request.headers.authorization;
       const match = header ? BEARER.exec(header) : null;
-      if (!match) throw new Problem(401, 'unauthenticated', 'Send your API token as "Authorization: Bearer <token>".');
+      if (!match) {
+        ledger.failed(request.ip);
+        throw new Problem(401, 'unauthenticated', 'Send your API token as "Authorization: Bearer <token>".');
+      }
       const user = await app.users.findByToken(match[1]!);
-      if (!user) throw new Problem(401, 'unauthenticated', 'This token is unknown or has been revoked.');
+      if (!user) {
+        ledger.failed(request.ip);
+        throw new Problem(401, 'unauthenticated', 'This token is unknown or has been revoked.');
+      }
       request.user = user;
       if (config.roles !== 'any' && !hasRole(user.roles, config.roles))
         throw new Problem(403, 'forbidden', `This needs one of the roles: ${config.roles.join(', ')}.`);

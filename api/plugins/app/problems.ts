@@ -1,5 +1,5 @@
 /** Every error leaves as application/problem+json with a machine code; bad input never becomes a 500. */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { withoutQueryParams } from '#db/errors.js';
 import { invalidField, isRefusal, type Refusal } from '#domain/refusal.js';
@@ -97,11 +97,21 @@ export default fp(
         if (pointer !== null) throw invalidField(pointer, 'must not contain the NUL character (U+0000)', where);
       }
     });
-    app.setNotFoundHandler((request, reply) =>
-      reply
-        .status(404)
-        .type('application/problem+json')
-        .send(new Problem(404, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`).toJSON()),
+    // Probing for routes is throttled like any request (the rate limiter registers after this plugin).
+    type Throttle = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+    let throttle: Throttle | null | undefined;
+    app.setNotFoundHandler(
+      {
+        preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+          throttle ??= app.hasDecorator('rateLimit') ? (app.rateLimit() as unknown as Throttle) : null;
+          await throttle?.(request, reply);
+        },
+      },
+      (request, reply) =>
+        reply
+          .status(404)
+          .type('application/problem+json')
+          .send(new Problem(404, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`).toJSON()),
     );
   },
   { name: 'problems' },
