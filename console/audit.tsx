@@ -31,6 +31,39 @@ const WORKFLOW_ID = /^(alert|stoppay|hold|archiver)-[A-Za-z0-9_-]{1,120}$/;
 const candidates = (id: string) =>
   WORKFLOW_ID.test(id) ? [id] : [alertWorkflowId(id), stopPaymentWorkflowId(id), holdWorkflowId(id)];
 
+/** A log as a table — when, who, what, of what — newest first: the admin log and the access log alike. */
+function LogTable(props: {
+  view: View;
+  zone: string;
+  rows: { action: string; at: string; who: string; what: string; subject: string }[];
+}) {
+  const { t, language } = props.view;
+  return (
+    <table class="log">
+      <thead>
+        <tr>
+          <th scope="col">{t('audit.when')}</th>
+          <th scope="col">{t('audit.who')}</th>
+          <th scope="col">{t('audit.what')}</th>
+          <th scope="col">{t('audit.subject')}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((row) => (
+          <tr data-action={row.action}>
+            <td>
+              <Moment at={row.at} zone={props.zone} language={language} />
+            </td>
+            <td>{row.who}</td>
+            <td>{row.what}</td>
+            <td>{row.subject}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function FindCase(props: { view: View; value?: string; said?: Said }) {
   const { t } = props.view;
   return (
@@ -153,7 +186,7 @@ export default async function audit(app: FastifyInstance, { services, timeZone, 
     status = 200,
   ) {
     const view = viewFor(request, reply);
-    const { t, language } = view;
+    const { t } = view;
     const acts = (await services.audit.adminLog(userOf(request), { limit: 50 })).items;
     return sendHtml(
       reply,
@@ -173,28 +206,17 @@ export default async function audit(app: FastifyInstance, { services, timeZone, 
           </section>
           <section aria-labelledby="admin-log-title">
             <h2 id="admin-log-title">{t('audit.adminLog')}</h2>
-            <table class="log">
-              <thead>
-                <tr>
-                  <th scope="col">{t('audit.when')}</th>
-                  <th scope="col">{t('audit.who')}</th>
-                  <th scope="col">{t('audit.what')}</th>
-                  <th scope="col">{t('audit.subject')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {acts.map((act) => (
-                  <tr data-action={act.action}>
-                    <td>
-                      <Moment at={act.at} zone={timeZone} language={language} />
-                    </td>
-                    <td>{act.actorUserId}</td>
-                    <td>{t(`adminAct.${act.action}`)}</td>
-                    <td>{act.targetUserId}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <LogTable
+              view={view}
+              zone={timeZone}
+              rows={acts.map((act) => ({
+                action: act.action,
+                at: act.at,
+                who: act.actorUserId,
+                what: t(`adminAct.${act.action}`),
+                subject: act.targetUserId,
+              }))}
+            />
           </section>
         </Page>,
       ),
@@ -292,36 +314,23 @@ export default async function audit(app: FastifyInstance, { services, timeZone, 
   // --- the admin's access log: who read which case, and what was searched ---
   app.get('/access-log', { config: { public: true, console: MAY.administer } }, async (request, reply) => {
     const view = viewFor(request, reply);
-    const { t, language } = view;
+    const { t } = view;
     const log = await services.audit.accessLog(userOf(request), { limit: 200 });
     return sendHtml(
       reply,
       document(
         <Page view={view} title={t('audit.accessLog')}>
-          <table class="log">
-            <thead>
-              <tr>
-                <th scope="col">{t('audit.when')}</th>
-                <th scope="col">{t('audit.who')}</th>
-                <th scope="col">{t('audit.what')}</th>
-                <th scope="col">{t('audit.subject')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {log.items.map((entry) => (
-                <tr data-action={entry.action}>
-                  <td>
-                    <Moment at={entry.at} zone={timeZone} language={language} />
-                  </td>
-                  <td>{entry.userName ?? entry.userId}</td>
-                  <td>
-                    {isMessageKey(`access.${entry.action}`) ? t(`access.${entry.action}` as MessageKey) : entry.action}
-                  </td>
-                  <td>{entry.workflowId ?? entry.subject ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <LogTable
+            view={view}
+            zone={timeZone}
+            rows={log.items.map((entry) => ({
+              action: entry.action,
+              at: entry.at,
+              who: entry.userName ?? entry.userId,
+              what: isMessageKey(`access.${entry.action}`) ? t(`access.${entry.action}` as MessageKey) : entry.action,
+              subject: entry.workflowId ?? entry.subject ?? '—',
+            }))}
+          />
         </Page>,
       ),
     );

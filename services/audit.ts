@@ -42,6 +42,12 @@ const runFacts = (run: LoadedRun) => ({
   events: run.history.events.length,
 });
 
+/** Rows read newest first, one more than asked for: the page as presented, and the cursor after its last row. */
+function newestFirst<R extends { id: number }, T>(rows: R[], limit: number, present: (row: R) => T) {
+  const page = rows.slice(0, limit);
+  return { items: page.map(present), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+}
+
 export function createAuditService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
   const { db } = deps;
   const source = createHistorySource({ db, temporal: deps.temporal });
@@ -123,16 +129,12 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
         .where(and(...conditions))
         .orderBy(desc(auditArchive.id))
         .limit(filters.limit + 1);
-      const page = rows.slice(0, filters.limit);
-      return {
-        items: page.map((r) => ({
-          ...r,
-          id: String(r.id),
-          closedAt: r.closedAt.toISOString(),
-          archivedAt: r.archivedAt.toISOString(),
-        })),
-        nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
-      };
+      return newestFirst(rows, filters.limit, (r) => ({
+        ...r,
+        id: String(r.id),
+        closedAt: r.closedAt.toISOString(),
+        archivedAt: r.archivedAt.toISOString(),
+      }));
     },
 
     async verify(user: User) {
@@ -155,17 +157,13 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
         )
         .orderBy(desc(adminLog.id))
         .limit(filters.limit + 1);
-      const page = rows.slice(0, filters.limit);
-      return {
-        items: page.map((r) => ({
-          ...r,
-          id: String(r.id),
-          at: r.at.toISOString(),
-          action: r.action as AdminAction,
-          detail: r.detail as Record<string, unknown>,
-        })),
-        nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
-      };
+      return newestFirst(rows, filters.limit, (r) => ({
+        ...r,
+        id: String(r.id),
+        at: r.at.toISOString(),
+        action: r.action as AdminAction,
+        detail: r.detail as Record<string, unknown>,
+      }));
     },
 
     async accessLog(
@@ -195,17 +193,13 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
         .where(and(...conditions))
         .orderBy(desc(auditAccessLog.id))
         .limit(filters.limit + 1);
-      const page = rows.slice(0, filters.limit);
-      return {
-        // The admin reading the log is not a reader of cases: a searched phone shows masked.
-        items: page.map((r) => ({
-          ...r,
-          id: String(r.id),
-          at: r.at.toISOString(),
-          subject: r.action === 'search_phone' && r.subject ? maskPhone(r.subject) : r.subject,
-        })),
-        nextCursor: rows.length > filters.limit ? encodeCursor(page[page.length - 1]!.id) : null,
-      };
+      // The admin reading the log is not a reader of cases: a searched phone shows masked.
+      return newestFirst(rows, filters.limit, (r) => ({
+        ...r,
+        id: String(r.id),
+        at: r.at.toISOString(),
+        subject: r.action === 'search_phone' && r.subject ? maskPhone(r.subject) : r.subject,
+      }));
     },
   };
 }
