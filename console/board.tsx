@@ -7,17 +7,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComponentChildren } from 'preact';
 import type { AlertView } from '#domain/alert.js';
-import { isRefusal, notFound, REFUSAL_STATUS } from '#domain/refusal.js';
+import { notFound } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import type { Services } from '#services/index.js';
-import type { Form } from './forms.js';
-import { fraudKey, isMessageKey, riskKey, sayRefusal, type MessageKey } from './i18n.js';
+import { attempt, type Form, type Said } from './forms.js';
+import { fraudKey, isMessageKey, riskKey, type MessageKey } from './i18n.js';
 import { userOf, viewFor, type ConsoleOptions } from './index.js';
 import { ActionForm, document, html, Moment, Notice, Page, type View, sendHtml } from './layout.js';
 
 type Board = Awaited<ReturnType<Services['board']['snapshot']>>;
 type Escalation = Awaited<ReturnType<Services['notifications']['escalations']>>[number];
-type Said = { kind: 'error' | 'info'; text: string };
 
 const levelKey = (level: number | null): MessageKey => (level !== null && level >= 2 ? 'board.level2' : 'board.level1');
 
@@ -332,17 +331,14 @@ export default async function board(app: FastifyInstance, { services, timeZone }
   app.post('/board/escalations/:id/acknowledge', { config: interveneAccess }, async (request, reply) => {
     const view = viewFor(request, reply);
     const id = Number((request.params as { id: string }).id);
-    let said: Said;
-    let status = 200;
-    try {
-      if (!Number.isSafeInteger(id) || id < 1) throw notFound(`Escalation ${id}`);
-      await services.notifications.acknowledge(userOf(request), id);
-      said = { kind: 'info', text: view.t('board.acknowledgedNow') };
-    } catch (error) {
-      if (!isRefusal(error) || error.code === 'unauthenticated') throw error;
-      said = { kind: 'error', text: sayRefusal(error, view.t) };
-      status = REFUSAL_STATUS[error.code];
-    }
+    const { said, status } = await attempt(
+      async () => {
+        if (!Number.isSafeInteger(id) || id < 1) throw notFound(`Escalation ${id}`);
+        await services.notifications.acknowledge(userOf(request), id);
+      },
+      view.t('board.acknowledgedNow'),
+      view.t,
+    );
     return sendHtml(
       reply,
       html(<Escalations view={view} items={await escalations(request)} zone={timeZone} said={said} />),
@@ -350,21 +346,13 @@ export default async function board(app: FastifyInstance, { services, timeZone }
     );
   });
 
-  /** An intervention on an alert: the decision with its reason, then the late list again with what was done. */
+  /** An intervention on an alert: the decision with its reason, then the list it came from again with what was done. */
   function intervene(path: string, run: (request: FastifyRequest, form: Form) => Promise<unknown>) {
     app.post(`/board/alerts/:alertId/${path}`, { config: interveneAccess }, async (request, reply) => {
-      const List = (request.body as Form | undefined)?.list === 'held' ? Held : Late;
+      const form = (request.body ?? {}) as Form;
+      const List = form.list === 'held' ? Held : Late;
       const view = viewFor(request, reply);
-      let said: Said;
-      let status = 200;
-      try {
-        await run(request, (request.body ?? {}) as Form);
-        said = { kind: 'info', text: view.t('board.done') };
-      } catch (error) {
-        if (!isRefusal(error) || error.code === 'unauthenticated') throw error;
-        said = { kind: 'error', text: sayRefusal(error, view.t) };
-        status = REFUSAL_STATUS[error.code];
-      }
+      const { said, status } = await attempt(() => run(request, form), view.t('board.done'), view.t);
       return sendHtml(
         reply,
         html(<List view={view} board={await snapshot(request)} zone={timeZone} said={said} />),

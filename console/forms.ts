@@ -1,4 +1,6 @@
-/** What the console's form handlers share: the posted fields, and amounts typed in yuan. */
+/** What the console's form handlers share: the posted fields, amounts typed in yuan, times typed in the center's zone, and the answer to an action. */
+import { isRefusal, REFUSAL_STATUS } from '#domain/refusal.js';
+import { sayRefusal, type Translate } from './i18n.js';
 
 /** A posted form, field by field (formbody gives strings; a field left out is undefined). */
 export type Form = Record<string, string | undefined>;
@@ -44,4 +46,28 @@ export function localNow(zone: string): string {
       .map((p) => [p.type, p.value]),
   );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour === '24' ? '00' : parts.hour}:${parts.minute}`;
+}
+
+/** What an action left to say, and the status it answers with: done, or the refusal in the reader's words. */
+export interface Said {
+  kind: 'error' | 'info';
+  text: string;
+}
+
+/**
+ * Runs a person's action: done, it says `done`; refused by a service, it says why (in the reader's
+ * words) with the refusal's status. Anything else — and a lost session — goes on to the error handler.
+ */
+export async function attempt(
+  run: () => Promise<unknown>,
+  done: string,
+  t: Translate,
+): Promise<{ said: Said; status: number }> {
+  try {
+    await run();
+    return { said: { kind: 'info', text: done }, status: 200 };
+  } catch (error) {
+    if (!isRefusal(error) || error.code === 'unauthenticated') throw error;
+    return { said: { kind: 'error', text: sayRefusal(error, t) }, status: REFUSAL_STATUS[error.code] };
+  }
 }

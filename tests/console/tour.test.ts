@@ -70,7 +70,10 @@ beforeAll(async () => {
     senior: { caller: senior, pages: ['/senior', `/cases/${stopPaymentId}`, `/cases/${stopPaymentId}/notice`] },
     admin: { caller: admin, pages: ['/admin', '/access-log'] },
     auditor: { caller: auditor, pages: ['/audit', `/audit/workflows/stoppay-${stopPaymentId}`] },
-    supervisor: { caller: supervisor, pages: ['/board', '/search?phone=13700001234', '/station'] },
+    supervisor: {
+      caller: supervisor,
+      pages: ['/board', '/search?phone=13700001234', '/station', '/stats', '/alerts?overdue=true'],
+    },
   });
 });
 afterAll(async () => {
