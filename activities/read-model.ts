@@ -1,6 +1,6 @@
 /** The projection activities: each workflow step reaches the read model through one of these (the history keeps its input). */
 import type { Database } from '#db/client.js';
-import type { AlertView } from '#domain/alert.js';
+import type { AlertView, WithoutTimeline } from '#domain/alert.js';
 import type { HoldView, StopPaymentView } from '#domain/stop-payment.js';
 import { projectAlertBatch } from '#read-model/alerts.js';
 import { linkAlertToStopPayment, projectHoldBatch, projectStopPaymentBatch } from '#read-model/stop-payments.js';
@@ -8,8 +8,8 @@ import type { RecordBatch } from '#workflows/recorder.js';
 
 export function createReadModelActivities({ db }: { db: Database }) {
   return {
-    recordAlertEvents: (batch: RecordBatch<AlertView>) => projectAlertBatch(db, batch),
-    recordStopPaymentEvents: (batch: RecordBatch<StopPaymentView>) => projectStopPaymentBatch(db, batch),
+    recordAlertEvents: (batch: RecordBatch<WithoutTimeline<AlertView>>) => projectAlertBatch(db, batch),
+    recordStopPaymentEvents: (batch: RecordBatch<WithoutTimeline<StopPaymentView>>) => projectStopPaymentBatch(db, batch),
     recordHoldEvents: (batch: RecordBatch<HoldView> & { stopPaymentId: string }) => projectHoldBatch(db, batch),
     linkAlertToStopPayment: (link: { alertId: string; stopPaymentId: string }) => linkAlertToStopPayment(db, link),
   };

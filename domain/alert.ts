@@ -49,6 +49,20 @@ export interface TimelineEvent {
   detail: Record<string, unknown>;
 }
 
+/**
+ * A view as its workflow carries it — in projections, decision answers and its result: the steps
+ * travel one at a time (each in one projection), never the whole timeline, so a history grows with its
+ * steps and not with their square. Readers add the timeline back (read-model/current-view.ts).
+ */
+export type WithoutTimeline<V> = Omit<V, 'timeline'>;
+
+/** Views recorded before steps travelled alone still carry their timeline: it is never read from there. */
+export const withoutTimeline = <V>(view: V): WithoutTimeline<V> => {
+  if (!view || typeof view !== 'object' || !('timeline' in view)) return view;
+  const { timeline: _timeline, ...rest } = view as V & { timeline: unknown };
+  return rest as WithoutTimeline<V>;
+};
+
 /** What the platform pushes (POST /v1/alerts). */
 export interface AlertInput {
   alertId: string;

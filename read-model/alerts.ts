@@ -6,15 +6,15 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '#db/client.js';
 import { alerts } from '#db/schema.js';
-import { RISK_RANK, type AlertView } from '#domain/alert.js';
+import { RISK_RANK, withoutTimeline, type AlertView, type WithoutTimeline } from '#domain/alert.js';
 import type { RecordBatch } from '#workflows/recorder.js';
 import { writeCaseSteps } from './case-steps.js';
 
-export type AlertRecordBatch = RecordBatch<AlertView>;
+export type AlertRecordBatch = RecordBatch<WithoutTimeline<AlertView>>;
 
 const date = (value: string | null) => (value === null ? null : new Date(value));
 
-export function alertRow(view: AlertView, seq: number): typeof alerts.$inferInsert {
+export function alertRow(view: WithoutTimeline<AlertView>, seq: number): typeof alerts.$inferInsert {
   return {
     alertId: view.alertId,
     workflowId: view.workflowId,
@@ -40,7 +40,7 @@ export function alertRow(view: AlertView, seq: number): typeof alerts.$inferInse
     firstCallAt: date(view.firstCallAt),
     closedAt: date(view.closedAt),
     seq,
-    detail: view,
+    detail: withoutTimeline(view),
     updatedAt: new Date(),
   };
 }

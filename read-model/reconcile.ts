@@ -13,8 +13,9 @@ import type { Client } from '@temporalio/client';
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '#db/client.js';
 import { alerts, caseEvents, holds, stopPayments } from '#db/schema.js';
-import { alertWorkflowId, type AlertView, type TimelineEvent } from '#domain/alert.js';
+import { alertWorkflowId, type AlertView } from '#domain/alert.js';
 import { holdWorkflowId, stopPaymentWorkflowId, type HoldView, type StopPaymentView } from '#domain/stop-payment.js';
+import type { RecordedStep } from '#workflows/recorder.js';
 import { latestWorkflowView } from './workflow-view.js';
 import { alertRow } from './alerts.js';
 import { holdRow, stopPaymentRow } from './stop-payments.js';
@@ -70,7 +71,8 @@ export interface ReconcileOptions {
   concurrency?: number;
 }
 
-type Truth<V> = { view: V; running: boolean };
+/** A workflow's own state: its view, and the steps of its current run (a continued run's earlier steps were its predecessor's). */
+type Truth<V> = { view: V; running: boolean; steps: RecordedStep[]; startSeq: number; seq: number };
 
 interface Target {
   kind: ReconciledKind;
@@ -148,12 +150,13 @@ async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void
 }
 
 /** The view of a workflow: its result once completed, else the newest view it projected (never a query: see domain/workflow-view.ts). */
-async function readWorkflow<V>(client: Client, workflowId: string): Promise<Truth<V> | null> {
-  const latest = await latestWorkflowView<V>(client, workflowId);
+async function readWorkflow<V>(client: Client, workflowId: string, withSteps: boolean): Promise<Truth<V> | null> {
+  const latest = await latestWorkflowView<V>(client, workflowId, withSteps ? { stepsAfter: 0 } : {});
   if (!latest) return null;
   if (latest.view === null)
     throw new Error(`${workflowId} has not projected any state yet (just started, or no worker has run it)`);
-  return { view: latest.view, running: latest.running };
+  const { view, running, steps, startSeq } = latest;
+  return { view, running, steps, startSeq, seq: steps.at(-1)?.seq ?? startSeq };
 }
 
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
@@ -207,7 +210,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     });
     let truth: Truth<unknown> | null;
     try {
-      truth = await readWorkflow(client, target.workflowId);
+      truth = await readWorkflow(client, target.workflowId, target.kind !== 'hold');
     } catch (error) {
       return [{ difference: differ('unreadable', [], (error as Error).message), running: true }];
     }
@@ -218,7 +221,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       const [row] = await db.select().from(alerts).where(eq(alerts.alertId, target.id));
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
       const view = linkedAlertView(truth.view as AlertView, row?.stopPaymentId ?? null);
-      const fields = row ? differingColumns(alertRow(view, view.timeline.length), row, ['updatedAt']) : [];
+      const fields = row ? differingColumns(alertRow(view, truth.seq), row, ['updatedAt']) : [];
       found.push({
         difference: !row
           ? differ('missing_row')
@@ -227,12 +230,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
             : null,
         running,
       });
-      found.push({ difference: await compareEvents(target, view.timeline, differ), running });
+      found.push({ difference: await compareEvents(target, truth, differ), running });
     } else if (target.kind === 'stop_payment') {
       const [row] = await db.select().from(stopPayments).where(eq(stopPayments.stopPaymentId, target.id));
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
       const view = truth.view as StopPaymentView;
-      const fields = row ? differingColumns(stopPaymentRow(view, view.timeline.length), row, ['updatedAt']) : [];
+      const fields = row ? differingColumns(stopPaymentRow(view, truth.seq), row, ['updatedAt']) : [];
       found.push({
         difference: !row
           ? differ('missing_row')
@@ -241,7 +244,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
             : null,
         running,
       });
-      found.push({ difference: await compareEvents(target, view.timeline, differ), running });
+      found.push({ difference: await compareEvents(target, truth, differ), running });
     } else {
       const [row] = await db.select().from(holds).where(eq(holds.holdId, target.id));
       if (!truth) return [{ difference: row ? differ('orphan_row') : null, running }];
@@ -277,7 +280,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
 
   async function compareEvents(
     target: Target,
-    timeline: TimelineEvent[],
+    truth: Truth<unknown>,
     differ: (p: DifferenceProblem, f?: string[]) => Difference,
   ): Promise<Difference | null> {
     const rows = await db
@@ -286,10 +289,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       .where(eq(caseEvents.workflowId, target.workflowId));
     const have = new Map(rows.map((r) => [r.seq, r.kind]));
     const wrong: string[] = [];
-    timeline.forEach((event, i) => {
-      if (have.get(i + 1) !== event.kind) wrong.push(String(i + 1));
-    });
-    for (const seq of have.keys()) if (seq < 1 || seq > timeline.length) wrong.push(String(seq));
+    for (const { seq, event } of truth.steps) if (have.get(seq) !== event.kind) wrong.push(String(seq));
+    // Steps of the runs before this one (continue-as-new) are no longer in Temporal's view of it.
+    for (const seq of have.keys())
+      if (seq < 1 || (seq > truth.startSeq && !truth.steps.some((s) => s.seq === seq))) wrong.push(String(seq));
     return wrong.length ? differ('events', wrong) : null;
   }
 
@@ -341,12 +344,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
           .from(alerts)
           .where(eq(alerts.alertId, difference.id));
         const view = linkedAlertView(truth.view as AlertView, row?.stopPaymentId ?? null);
-        if (difference.problem === 'events') await rewriteEvents(db, difference, 'alert', view.timeline);
-        else await upsertAlert(db, view);
+        if (difference.problem === 'events') await rewriteEvents(db, difference, 'alert', truth);
+        else await upsertAlert(db, view, truth.seq);
       } else if (difference.kind === 'stop_payment') {
         const view = truth.view as StopPaymentView;
-        if (difference.problem === 'events') await rewriteEvents(db, difference, 'stop_payment', view.timeline);
-        else await upsertCase(db, view);
+        if (difference.problem === 'events') await rewriteEvents(db, difference, 'stop_payment', truth);
+        else await upsertCase(db, view, truth.seq);
       } else {
         await upsertHold(db, truth.view as HoldView, caseOfHold(difference.id));
       }
@@ -367,8 +370,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   };
 }
 
-async function upsertAlert(db: Database, view: AlertView) {
-  const seq = view.timeline.length;
+async function upsertAlert(db: Database, view: AlertView, seq: number) {
   const { alertId: _id, ...changes } = alertRow(view, seq);
   await db
     .insert(alerts)
@@ -376,8 +378,7 @@ async function upsertAlert(db: Database, view: AlertView) {
     .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
 }
 
-async function upsertCase(db: Database, view: StopPaymentView) {
-  const seq = view.timeline.length;
+async function upsertCase(db: Database, view: StopPaymentView, seq: number) {
   const { stopPaymentId: _id, ...changes } = stopPaymentRow(view, seq);
   await db
     .insert(stopPayments)
@@ -400,25 +401,24 @@ async function upsertHold(db: Database, view: HoldView, stopPaymentId: string) {
     .onConflictDoUpdate({ target: holds.holdId, set: changes, setWhere: sql`${holds.seq} <= ${seq}` });
 }
 
-/** The case's event rows become exactly its timeline: one row per step, seq 1..n. */
+/** The case's event rows of this run become exactly its steps: one row per step. */
 async function rewriteEvents(
   db: Database,
   target: Difference,
   caseType: 'alert' | 'stop_payment',
-  timeline: TimelineEvent[],
+  truth: Truth<unknown>,
 ) {
+  const bySeq = new Map(truth.steps.map((step) => [step.seq, step.event]));
   await db.transaction(async (tx) => {
-    await tx
-      .delete(caseEvents)
-      .where(and(eq(caseEvents.workflowId, target.workflowId), gt(caseEvents.seq, timeline.length)));
-    const wrong = target.fields.map(Number).filter((seq) => seq >= 1 && seq <= timeline.length);
+    await tx.delete(caseEvents).where(and(eq(caseEvents.workflowId, target.workflowId), gt(caseEvents.seq, truth.seq)));
+    const wrong = target.fields.map(Number).filter((seq) => bySeq.has(seq));
     if (wrong.length === 0) return;
     await tx
       .delete(caseEvents)
       .where(and(eq(caseEvents.workflowId, target.workflowId), inArray(caseEvents.seq, wrong)));
     await tx.insert(caseEvents).values(
       wrong.map((seq) => {
-        const event = timeline[seq - 1]!;
+        const event = bySeq.get(seq)!;
         return {
           workflowId: target.workflowId,
           seq,

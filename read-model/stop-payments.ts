@@ -2,6 +2,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '#db/client.js';
 import { alerts, holds, stopPayments } from '#db/schema.js';
+import { withoutTimeline, type WithoutTimeline } from '#domain/alert.js';
 import type { HoldView, StopPaymentView } from '#domain/stop-payment.js';
 import type { RecordBatch } from '#workflows/recorder.js';
 import { writeCaseSteps } from './case-steps.js';
@@ -9,7 +10,7 @@ import { writeCaseSteps } from './case-steps.js';
 const date = (value: string | null) => (value === null ? null : new Date(value));
 
 /** The stop_payments row for a case view (the projection and `npm run reconcile` share it). */
-export function stopPaymentRow(view: StopPaymentView, seq: number): typeof stopPayments.$inferInsert {
+export function stopPaymentRow(view: WithoutTimeline<StopPaymentView>, seq: number): typeof stopPayments.$inferInsert {
   return {
     stopPaymentId: view.stopPaymentId,
     workflowId: view.workflowId,
@@ -35,7 +36,7 @@ export function stopPaymentRow(view: StopPaymentView, seq: number): typeof stopP
     victimPhone: view.victim.phone,
     victimName: view.victim.name,
     seq,
-    detail: view,
+    detail: withoutTimeline(view),
     updatedAt: new Date(),
   };
 }
@@ -61,7 +62,10 @@ export function holdRow(view: HoldView, stopPaymentId: string, seq: number): typ
   };
 }
 
-export async function projectStopPaymentBatch(db: Database, batch: RecordBatch<StopPaymentView>): Promise<void> {
+export async function projectStopPaymentBatch(
+  db: Database,
+  batch: RecordBatch<WithoutTimeline<StopPaymentView>>,
+): Promise<void> {
   const { view, seq } = batch;
   const row = stopPaymentRow(view, seq);
   await db.transaction(async (tx) => {

@@ -17,6 +17,8 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { withoutTimeline } from '#domain/alert.js';
+import type { RecordedStep } from '#workflows/recorder.js';
 
 /** The activities that project a workflow's view (their first argument carries it as `view`, and the steps it records). */
 export const PROJECTION_ACTIVITIES: ReadonlySet<string> = new Set([
@@ -31,6 +33,19 @@ export interface LatestView<V> {
   /** null: the workflow runs but has not projected anything yet (it was started a moment ago, or no worker has run it yet). */
   view: V | null;
   running: boolean;
+  /**
+   * The steps of this run that its projections carry with a seq above `stepsAfter`, oldest first: the
+   * timeline travels as steps, never whole (issue 15 §3), so a reader adds these to the steps already
+   * in the read model. Empty unless `stepsAfter` was given.
+   */
+  steps: RecordedStep[];
+  /** The seq this run started after (a continued run goes on from its predecessor's). */
+  startSeq: number;
+}
+
+export interface LatestViewOptions {
+  /** Also collect the steps with a seq above this (0: every step of the run). */
+  stepsAfter?: number;
 }
 
 const decode = <T>(payloads: { payloads?: Payload[] | null } | null | undefined): T | undefined => {
@@ -39,9 +54,25 @@ const decode = <T>(payloads: { payloads?: Payload[] | null } | null | undefined)
 };
 
 /** The newest view of `workflowId`'s current run, or null if Temporal does not know it (never started, or past retention). */
-export async function latestWorkflowView<V>(client: Client, workflowId: string): Promise<LatestView<V> | null> {
+export async function latestWorkflowView<V>(
+  client: Client,
+  workflowId: string,
+  options: LatestViewOptions = {},
+): Promise<LatestView<V> | null> {
+  const { stepsAfter } = options;
   let nextPageToken: Uint8Array | undefined;
   let running: boolean | null = null;
+  let view: V | null | undefined;
+  /** Newest batch first; reversed at the end. */
+  const batches: RecordedStep[][] = [];
+  // Scanning newest first, the steps are complete at the first projection the read model already has.
+  let stepsComplete = stepsAfter === undefined;
+  const done = (startSeq = 0): LatestView<V> => ({
+    view: view ?? null,
+    running: running ?? true,
+    steps: batches.reverse().flat(),
+    startSeq,
+  });
   do {
     let page;
     try {
@@ -60,30 +91,43 @@ export async function latestWorkflowView<V>(client: Client, workflowId: string):
         // The newest event says whether the run is over.
         if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) {
           const result = decode<V>(event.workflowExecutionCompletedEventAttributes?.result);
-          if (result !== undefined) return { view: result, running: false };
+          if (result !== undefined) view = withoutTimeline(result) as V;
         }
         running = !CLOSING.has(event.eventType ?? 0);
       }
       if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
         const attributes = event.activityTaskScheduledEventAttributes;
         if (attributes?.activityType?.name && PROJECTION_ACTIVITIES.has(attributes.activityType.name)) {
-          const batch = decode<{ view: V }>(attributes.input);
-          if (batch?.view) return { view: batch.view, running };
+          const batch = decode<{ view?: V; seq?: number; events?: RecordedStep[] }>(attributes.input);
+          if (batch?.view && view === undefined) view = withoutTimeline(batch.view) as V;
+          if (!stepsComplete && batch) {
+            if ((batch.seq ?? 0) <= stepsAfter!) stepsComplete = true;
+            else batches.push((batch.events ?? []).filter((step) => step.seq > stepsAfter!));
+          }
         }
       }
-      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) {
+      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED && view === undefined) {
         // Every decision (Update) answers with the view right after it: newer than a projection still waiting for the one before.
-        const view = decode<V>(event.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success);
-        if (view) return { view, running };
+        const answer = decode<V>(event.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success);
+        if (answer) view = withoutTimeline(answer) as V;
       }
       if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) {
-        const input = decode<{ hold?: V }>(event.workflowExecutionStartedEventAttributes?.input);
-        return { view: input?.hold ?? null, running };
+        // A continued run that has not changed since has its view in its input.
+        const input = decode<ContinuedInput<V>>(event.workflowExecutionStartedEventAttributes?.input);
+        if (view === undefined) view = input?.hold ?? input?.resume?.view ?? null;
+        return done(input?.resume?.seq ?? 0);
       }
+      if (view !== undefined && stepsComplete) return done();
     }
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
-  return { view: null, running: running ?? true };
+  return done();
+}
+
+/** What a run started by continue-as-new carries: a hold its view, a case its view under `resume`. */
+interface ContinuedInput<V> {
+  hold?: V;
+  resume?: { seq?: number; view?: V };
 }
 
 const CLOSING = new Set<number>([

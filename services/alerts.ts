@@ -27,7 +27,7 @@ import {
 } from '#domain/alert.js';
 import { invalidField, isRefusal, notFound } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
-import { currentView } from '#read-model/current-view.js';
+import { currentView, withTimeline } from '#read-model/current-view.js';
 import type { AlertWorkflow } from '#workflows/alert.js';
 import {
   callResultUpdate,
@@ -39,6 +39,7 @@ import {
   transferUpdate,
   visitResultUpdate,
   type CallResultDecision,
+  type AlertAnswer,
 } from '#workflows/messages.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { amountAtRisk, clientId, requiredText } from './fields.js';
@@ -136,7 +137,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       .from(alerts)
       .where(eq(alerts.alertId, alertId));
     return currentView<AlertView>(
-      temporal,
+      { temporal, db },
       alertWorkflowId(alertId),
       row && { closed: row.state === 'closed', detail: row.detail },
     );
@@ -155,7 +156,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
   async function decide<D extends { actor: DecisionActor }>(
     alertId: string,
     user: User,
-    update: UpdateDefinition<AlertView, [D]>,
+    update: UpdateDefinition<AlertAnswer, [D]>,
     decision: D,
     idempotencyKey: string | null,
   ): Promise<AlertView> {
@@ -168,7 +169,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         updateIdFor(user, idempotencyKey),
         `Alert ${alertId} is closed; it takes no more decisions.`,
       );
-      return presentAlert(answer, user);
+      return presentAlert(await withTimeline({ temporal, db }, alertWorkflowId(alertId), answer), user);
     } catch (error) {
       // An unknown alert is "not found", not "closed".
       if (isRefusal(error) && error.code === 'invalid_transition' && !(await view(alertId)))

@@ -23,7 +23,7 @@ import {
   type StopPaymentState,
   type StopPaymentView,
 } from '#domain/stop-payment.js';
-import { currentView } from '#read-model/current-view.js';
+import { currentView, withTimeline } from '#read-model/current-view.js';
 import {
   approveUpdate,
   freezeUpdate,
@@ -31,6 +31,7 @@ import {
   releaseCaseUpdate,
   renewUpdate,
   restopUpdate,
+  type StopPaymentAnswer,
 } from '#workflows/messages.js';
 import type { StopPaymentWorkflow } from '#workflows/stop-payment.js';
 import { handedOverToThe110Desk } from './alerts.js';
@@ -73,7 +74,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       .from(stopPayments)
       .where(eq(stopPayments.stopPaymentId, id));
     return currentView<StopPaymentView>(
-      temporal,
+      { temporal, db },
       stopPaymentWorkflowId(id),
       row && { closed: row.state === 'closed' || row.state === 'rejected', detail: row.detail },
     );
@@ -90,7 +91,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
   async function decideCase<D extends { actor: DecisionActor }>(
     id: string,
     user: User,
-    update: UpdateDefinition<StopPaymentView, [D]>,
+    update: UpdateDefinition<StopPaymentAnswer, [D]>,
     decision: D,
     idempotencyKey: string | null,
   ): Promise<StopPaymentView> {
@@ -102,7 +103,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       updateIdFor(user, idempotencyKey),
       `Stop-payment ${id} has ended; it takes no more decisions.`,
     );
-    return presentCase(answer, user);
+    return presentCase(await withTimeline({ temporal, db }, stopPaymentWorkflowId(id), answer), user);
   }
 
   /** A decision on one hold: sent to the hold's own workflow; the answer is the case with that hold as it is now. */

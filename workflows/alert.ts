@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AlertActivities } from '../activities/read-model.js';
-import { RISK_RANK, type AlertInput, type AlertOutcome, type AlertView, type DecisionActor } from '../domain/alert.js';
+import { RISK_RANK, type AlertInput, type AlertOutcome, type DecisionActor } from '../domain/alert.js';
 import type { AlertPolicy } from '../domain/policy.js';
 import type { AlertStepKind } from '../domain/steps.js';
 import {
@@ -42,6 +42,7 @@ import {
   type ReleaseDecision,
   type TransferDecision,
   type VisitResultDecision,
+  type AlertAnswer as AlertView,
 } from './messages.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { iso, PROJECTION_OPTIONS, refuse, requireState } from './shared.js';
@@ -97,10 +98,8 @@ class Alert {
       stopPaymentId: null,
       firstCallAt: null,
       closedAt: null,
-      timeline: [],
     };
     this.recorder = createRecorder<AlertView, AlertStepKind>({
-      timeline: this.view.timeline,
       snapshot: () => this.snapshot(),
       write: recordAlertEvents,
     });
@@ -108,7 +107,7 @@ class Alert {
 
   snapshot(): AlertView {
     const { view } = this;
-    return { ...view, assignee: view.assignee && { ...view.assignee }, timeline: [...view.timeline] };
+    return { ...view, assignee: view.assignee && { ...view.assignee } };
   }
 
   get closed(): boolean {

@@ -95,7 +95,6 @@ class Hold {
     this.policy = input.policy;
     this.view = { ...input.hold };
     this.recorder = createRecorder<HoldView, HoldStepKind>({
-      timeline: [],
       snapshot: () => this.snapshot(),
       write: (batch) => recordHoldEvents({ ...batch, stopPaymentId }),
       startSeq: input.resume?.seq,

@@ -10,9 +10,14 @@ import type {
   NotReachedReason,
   RiskLevel,
   VisitOutcome,
+  WithoutTimeline,
 } from '../domain/alert.js';
 import type { OnwardTransfer } from '../domain/bank.js';
 import type { HoldView, StopPaymentView } from '../domain/stop-payment.js';
+
+/** What a decision answers with: the view without its timeline (see WithoutTimeline). */
+export type AlertAnswer = WithoutTimeline<AlertView>;
+export type StopPaymentAnswer = WithoutTimeline<StopPaymentView>;
 
 /** Error types a validator refuses a decision with; the API maps them to 409/403 codes. */
 export const REFUSAL = {
@@ -59,16 +64,16 @@ export interface PlatformUpdate {
   note?: string;
 }
 
-export const claimUpdate = defineUpdate<AlertView, [ClaimDecision], 'claim'>('claim');
-export const releaseUpdate = defineUpdate<AlertView, [ReleaseDecision], 'release'>('release');
-export const forceReleaseUpdate = defineUpdate<AlertView, [ForceReleaseDecision], 'forceRelease'>('forceRelease');
-export const callResultUpdate = defineUpdate<AlertView, [CallResultDecision], 'callResult'>('callResult');
-export const visitResultUpdate = defineUpdate<AlertView, [VisitResultDecision], 'visitResult'>('visitResult');
-export const transferUpdate = defineUpdate<AlertView, [TransferDecision], 'transfer'>('transfer');
-export const cancelAlertUpdate = defineUpdate<AlertView, [CancelDecision], 'cancel'>('cancel');
+export const claimUpdate = defineUpdate<AlertAnswer, [ClaimDecision], 'claim'>('claim');
+export const releaseUpdate = defineUpdate<AlertAnswer, [ReleaseDecision], 'release'>('release');
+export const forceReleaseUpdate = defineUpdate<AlertAnswer, [ForceReleaseDecision], 'forceRelease'>('forceRelease');
+export const callResultUpdate = defineUpdate<AlertAnswer, [CallResultDecision], 'callResult'>('callResult');
+export const visitResultUpdate = defineUpdate<AlertAnswer, [VisitResultDecision], 'visitResult'>('visitResult');
+export const transferUpdate = defineUpdate<AlertAnswer, [TransferDecision], 'transfer'>('transfer');
+export const cancelAlertUpdate = defineUpdate<AlertAnswer, [CancelDecision], 'cancel'>('cancel');
 export const platformUpdateSignal = defineSignal<[PlatformUpdate], 'platformUpdate'>('platformUpdate');
 export const linkStopPaymentSignal = defineSignal<[{ stopPaymentId: string }], 'linkStopPayment'>('linkStopPayment');
-export const alertStateQuery = defineQuery<AlertView>('state');
+export const alertStateQuery = defineQuery<AlertAnswer>('state');
 
 // --- Stop-payment case -----------------------------------------------------------------------
 
@@ -87,10 +92,10 @@ export interface ReleaseCaseDecision {
   holdIds?: string[];
 }
 
-export const approveUpdate = defineUpdate<StopPaymentView, [ApproveDecision], 'approve'>('approve');
-export const rejectUpdate = defineUpdate<StopPaymentView, [RejectDecision], 'reject'>('reject');
-export const releaseCaseUpdate = defineUpdate<StopPaymentView, [ReleaseCaseDecision], 'release'>('release');
-export const stopPaymentStateQuery = defineQuery<StopPaymentView>('state');
+export const approveUpdate = defineUpdate<StopPaymentAnswer, [ApproveDecision], 'approve'>('approve');
+export const rejectUpdate = defineUpdate<StopPaymentAnswer, [RejectDecision], 'reject'>('reject');
+export const releaseCaseUpdate = defineUpdate<StopPaymentAnswer, [ReleaseCaseDecision], 'release'>('release');
+export const stopPaymentStateQuery = defineQuery<StopPaymentAnswer>('state');
 /** A hold tells its case what it is now. */
 export const holdChangedSignal = defineSignal<[HoldView], 'holdChanged'>('holdChanged');
 /** Accounts the money moved on to from a hold, `level` hops from the victim's transfers. */

@@ -1,17 +1,16 @@
 /**
- * The one way a workflow tells the read model what happened: record a step (it joins the timeline
- * at once) and let a single loop project steps in order, one batch per activity call. Each step
+ * The one way a workflow tells the read model what happened: record a step and let a single loop project steps in order, one batch per activity call. Each step
  * has a sequence number, so a replayed or retried projection writes nothing twice.
  */
 import { condition } from '@temporalio/workflow';
-import type { DecisionActor, TimelineEvent } from '../domain/alert.js';
+import type { DecisionActor } from '../domain/alert.js';
 import type { NotificationDraft } from '../domain/notification.js';
 import { StepLog, type RecordBatch } from './step-log.js';
 
 export type { RecordBatch, RecordedStep } from './step-log.js';
 
 export interface Recorder<K extends string> {
-  /** Appends a step to `timeline` and queues it for projection; returns its sequence number. */
+  /** Queues a step for projection; returns its sequence number. */
   record(kind: K, actor: DecisionActor | null, detail?: Record<string, unknown>): number;
   /** Queues a notification caused by the latest step. */
   notify(draft: Omit<NotificationDraft, 'seq'>): void;
@@ -25,13 +24,12 @@ export interface Recorder<K extends string> {
 }
 
 export function createRecorder<View, K extends string>(options: {
-  timeline: TimelineEvent[];
   snapshot: () => View;
   write: (batch: RecordBatch<View>) => Promise<void>;
   /** Carried across continue-as-new so sequence numbers never repeat. */
   startSeq?: number;
 }): Recorder<K> {
-  const log = new StepLog<K>(options.timeline, options.startSeq);
+  const log = new StepLog<K>(options.startSeq);
   let writing = false;
 
   // Awaits exactly as before the split: the commands of one workflow task keep their order.

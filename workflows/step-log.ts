@@ -26,18 +26,15 @@ export class StepLog<K extends string> {
   private readonly steps: RecordedStep[] = [];
   private readonly notifications: NotificationDraft[] = [];
 
-  /**
-   * @param timeline the view's own timeline: every step joins it at once
-   * @param startSeq the last sequence number of the run before (continue-as-new), so numbers never repeat
-   */
-  constructor(
-    private readonly timeline: TimelineEvent[],
-    startSeq = 0,
-  ) {
+  /** @param startSeq the last sequence number of the run before (continue-as-new), so numbers never repeat */
+  constructor(startSeq = 0) {
     this.lastSeq = startSeq;
   }
 
-  /** Appends a step to the timeline and queues it for projection; returns its sequence number. */
+  /**
+   * Queues a step for projection; returns its sequence number. The step travels once, in one batch:
+   * no view carries the whole timeline, so a history grows with its steps and not with their square.
+   */
   record(kind: K, actor: DecisionActor | null, detail: Record<string, unknown> = {}): number {
     const event: TimelineEvent = {
       at: new Date(Date.now()).toISOString(),
@@ -45,7 +42,6 @@ export class StepLog<K extends string> {
       actor: actor && { userId: actor.userId, role: actor.role },
       detail,
     };
-    this.timeline.push(event);
     this.steps.push({ seq: ++this.lastSeq, event });
     this.changeCount++;
     this.pending = true;

@@ -23,7 +23,6 @@ import {
   isFinalHold,
   type HoldView,
   type StopPaymentInput,
-  type StopPaymentView,
 } from '../domain/stop-payment.js';
 import {
   escalationRecipient,
@@ -48,6 +47,7 @@ import {
   type OnwardFound,
   type RejectDecision,
   type ReleaseCaseDecision,
+  type StopPaymentAnswer as StopPaymentView,
 } from './messages.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { ANSWER_WAIT, iso, PROJECTION_OPTIONS, refuse, requireState } from './shared.js';
@@ -106,10 +106,8 @@ class StopPaymentCase {
       victim: { ...filing.victim },
       transfers: filing.transfers,
       holds: [],
-      timeline: [],
     };
     this.recorder = createRecorder<StopPaymentView, StopPaymentStepKind>({
-      timeline: this.view.timeline,
       snapshot: () => this.snapshot(),
       write: recordStopPaymentEvents,
     });
@@ -117,7 +115,7 @@ class StopPaymentCase {
 
   snapshot(): StopPaymentView {
     const { view } = this;
-    return { ...view, holds: view.holds.map((h) => ({ ...h })), timeline: [...view.timeline] };
+    return { ...view, holds: view.holds.map((h) => ({ ...h })) };
   }
 
   get pendingApproval(): boolean {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StopPaymentInput, StopPaymentView } from '#domain/stop-payment.js';
-import { latestWorkflowView } from '#read-model/workflow-view.js';
+import { currentView } from '#read-model/current-view.js';
 import { waitFor } from './alerts.js';
 import type { Caller, Stack } from './stack.js';
 
@@ -67,7 +67,7 @@ export function bankSimulator(stack: Stack) {
   };
 }
 
-/** Waits until the case (as its workflow last told it, read from its history) satisfies `until`. */
+/** Waits until the case (as its workflow last told it, read from its history, with its timeline) satisfies `until`. */
 export async function caseWhen(
   stack: Stack,
   id: string,
@@ -78,7 +78,11 @@ export async function caseWhen(
   return waitFor(
     what,
     async () => {
-      const view = (await latestWorkflowView<StopPaymentView>(stack.client, `stoppay-${id}`))?.view;
+      const view = await currentView<StopPaymentView>(
+        { temporal: stack.client, db: stack.database.db },
+        `stoppay-${id}`,
+        undefined,
+      );
       return view && until(view) ? view : undefined;
     },
     timeoutMs,

@@ -1,7 +1,7 @@
 /** The recorder's bookkeeping (workflows/step-log.ts), without Temporal: what each projection batch carries. */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DecisionActor, TimelineEvent } from '../../domain/alert.js';
+import type { DecisionActor } from '../../domain/alert.js';
 import type { AlertStepKind } from '../../domain/steps.js';
 import { StepLog, type RecordBatch } from '../../workflows/step-log.js';
 
@@ -24,7 +24,7 @@ afterEach(() => {
 
 describe('StepLog', () => {
   it('numbers steps in order and keeps numbering across batches', () => {
-    const log = new StepLog<AlertStepKind>([]);
+    const log = new StepLog<AlertStepKind>();
     expect(log.record('received', null)).toBe(1);
     expect(log.record('claimed', OPERATOR, { attempt: 1 })).toBe(2);
     const first = log.take('view 1');
@@ -38,26 +38,26 @@ describe('StepLog', () => {
     expect([first.seq, second.seq]).toEqual([2, 3]);
   });
 
-  it('puts every step on the timeline at once, as projected', () => {
-    const timeline: TimelineEvent[] = [];
-    const log = new StepLog<AlertStepKind>(timeline);
+  it('carries each step once, whole, in the next batch only', () => {
+    const log = new StepLog<AlertStepKind>();
     vi.setSystemTime(new Date('2026-11-28T10:05:00Z'));
     log.record('claimed', OPERATOR, { attempt: 1 });
-    expect(timeline).toEqual([
+    log.record('received', null);
+    expect(log.take(null).events.map((s) => s.event)).toEqual([
       {
         at: '2026-11-28T10:05:00.000Z',
         kind: 'claimed',
         actor: { userId: 'u1', role: 'operator' },
         detail: { attempt: 1 },
       },
+      { at: '2026-11-28T10:05:00.000Z', kind: 'received', actor: null, detail: {} },
     ]);
-    log.record('received', null);
-    expect(timeline[1]).toMatchObject({ kind: 'received', actor: null, detail: {} });
-    expect(log.take(null).events.map((s) => s.event)).toEqual(timeline);
+    log.touch();
+    expect(log.take(null).events).toEqual([]);
   });
 
   it('carries the sequence on across continue-as-new', () => {
-    const log = new StepLog<AlertStepKind>([], 41);
+    const log = new StepLog<AlertStepKind>(41);
     expect(log.seq).toBe(41);
     log.notify(draft('before any step of this run'));
     expect(log.record('requeued', null)).toBe(42);
@@ -68,7 +68,7 @@ describe('StepLog', () => {
   });
 
   it('gives a notification the sequence number of the latest step', () => {
-    const log = new StepLog<AlertStepKind>([]);
+    const log = new StepLog<AlertStepKind>();
     log.record('received', null);
     log.record('deadline_missed', null);
     log.notify(draft('first'));
@@ -85,7 +85,7 @@ describe('StepLog', () => {
   });
 
   it('asks for a projection on touch() without a step', () => {
-    const log = new StepLog<AlertStepKind>([]);
+    const log = new StepLog<AlertStepKind>();
     log.record('received', null);
     log.take('view 1');
     expect(log.dirty).toBe(false);
@@ -97,7 +97,7 @@ describe('StepLog', () => {
   });
 
   it('is dirty until a batch takes what is queued; only steps count as changes', () => {
-    const log = new StepLog<AlertStepKind>([]);
+    const log = new StepLog<AlertStepKind>();
     expect([log.dirty, log.changes]).toEqual([false, 0]);
     log.record('received', null);
     expect([log.dirty, log.changes]).toEqual([true, 1]);
@@ -110,7 +110,7 @@ describe('StepLog', () => {
   });
 
   it('only accepts the workflow’s own step kinds', () => {
-    const log = new StepLog<AlertStepKind>([]);
+    const log = new StepLog<AlertStepKind>();
     // @ts-expect-error a stop-payment step is not an alert step (checked by tsc --noEmit)
     log.record('holds_started', null);
     expect(log.seq).toBe(1);
@@ -131,7 +131,7 @@ describe('StepLog', () => {
   it('projects every step once, in order, and no batch carries a view older than one before it', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 1000 }), ops, (startSeq, program) => {
-        const log = new StepLog<AlertStepKind>([], startSeq);
+        const log = new StepLog<AlertStepKind>(startSeq);
         const batches: RecordBatch<number>[] = [];
         let recorded = 0;
         for (const { op } of program) {
