@@ -303,6 +303,8 @@ const STOP_PAYMENT_STEPS: Record<StopPaymentStepKind, StepWords> = {
   hold_changed: (d) => `Hold ${holdState(d)}`,
   onward_found: (d) =>
     `Onward account found: hold ${d.holdId} at ${account(d.bank, d.account)} for ${cny(d.amountFen)} (level ${d.level}, from ${d.parentHoldId})`,
+  holds_limited: (d) =>
+    `${d.notHeld} onward account(s) through ${d.parentHoldId} not held: the policy allows ${d.maxHoldsPerCase} holds per case and ${d.maxOnwardAccountsPerHold} onward accounts per bank answer; the supervisor was told`,
   closed,
 };
 

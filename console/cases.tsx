@@ -63,6 +63,7 @@ const STEP_KEYS: Record<StopPaymentStepKind, MessageKey> = {
   release_ordered: 'step.release_ordered',
   hold_changed: 'step.hold_changed',
   onward_found: 'step.onward_found',
+  holds_limited: 'step.holds_limited',
   closed: 'step.closed',
 };
 const stepWords = (t: View['t'], kind: string) =>

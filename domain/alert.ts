@@ -100,6 +100,11 @@ export interface AlertView {
   stopPaymentId: string | null;
   firstCallAt: string | null;
   closedAt: string | null;
+  /**
+   * Pushes after the first that raised nothing, coalesced: how many, when the newest came, its note
+   * (bounded like any push's). Absent from alerts started before pushes were coalesced.
+   */
+  repeatedPushes?: { count: number; lastReceivedAt: string; note: string | null } | null;
   timeline: TimelineEvent[];
 }
 

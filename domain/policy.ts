@@ -25,6 +25,13 @@ export interface StopPaymentPolicy {
   renewalReminderBefore: number;
   majorCaseThresholdFen: number;
   maxOnwardLevels: number;
+  /**
+   * Bounds on one case (issue 15 §3): accounts held in all, and onward accounts taken from one bank
+   * answer. What lies beyond is reported to the supervisor, never dropped silently. Absent from
+   * the policy of a case started before them (no bound).
+   */
+  maxHoldsPerCase: number;
+  maxOnwardAccountsPerHold: number;
 }
 
 /** Every duration in milliseconds. */
@@ -51,6 +58,8 @@ export const DEFAULT_POLICY_SPEC = {
     renewalReminderBefore: '15d',
     majorCaseThresholdFen: 50_000_000,
     maxOnwardLevels: 5,
+    maxHoldsPerCase: 100,
+    maxOnwardAccountsPerHold: 30,
   },
 } as const;
 
@@ -73,6 +82,8 @@ const SHAPE: Record<keyof Policy, Record<string, Kind | PerRisk<Kind>>> = {
     renewalReminderBefore: 'duration',
     majorCaseThresholdFen: 'fen',
     maxOnwardLevels: 'count',
+    maxHoldsPerCase: 'count',
+    maxOnwardAccountsPerHold: 'count',
   },
 };
 

@@ -30,6 +30,7 @@ export const STOP_PAYMENT_STEP_KINDS = [
   'release_ordered',
   'hold_changed',
   'onward_found',
+  'holds_limited',
   'closed',
 ] as const;
 

@@ -52,6 +52,8 @@ export interface DevServerOptions {
   pidFile?: string;
   readyTimeoutMs?: number;
   log?: (line: string) => void;
+  /** More `key=value` dynamic config (a test that needs a server with other limits). */
+  dynamicConfig?: string[];
 }
 
 export interface DevServer {
@@ -141,6 +143,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value',
     'matching.numTaskqueueWritePartitions=1',
+    ...(options.dynamicConfig ?? []).flatMap((value) => ['--dynamic-config-value', value]),
   ];
   if (options.headless) args.push('--headless');
   else if (options.uiPort) args.push('--ui-port', String(options.uiPort));

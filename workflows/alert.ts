@@ -58,6 +58,8 @@ const { recordAlertEvents } = proxyActivities<AlertActivities>(PROJECTION_OPTION
 
 /** Patch: a supervisor may take a held alert back to the queue (`forceRelease`). */
 export const SUPERVISOR_RELEASE = 'supervisor-release';
+/** Patch: a repeated push that raises nothing is counted in the view, not recorded as a step each time. */
+export const COALESCE_PUSHES = 'coalesce-platform-pushes';
 
 type DeadlineKind = 'claim' | 'call' | 'visit';
 type Deadline = EscalatingDeadline<DeadlineKind>;
@@ -98,6 +100,7 @@ class Alert {
       stopPaymentId: null,
       firstCallAt: null,
       closedAt: null,
+      repeatedPushes: null,
     };
     this.recorder = createRecorder<AlertView, AlertStepKind>({
       snapshot: () => this.snapshot(),
@@ -360,9 +363,20 @@ class Alert {
 
   // --- signals --------------------------------------------------------------------------------
 
-  platformUpdate({ riskLevel, receivedAt, note }: PlatformUpdate) {
+  /** @param coalesce a repeat that raises nothing is counted, not a step (COALESCE_PUSHES) */
+  platformUpdate({ riskLevel, receivedAt, note }: PlatformUpdate, coalesce: boolean) {
     const { view, policy, deadline } = this;
     const raised = view.state !== 'closed' && RISK_RANK[riskLevel] < RISK_RANK[view.riskLevel];
+    if (!raised && coalesce) {
+      // Not a step: no timeline entry, no re-armed timer; a platform re-pushing hundreds of times keeps a short history.
+      view.repeatedPushes = {
+        count: (view.repeatedPushes?.count ?? 0) + 1,
+        lastReceivedAt: receivedAt,
+        note: note ?? null,
+      };
+      this.recorder.touch();
+      return;
+    }
     const from = view.riskLevel;
     if (raised) {
       view.riskLevel = riskLevel;
@@ -418,7 +432,7 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
   setHandler(cancelAlertUpdate, (decision) => alert.cancel(decision), {
     validator: (decision) => alert.validateCancel(decision),
   });
-  setHandler(platformUpdateSignal, (update) => alert.platformUpdate(update));
+  setHandler(platformUpdateSignal, (update) => alert.platformUpdate(update, patched(COALESCE_PUSHES)));
   setHandler(linkStopPaymentSignal, (link) => alert.linkStopPayment(link));
   setHandler(alertStateQuery, () => alert.snapshot());
 

@@ -167,9 +167,18 @@ class Hold {
       view.expiresAt = iso(Date.now() + policy.stopValidity);
     }
     const onward = answer.onward.length > 0 && view.level < policy.maxOnwardLevels;
+    // One bank answer may name any number of accounts: the case hears of at most the policy's bound, and how many more.
+    const bound = policy.maxOnwardAccountsPerHold ?? answer.onward.length;
     return {
       outcome,
-      onward: onward ? { parentHoldId: view.holdId, level: view.level + 1, transfers: answer.onward } : null,
+      onward: onward
+        ? {
+            parentHoldId: view.holdId,
+            level: view.level + 1,
+            transfers: answer.onward.slice(0, bound),
+            ...(answer.onward.length > bound ? { beyondLimit: answer.onward.length - bound } : {}),
+          }
+        : null,
     };
   }
 

@@ -103,6 +103,8 @@ export interface OnwardFound {
   parentHoldId: string;
   level: number;
   transfers: OnwardTransfer[];
+  /** Onward accounts the bank named beyond the policy's maxOnwardAccountsPerHold: reported, not held. */
+  beyondLimit?: number;
 }
 /** A hold tells its case which accounts the money moved on to. */
 export const onwardFoundSignal = defineSignal<[OnwardFound], 'onwardFound'>('onwardFound');

@@ -6,6 +6,7 @@
 import {
   allHandlersFinished,
   condition,
+  continueAsNew,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
@@ -15,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { StopPaymentRecordActivities } from '../activities/read-model.js';
 import { alertWorkflowId, type DecisionActor } from '../domain/alert.js';
+import type { OnwardTransfer } from '../domain/bank.js';
 import type { StopPaymentPolicy } from '../domain/policy.js';
 import type { StopPaymentStepKind } from '../domain/steps.js';
 import {
@@ -58,6 +60,8 @@ export interface StopPaymentWorkflowInput {
   createdBy: DecisionActor;
   createdAt: string;
   policy: StopPaymentPolicy;
+  /** Carried across continue-as-new: the case as the run before left it, and its last step. */
+  resume?: { seq: number; view: StopPaymentView };
 }
 
 const { recordStopPaymentEvents, linkAlertToStopPayment } =
@@ -65,6 +69,8 @@ const { recordStopPaymentEvents, linkAlertToStopPayment } =
 
 /** Patch: holds started from here on are abandoned, not terminated, when their case closes. */
 const HOLDS_OUTLIVE_CASE = 'holds-outlive-case-close';
+/** Patch: a case with a long history goes on in a fresh run (its holds, abandoned on close, follow it). */
+export const CASE_CONTINUES_AS_NEW = 'case-continues-as-new';
 const accountKey = (bank: string, account: string) => `${bank}\u0000${account}`;
 const releasable = (hold: HoldView) => hold.state === 'stopped' || hold.state === 'frozen' || hold.state === 'freezing';
 const yuan = (fen: number) => (fen / 100).toFixed(2);
@@ -82,35 +88,44 @@ class StopPaymentCase {
   constructor(input: StopPaymentWorkflowInput) {
     const { filing, stopPaymentId } = input;
     this.input = input;
-    this.view = {
-      stopPaymentId,
-      workflowId: workflowInfo().workflowId,
-      state: 'pending_approval',
-      createdBy: { userId: input.createdBy.userId, name: input.createdBy.name },
-      approvedBy: null,
-      rejectedBy: null,
-      rejectionReason: null,
-      reportedAt: filing.reportedAt,
-      createdAt: input.createdAt,
-      approvedAt: null,
-      firstStopAt: null,
-      closedAt: null,
-      deadline: null,
-      escalationLevel: 0,
-      major: false,
-      requestedFen: filing.transfers.reduce((sum, t) => sum + t.amountFen, 0),
-      stoppedFen: 0,
-      frozenFen: 0,
-      caseRef: filing.caseRef ?? null,
-      alertId: filing.alertId ?? null,
-      victim: { ...filing.victim },
-      transfers: filing.transfers,
-      holds: [],
-    };
+    this.view = input.resume
+      ? { ...input.resume.view, holds: input.resume.view.holds.map((h) => ({ ...h })) }
+      : {
+          stopPaymentId,
+          workflowId: workflowInfo().workflowId,
+          state: 'pending_approval',
+          createdBy: { userId: input.createdBy.userId, name: input.createdBy.name },
+          approvedBy: null,
+          rejectedBy: null,
+          rejectionReason: null,
+          reportedAt: filing.reportedAt,
+          createdAt: input.createdAt,
+          approvedAt: null,
+          firstStopAt: null,
+          closedAt: null,
+          deadline: null,
+          escalationLevel: 0,
+          major: false,
+          requestedFen: filing.transfers.reduce((sum, t) => sum + t.amountFen, 0),
+          stoppedFen: 0,
+          frozenFen: 0,
+          caseRef: filing.caseRef ?? null,
+          alertId: filing.alertId ?? null,
+          victim: { ...filing.victim },
+          transfers: filing.transfers,
+          holds: [],
+        };
+    for (const hold of this.view.holds) this.heldAccounts.add(accountKey(hold.bank, hold.account));
     this.recorder = createRecorder<StopPaymentView, StopPaymentStepKind>({
       snapshot: () => this.snapshot(),
       write: recordStopPaymentEvents,
+      startSeq: input.resume?.seq,
     });
+  }
+
+  /** The next run's input: the case as it is, its holds still running (they signal the case by its workflow ID). */
+  continuation(): StopPaymentWorkflowInput {
+    return { ...this.input, resume: { seq: this.recorder.seq, view: this.snapshot() } };
   }
 
   snapshot(): StopPaymentView {
@@ -388,9 +403,17 @@ class StopPaymentCase {
     else this.recorder.touch();
   }
 
-  onwardFound({ parentHoldId, level, transfers }: OnwardFound) {
-    if (level > this.input.policy.maxOnwardLevels) return;
+  onwardFound({ parentHoldId, level, transfers, beyondLimit = 0 }: OnwardFound) {
+    const { policy } = this.input;
+    if (level > policy.maxOnwardLevels) return;
+    // A case started before the bound has none.
+    const maxHolds = policy.maxHoldsPerCase ?? Infinity;
+    const notHeld: OnwardTransfer[] = [];
     for (const onward of transfers) {
+      if (this.view.holds.length >= maxHolds && !this.heldAccounts.has(accountKey(onward.bank, onward.account))) {
+        notHeld.push(onward);
+        continue;
+      }
       const hold = this.addHold(onward.bank, onward.account, onward.amountFen, level, parentHoldId);
       if (hold)
         this.recorder.record('onward_found', null, {
@@ -402,6 +425,28 @@ class StopPaymentCase {
           amountFen: onward.amountFen,
         });
     }
+    if (notHeld.length > 0 || beyondLimit > 0) this.holdsLimited(parentHoldId, level, notHeld, beyondLimit);
+  }
+
+  /** Accounts the policy's bounds leave unheld: on the record, and the supervisor told, so that someone holds them by hand. */
+  private holdsLimited(parentHoldId: string, level: number, notHeld: OnwardTransfer[], beyondLimit: number) {
+    const { view, input } = this;
+    const { maxHoldsPerCase, maxOnwardAccountsPerHold } = input.policy;
+    const count = notHeld.length + beyondLimit;
+    const limits = { maxHoldsPerCase, maxOnwardAccountsPerHold };
+    this.recorder.record('holds_limited', null, {
+      parentHoldId,
+      level,
+      notHeld: count,
+      accounts: notHeld.map(({ bank, account, amountFen }) => ({ bank, account, amountFen })),
+      ...limits,
+    });
+    this.recorder.notify({
+      recipientRole: 'supervisor',
+      kind: 'holds_limited',
+      message: `Stop-payment ${view.stopPaymentId}: ${count} onward account(s) found through hold ${parentHoldId} were not held (limits: ${maxHoldsPerCase} holds per case, ${maxOnwardAccountsPerHold} onward accounts per bank answer). Hold them by hand.`,
+      payload: { stopPaymentId: view.stopPaymentId, parentHoldId, level, notHeld: count, ...limits },
+    });
   }
 }
 
@@ -410,7 +455,8 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
   const stopPayment = new StopPaymentCase(input);
   const { recorder } = stopPayment;
 
-  stopPayment.file();
+  // A continued run takes the case as it was: filed, approved, its holds running.
+  if (!input.resume) stopPayment.file();
 
   setHandler(approveUpdate, (decision) => stopPayment.approve(decision), {
     validator: (decision) => stopPayment.validateApprove(decision),
@@ -425,7 +471,7 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
   setHandler(onwardFoundSignal, (found) => stopPayment.onwardFound(found));
   setHandler(stopPaymentStateQuery, () => stopPayment.snapshot());
 
-  if (filing.alertId) {
+  if (filing.alertId && !input.resume) {
     try {
       await getExternalWorkflowHandle(alertWorkflowId(filing.alertId)).signal(linkStopPaymentSignal, { stopPaymentId });
     } catch {
@@ -447,10 +493,12 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
 
   // Holds: start each one the case finds, close when all are final.
   if (stopPayment.active) {
+    // Holds signal their case by workflow ID, so a fresh run keeps following those its earlier runs started.
+    const mayContinue = patched(CASE_CONTINUES_AS_NEW);
+    const continueDue = () => mayContinue && workflowInfo().continueAsNewSuggested;
     for (;;) {
-      await condition(() => stopPayment.hasHoldsToStart || stopPayment.allHoldsFinal);
+      await condition(() => stopPayment.hasHoldsToStart || stopPayment.allHoldsFinal || continueDue());
       const holds = stopPayment.takeHoldsToStart();
-      if (holds.length === 0) break;
       for (const hold of holds) {
         const child = await startChild(HoldWorkflow, {
           workflowId: hold.workflowId,
@@ -466,6 +514,13 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
           () => {},
         );
       }
+      if (holds.length > 0) continue;
+      if (stopPayment.allHoldsFinal) break;
+      // Only between decisions, with every step projected, and never with a hold still to start.
+      await condition(allHandlersFinished);
+      await recorder.flush();
+      if (!stopPayment.hasHoldsToStart && !stopPayment.allHoldsFinal)
+        return continueAsNew<typeof StopPaymentWorkflow>(stopPayment.continuation());
     }
     stopPayment.close();
   }

@@ -88,6 +88,10 @@ export const AlertDetailSchema = Type.Object({
   ...alertFields,
   suspect: Nullable(Type.Object({}, { additionalProperties: true })),
   note: Nullable(Type.String()),
+  /** Pushes of this alert after the first that raised nothing: counted, with the newest note (never a timeline entry each). */
+  repeatedPushes: Type.Optional(
+    Nullable(Type.Object({ count: Type.Integer(), lastReceivedAt: Type.String(), note: Nullable(Type.String()) })),
+  ),
   timeline: Type.Array(TimelineEventSchema),
 });
 
