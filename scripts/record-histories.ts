@@ -63,6 +63,8 @@ const devServer = await startDevServerOnFreePort({
   headless: true,
   logFile: path.join(dir, 'temporal.log'),
   log: say,
+  // Above every other path's length (at most ~110 events), below stop-payment-continued's: only that case continues as new.
+  dynamicConfig: ['limit.historyCount.suggestContinueAsNew=150'],
 });
 const config = loadConfig({
   FANZHA_DATA_DIR: dir,
@@ -328,6 +330,52 @@ const paths: Path[] = [
         { file: 'stop-payment-approve-onward-release', workflowId: `stoppay-${id}` },
         { file: 'hold-onward-released', workflowId: view.holds[0]!.workflowId },
         { file: 'hold-onward-level2-released', workflowId: view.holds[1]!.workflowId },
+      ];
+    },
+  },
+  {
+    name: 'alert-repeated-pushes',
+    async run() {
+      // Repeats that raise nothing are counted (patch coalesce-platform-pushes); a raise is a step.
+      const alert = alertInput('low');
+      const base = alertBase(alert.alertId);
+      await post(platform, '/v1/alerts', alert);
+      for (const note of ['再次推送', '第三次推送']) await post(platform, '/v1/alerts', { ...alert, note });
+      await post(platform, '/v1/alerts', { ...alert, riskLevel: 'high', note: '风险升级' });
+      await waitFor('the pushes taken', async () => (await call(supervisor, 'GET', base)).riskLevel === 'high');
+      await post(operator, `${base}/claim`);
+      await post(operator, `${base}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+      await closed(client.workflow.getHandle(`alert-${alert.alertId}`));
+      return [{ file: 'alert-repeated-pushes', workflowId: `alert-${alert.alertId}` }];
+    },
+  },
+  {
+    name: 'stop-payment-continued',
+    async run() {
+      // Ten holds make a history past the server's suggestion: the case continues as new (patch
+      // case-continues-as-new) and its second run releases the holds the first one started.
+      const accounts = Array.from({ length: 10 }, (_, i) => ({
+        bank: 'ICBC',
+        account: account(),
+        amountFen: 100_000 + i,
+      }));
+      for (const { bank, account, amountFen } of accounts)
+        await post(null, '/sim/bank/accounts', { bank, account, balanceFen: amountFen });
+      const { stopPaymentId: id } = await post(calltaker, '/v1/stop-payments', filing(accounts));
+      await post(approver, `/v1/stop-payments/${id}/approve`, {});
+      await caseWhen(id, (v) => v.holds.every((h) => h.state === 'stopped'), 'ten holds stopped');
+      const runs = async () => {
+        const found: { runId: string; startTime: Date }[] = [];
+        for await (const run of client.workflow.list({ query: `WorkflowId = 'stoppay-${id}'` })) found.push(run);
+        return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+      };
+      await waitFor('the case continued as new', async () => (await runs()).length === 2, 20_000);
+      await post(senior, `/v1/stop-payments/${id}/release`, { reason: '资金已追回，解除止付' });
+      await closed(client.workflow.getHandle(`stoppay-${id}`));
+      const [first, second] = await runs();
+      return [
+        { file: 'stop-payment-continued-run1', workflowId: `stoppay-${id}`, runId: first!.runId },
+        { file: 'stop-payment-continued-run2', workflowId: `stoppay-${id}`, runId: second!.runId },
       ];
     },
   },
