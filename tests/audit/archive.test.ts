@@ -6,7 +6,7 @@
  * deleted; and read from there once Temporal has deleted a run.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -17,6 +17,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { auditArchive } from '#db/schema.js';
 import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
+import type { ArchiverResult } from '#workflows/archiver.js';
 import { auditApi, auditStackOptions, ok, runArchiver, runAuditCli, type TimelineEvent } from './helpers.js';
 
 let stack: Stack;
@@ -59,13 +60,26 @@ async function closedRuns(atLeast: number): Promise<string[]> {
 const archivedRows = () => stack.database.db.select().from(auditArchive).orderBy(asc(auditArchive.id));
 type Verdict = { ok: boolean; records: number; brokenAt?: string; reason?: string; anchoredAt?: string | null };
 const verify = async () => ok<Verdict>(await audit.verify(auditor));
-/** Verification once Temporal's visibility lists the newest archiver run: its head is the table's. */
-async function anchored(): Promise<Verdict> {
-  const [head] = await stack.database.db.select().from(auditArchive).orderBy(desc(auditArchive.id)).limit(1);
-  return waitFor('the newest archiver run to anchor the head', async () => {
-    const verdict = await verify();
-    return verdict.anchoredAt === String(head!.id) ? verdict : undefined;
+/**
+ * Runs one archiver and waits until Temporal's visibility lists it completed: verification reads the
+ * anchor from there, a moment after the run closes.
+ */
+async function archiver(options: { batchSize?: number } = {}): Promise<ArchiverResult> {
+  const taskQueue = stack.config.temporal.taskQueue;
+  const workflowId = `archiver-test-${randomBytes(4).toString('hex')}`;
+  const result: ArchiverResult = await stack.client.workflow.execute('ArchiverWorkflow', {
+    taskQueue,
+    workflowId,
+    args: [{ taskQueue, ...options }],
   });
+  await waitFor(`${workflowId} listed as completed`, async () => {
+    for await (const _ of stack.client.workflow.list({
+      query: `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Completed'`,
+    }))
+      return true;
+    return false;
+  });
+  return result;
 }
 /** `npm run audit -- verify` against this stack's database and Temporal, with the stack's key unless told. */
 const cliVerify = (env: Record<string, string> = {}) =>
@@ -85,10 +99,7 @@ describe('archiving', () => {
     const expected = await closedRuns(5);
     expect(expected).toHaveLength(5);
 
-    const [first, second] = await Promise.all([
-      runArchiver(stack, { batchSize: 2 }),
-      runArchiver(stack, { batchSize: 2 }),
-    ]);
+    const [first, second] = await Promise.all([archiver({ batchSize: 2 }), archiver({ batchSize: 2 })]);
     expect(first.archived + second.archived).toBe(5);
     const rows = await archivedRows();
     expect(rows.map((r) => `${r.workflowId}/${r.runId}`).sort()).toEqual(expected);
@@ -97,15 +108,15 @@ describe('archiving', () => {
     expect(rows.every((r) => r.workflowType === 'AlertWorkflow' && r.status === 'COMPLETED')).toBe(true);
     // A chain: each record names the hash of the one before it.
     expect(rows.map((r) => r.prevSha256)).toEqual([null, ...rows.slice(0, -1).map((r) => r.sha256)]);
-    expect(await anchored()).toMatchObject({ ok: true, records: 5 });
+    expect(await verify()).toMatchObject({ ok: true, records: 5 });
 
     // Nothing left to do; and the running alert is archived once it closes.
-    expect(await runArchiver(stack)).toMatchObject({ archived: 0 });
+    expect(await archiver()).toMatchObject({ archived: 0 });
     await alerts.cancel(supervisor, running.alertId, { reason: '重复预警' });
     await stack.client.workflow.getHandle(`alert-${running.alertId}`).result();
     await closedRuns(6);
-    expect(await runArchiver(stack)).toMatchObject({ archived: 1 });
-    expect(await anchored()).toMatchObject({ ok: true, records: 6 });
+    expect(await archiver()).toMatchObject({ archived: 1 });
+    expect(await verify()).toMatchObject({ ok: true, records: 6 });
   });
 
   it('appends one record per run however many writers race for it, keeping the chain whole', async () => {
@@ -244,9 +255,15 @@ describe('verifying the hash chain', () => {
   });
 });
 
-/** The chain recomputed the way anyone can who reads this file but has not the key: SHA-256 only. */
-function recomputeWithoutKey(rows: (typeof auditArchive.$inferSelect)[], options: { unsealed?: boolean } = {}) {
-  const sha = (row: (typeof rows)[0], v: number, prevSha256: string | null) =>
+type Row = typeof auditArchive.$inferSelect;
+
+/**
+ * The chain recomputed the way anyone can who reads audit/chain.ts but has not the key — SHA-256 only,
+ * each record with the version its hash was made with — after `edit`; `unsealed` passes every record
+ * off as v1 (no MAC).
+ */
+function recomputeWithoutKey(rows: Row[], edit: (row: Row) => Row, options: { unsealed?: boolean } = {}) {
+  const sha = (row: Row, v: number, prevSha256: string | null) =>
     createHash('sha256')
       .update(
         JSON.stringify({
@@ -264,10 +281,9 @@ function recomputeWithoutKey(rows: (typeof auditArchive.$inferSelect)[], options
       .digest('hex');
   let prev = rows[0]!.prevSha256;
   return rows.map((row) => {
-    // Keep each record's version (the one its hash was made with), or claim v1 for a record with no seal.
-    const v = options.unsealed ? 1 : [1, 2].find((n) => sha(row, n, row.prevSha256) === row.sha256);
-    const sha256 = sha(row, v ?? 2, prev);
-    const next = { ...row, prevSha256: prev, sha256, ...(options.unsealed ? { mac: null, macKeyId: null } : {}) };
+    const v = options.unsealed ? 1 : [1, 2].find((n) => sha(row, n, row.prevSha256) === row.sha256)!;
+    const sha256 = sha(edit(row), v, prev);
+    const next = { ...edit(row), prevSha256: prev, sha256, ...(options.unsealed ? { mac: null, macKeyId: null } : {}) };
     prev = sha256;
     return next;
   });
@@ -275,18 +291,18 @@ function recomputeWithoutKey(rows: (typeof auditArchive.$inferSelect)[], options
 
 describe('the sealed chain and its anchor in Temporal', () => {
   const db = () => stack.database.db;
-  const restore = async (rows: (typeof auditArchive.$inferSelect)[]) => {
+  const restore = async (rows: Row[]) => {
     for (const row of rows) await db().update(auditArchive).set(row).where(eq(auditArchive.id, row.id));
   };
 
   it('seals every record it writes, and each archiver run anchors the head it leaves in its result', async () => {
     await cancelledAlert();
-    const result = await runArchiver(stack);
+    const result = await archiver();
     const rows = await archivedRows();
     const head = rows.at(-1)!;
     expect(result.head).toEqual({ id: head.id, sha256: head.sha256, mac: head.mac });
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.mac ?? '') && /^[0-9a-f]{16}$/.test(r.macKeyId ?? ''))).toBe(true);
-    expect(await anchored()).toEqual({ ok: true, records: rows.length, anchoredAt: String(head.id) });
+    expect(await verify()).toEqual({ ok: true, records: rows.length, anchoredAt: String(head.id) });
     const cli = await cliVerify();
     expect(cli.code, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual({ ok: true, records: rows.length, anchoredAt: String(head.id) });
@@ -294,8 +310,7 @@ describe('the sealed chain and its anchor in Temporal', () => {
 
   it('fails when the newest record is deleted, naming the head Temporal anchored; and no archiver run anchors over it', async () => {
     await cancelledAlert();
-    await runArchiver(stack);
-    await anchored();
+    await archiver();
     const rows = await archivedRows();
     const newest = rows.at(-1)!;
     await db().delete(auditArchive).where(eq(auditArchive.id, newest.id));
@@ -327,22 +342,22 @@ describe('the sealed chain and its anchor in Temporal', () => {
   it('fails when a record is edited and the chain recomputed without the key, sealed or not', async () => {
     const rows = await archivedRows();
     const victim = rows[2]!;
-    const edited = rows.map((r) => (r.id === victim.id ? { ...r, status: 'TERMINATED' } : r));
+    const edit = (r: Row) => (r.id === victim.id ? { ...r, status: 'TERMINATED' } : r);
 
     // Every hash recomputed, the seals left as they were (nobody without the key can make new ones).
-    await restore(recomputeWithoutKey(edited));
+    await restore(recomputeWithoutKey(rows, edit));
     const sealed = await verify();
     expect(sealed).toMatchObject({ ok: false, brokenAt: String(victim.id) });
     expect(sealed.reason).toMatch(/does not match its MAC: it was altered and the chain recomputed without the key/);
 
     // The same, passing the edited records off as unsealed v1 records.
-    await restore(recomputeWithoutKey(edited.slice(2), { unsealed: true }));
+    await restore(recomputeWithoutKey(rows.slice(2), edit, { unsealed: true }));
     const unsealed = await verify();
     expect(unsealed).toMatchObject({ ok: false, brokenAt: String(victim.id) });
     expect(unsealed.reason).toMatch(/has no MAC after sealed records/);
 
     // The whole archive as v1, no seal anywhere: the head is no longer the one Temporal anchored.
-    await restore(recomputeWithoutKey(edited, { unsealed: true }));
+    await restore(recomputeWithoutKey(rows, edit, { unsealed: true }));
     const rewritten = await verify();
     expect(rewritten).toMatchObject({ ok: false });
     expect(rewritten.reason).toMatch(/is not the head that archiver run .* anchored in Temporal: it was rewritten/);
