@@ -8,6 +8,8 @@ import { createReadModelActivities } from './read-model.js';
 export interface ActivityDeps {
   db: Database;
   bankGateway: BankGateway;
+  /** Seals the audit archive (config archiveKey). */
+  auditKey: Buffer | null;
 }
 
 /** Every activity the worker registers, created from its dependencies. */

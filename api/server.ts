@@ -5,7 +5,7 @@ import { prepareDatabase } from '#db/prepare.js';
 import { buildApp } from './app.js';
 import { createTemporalClient } from '#services/temporal-client.js';
 
-const config = loadConfigOrExit(process.env, { banks: true });
+const config = loadConfigOrExit(process.env, { banks: true, auditKey: true });
 if (!config.databaseUrl) {
   console.error(
     'Configuration error: DATABASE_URL is required to run the API on its own (the embedded PGlite serves one process: use `npm start`).',

@@ -1,14 +1,17 @@
 /**
  * The history archive (DESIGN.md §6): finds closed workflow runs not yet archived and copies each full
- * history into `audit_archive`, hash-chained. Idempotent: a run is archived once however often (or
- * however concurrently) this runs; the archive activities are thin wrappers around it.
+ * history into `audit_archive`, hash-chained and sealed with the archive's key; and names the head an
+ * archiver run anchors in Temporal. Idempotent: a run is archived once however often (or however
+ * concurrently) this runs; the archive activities are thin wrappers around it.
  */
 import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, inArray, max } from 'drizzle-orm';
 import type { Database } from '#db/client.js';
 import { auditArchive } from '#db/schema.js';
-import { ARCHIVER_WORKFLOW_TYPE, type ArchiveOutcome, type RunRef } from '#domain/archive.js';
-import { appendToArchive } from './chain.js';
+import { ARCHIVER_WORKFLOW_TYPE, type ArchiveHead, type ArchiveOutcome, type RunRef } from '#domain/archive.js';
+import { readAnchor } from './anchor.js';
+import { appendToArchive, archiveHead, NoArchiveKeyError } from './chain.js';
 import { closedRunFacts, historyText, isNotFound } from './source.js';
 import type { JsonHistory } from './timeline.js';
 
@@ -17,14 +20,19 @@ const LOOK_BACK_MS = 10 * 60_000;
 
 const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-/** `client` reads Temporal; `heartbeat` is called while a long listing goes on (an activity's heartbeat). */
+/**
+ * `client` reads Temporal; `key` seals each record (config archiveKey; null: nothing is archived);
+ * `heartbeat` is called while a long listing goes on (an activity's heartbeat).
+ */
 export function createArchiver({
   db,
   client,
+  key,
   heartbeat = () => {},
 }: {
   db: Database;
   client: Client;
+  key: Buffer | null;
   heartbeat?: () => void;
 }) {
   return {
@@ -66,6 +74,8 @@ export function createArchiver({
 
     /** Copies one closed run's full history into the archive, once. */
     async archiveRun(run: RunRef): Promise<ArchiveOutcome> {
+      // No retry brings a key: fail the run at once, saying what is missing.
+      if (!key) throw ApplicationFailure.nonRetryable(new NoArchiveKeyError().message, 'NoArchiveKey');
       const [done] = await db
         .select({ id: auditArchive.id })
         .from(auditArchive)
@@ -80,8 +90,30 @@ export function createArchiver({
       }
       const facts = closedRunFacts(JSON.parse(text) as JsonHistory);
       if (!facts) return 'still_open';
-      const { created } = await appendToArchive(db, { ...run, ...facts, history: text });
+      const { created } = await appendToArchive(db, key, { ...run, ...facts, history: text });
       return created ? 'archived' : 'already_archived';
+    },
+
+    /**
+     * The head an archiver run leaves, for it to anchor in Temporal — once the head that earlier runs
+     * anchored is found still in place. If it is gone or rewritten, the archive lost its newest records
+     * (or had them rewritten): this refuses, so that no later anchor covers it up, and verification keeps
+     * reporting it against the last good anchor.
+     */
+    async anchorHead(input: { taskQueue: string }): Promise<ArchiveHead | null> {
+      const anchor = await readAnchor(client, input.taskQueue);
+      if (anchor?.head) {
+        const [row] = await db
+          .select({ sha256: auditArchive.sha256, mac: auditArchive.mac })
+          .from(auditArchive)
+          .where(eq(auditArchive.id, anchor.head.id));
+        if (!row || row.sha256 !== anchor.head.sha256 || row.mac !== anchor.head.mac)
+          throw ApplicationFailure.nonRetryable(
+            `The audit archive no longer holds record ${anchor.head.id} as archiver run ${anchor.by} anchored it: records were deleted or rewritten; not anchoring over it`,
+            'ArchiveAnchorLost',
+          );
+      }
+      return archiveHead(db);
     },
   };
 }

@@ -4,7 +4,8 @@
  * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) are
  * read through @temporalio/envconfig so an existing Temporal setup works unchanged.
  */
-import { readFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { parseDuration } from '#domain/duration.js';
@@ -53,6 +54,11 @@ export interface FanzhaConfig {
     archiveEveryMs: number;
     /** A prebuilt workflow bundle to replay against (FANZHA_REPLAY_BUNDLE); null: bundle workflows/ once, lazily. */
     replayBundlePath: string | null;
+    /**
+     * The archive chain's HMAC key (FANZHA_AUDIT_KEY); never logged. null: none given — the embedded
+     * database then keeps one in its data folder (see archiveKey), anything else may not write the archive.
+     */
+    key: string | null;
   };
   notifications: {
     /** Webhook per recipient role (FANZHA_WEBHOOK_URL_<ROLE>); roles without one are delivered to the log. */
@@ -188,8 +194,45 @@ function auditConfig(env: Env): FanzhaConfig['audit'] {
   }
   if (archiveEveryMs < 1000)
     throw new ConfigError('FANZHA_ARCHIVE_EVERY', 'must be a duration like "30s", "1m" or "1h" (at least 1s)', every);
-  return { archiveEveryMs, replayBundlePath: env.FANZHA_REPLAY_BUNDLE ? path.resolve(env.FANZHA_REPLAY_BUNDLE) : null };
+  const key = env.FANZHA_AUDIT_KEY || null;
+  if (key !== null && (key.length < 32 || key.length > 1024))
+    throw new ConfigError(
+      'FANZHA_AUDIT_KEY',
+      'must be 32 to 1024 characters (e.g. `openssl rand -hex 32`)',
+      '<redacted>',
+    );
+  return {
+    archiveEveryMs,
+    replayBundlePath: env.FANZHA_REPLAY_BUNDLE ? path.resolve(env.FANZHA_REPLAY_BUNDLE) : null,
+    key,
+  };
 }
+
+/** Why a process that writes or verifies the archive cannot start without FANZHA_AUDIT_KEY. */
+export const NO_AUDIT_KEY =
+  'FANZHA_AUDIT_KEY is required: it seals the audit archive so that whoever owns the database cannot rewrite it unnoticed (32+ random characters, e.g. `openssl rand -hex 32`, the same for every API and worker; `npm start` on its embedded database keeps one in its data folder)';
+
+/**
+ * The archive chain's HMAC key: FANZHA_AUDIT_KEY, else — only for the embedded PGlite database, which
+ * lives in the same folder — `<data folder>/audit.key`, made on first use (0600). null: no key.
+ */
+export function archiveKey(config: FanzhaConfig): Buffer | null {
+  if (config.audit.key) return Buffer.from(config.audit.key, 'utf8');
+  if (config.databaseUrl) return null;
+  const file = path.join(config.dataDir, 'audit.key');
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    // 'wx': two processes starting at once keep the first one's key.
+    writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+}
+
+/** A short public name of a key (HMAC of a fixed text), so that records sealed with another key say so. */
+export const archiveKeyId = (key: Buffer) =>
+  createHmac('sha256', key).update('fanzha audit key id').digest('hex').slice(0, 16);
 
 export function loadConfig(env: Env = process.env): FanzhaConfig {
   const dataDir = path.resolve(env.FANZHA_DATA_DIR || './data');
@@ -256,13 +299,21 @@ export function bankGatewayUrl(config: FanzhaConfig): string {
 
 /**
  * The loaded configuration, or what is wrong printed and exit 2. With `banks`, a process that talks to
- * banks (an API, a worker) also needs BANK_GATEWAY_URL, or the simulator asked for.
+ * banks (an API, a worker) also needs BANK_GATEWAY_URL, or the simulator asked for; with `auditKey`, a
+ * process that writes or verifies the archive needs its key (FANZHA_AUDIT_KEY, or the embedded one).
  */
-export function loadConfigOrExit(env: Env = process.env, needs: { banks?: boolean } = {}): FanzhaConfig {
+export function loadConfigOrExit(
+  env: Env = process.env,
+  needs: { banks?: boolean; auditKey?: boolean } = {},
+): FanzhaConfig {
   try {
     const config = loadConfig(env);
     if (needs.banks && !config.bankGatewayUrl && !config.bankSimulator) {
       console.error(`Configuration error: ${NO_BANK}`);
+      process.exit(2);
+    }
+    if (needs.auditKey && !archiveKey(config)) {
+      console.error(`Configuration error: ${NO_AUDIT_KEY}`);
       process.exit(2);
     }
     return config;

@@ -294,6 +294,10 @@ export const auditArchive = pgTable(
     history: text('history').notNull(),
     sha256: text('sha256').notNull(),
     prevSha256: text('prev_sha256'),
+    /** HMAC-SHA-256 (hex) of the record's sha256 under FANZHA_AUDIT_KEY (chain v2); null: a v1 record, written before keys. */
+    mac: text('mac'),
+    /** Which key sealed it (config/index.ts archiveKeyId), so that a record sealed with another key says so. */
+    macKeyId: text('mac_key_id'),
     archivedAt: at('archived_at').notNull().defaultNow(),
   },
   (t) => [

@@ -17,3 +17,14 @@ export interface RunRef {
 }
 
 export type ArchiveOutcome = 'archived' | 'already_archived' | 'gone' | 'still_open';
+
+/**
+ * The archive's newest record as an archiver run left it: what the run returns, so that Temporal — which
+ * whoever owns the database cannot rewrite — holds the chain's head (chain v2, audit/chain.ts).
+ */
+export interface ArchiveHead {
+  id: number;
+  sha256: string;
+  /** null: a v1 record (written before the archive was keyed). */
+  mac: string | null;
+}

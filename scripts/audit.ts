@@ -4,7 +4,7 @@
  *   npm run audit -- replay <workflowId>                 replay every run of the workflow against the current code
  *   npm run audit -- replay-archive [--type T] [--workflow W]
  *                                                        replay every archived history (or those of one type / workflow)
- *   npm run audit -- verify                              walk the archive's hash chain
+ *   npm run audit -- verify                              check the archive's sealed chain and its anchor in Temporal
  *   npm run audit -- timeline <workflowId>               print the human timeline
  *
  * Histories come from Temporal when it answers (TEMPORAL_ADDRESS …), else from the archive
@@ -16,11 +16,12 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { asc, and, eq, gt } from 'drizzle-orm';
+import { readAnchor } from '#audit/anchor.js';
 import { verifyArchive } from '#audit/chain.js';
 import { createReplayer, type ReplayInput } from '#audit/replay.js';
 import { createHistorySource } from '#audit/source.js';
 import { chainTimeline } from '#audit/timeline.js';
-import { loadConfigOrExit } from '#config/index.js';
+import { archiveKey, loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
 import { auditArchive } from '#db/schema.js';
 
@@ -67,14 +68,23 @@ let exitCode = 0;
 let temporal: Client | null = null;
 try {
   if (command === 'verify') {
-    const result = await verifyArchive(database.db);
+    // The key checks each record's seal; Temporal holds the anchor the head is compared with.
+    temporal = await connectTemporal();
+    const result = temporal
+      ? await verifyArchive(database.db, {
+          key: archiveKey(config),
+          anchor: await readAnchor(temporal, config.temporal.taskQueue),
+        })
+      : {
+          ok: false,
+          records: 0,
+          reason: "Temporal does not answer: the archive's head cannot be checked against its anchor",
+        };
     console.log(JSON.stringify(result));
     if (!result.ok) {
-      console.error(
-        `The archive's hash chain is broken at record ${result.brokenAt}: it, or the record before it, was altered, deleted or moved.`,
-      );
+      console.error(`The archive does not verify: ${result.reason}.`);
       exitCode = 1;
-    } else console.error(`The archive's hash chain holds: ${result.records} record(s).`);
+    } else console.error(`The archive's chain holds, sealed and anchored: ${result.records} record(s).`);
   } else if (command === 'replay-archive') {
     let after = 0;
     let replayed = 0;

@@ -131,6 +131,7 @@ async function main() {
       FANZHA_POLICY_FILE: policyFile,
       // The bench measures the engine and the API; the banks are the simulator.
       FANZHA_BANK_SIMULATOR: '1',
+      FANZHA_AUDIT_KEY: process.env.FANZHA_AUDIT_KEY || randomBytes(32).toString('hex'),
     };
     const spawnPart = (entry: string, name: string) => {
       const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -6,11 +6,12 @@
  */
 import type { Client } from '@temporalio/client';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { readAnchor } from '#audit/anchor.js';
 import { verifyArchive } from '#audit/chain.js';
 import { createReplayer } from '#audit/replay.js';
 import { createHistorySource, type LoadedRun } from '#audit/source.js';
 import { chainTimeline } from '#audit/timeline.js';
-import type { FanzhaConfig } from '#config/index.js';
+import { archiveKey, type FanzhaConfig } from '#config/index.js';
 import type { Database } from '#db/client.js';
 import { adminLog, auditAccessLog, auditArchive, users } from '#db/schema.js';
 import type { AdminAction, User } from '#db/users.js';
@@ -137,9 +138,11 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
       }));
     },
 
+    /** The chain checked with the archive's key, and its head against the anchor Temporal holds. */
     async verify(user: User) {
       await logAccess(user, 'archive_verify');
-      return verifyArchive(db);
+      const anchor = await readAnchor(deps.temporal, deps.config.temporal.taskQueue);
+      return verifyArchive(db, { key: archiveKey(deps.config), anchor });
     },
 
     /** Every privileged act (users, roles, tokens, enrollments), newest first: the auditors read who gave whom what. */

@@ -7,7 +7,7 @@ import { prepareDatabase } from '#db/prepare.js';
 import { channelsFromConfig, createDispatcher } from './notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from './worker.js';
 
-const config = loadConfigOrExit(process.env, { banks: true });
+const config = loadConfigOrExit(process.env, { banks: true, auditKey: true });
 if (!config.databaseUrl) {
   console.error(
     'Configuration error: DATABASE_URL is required to run a worker on its own (the embedded PGlite serves one process: use `npm start`).',

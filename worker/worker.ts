@@ -10,7 +10,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '#activities/index.js';
 import { createBankGateway } from '#activities/bank-gateway.js';
-import { bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
+import { archiveKey, bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
 
 /** The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters. */
 export function installWorkerRuntime(logLevel: string) {
@@ -58,7 +58,11 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
     taskQueue: config.temporal.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: {
-      ...createActivities({ bankGateway: createBankGateway({ baseUrl: bankGatewayUrl(config) }), ...deps }),
+      ...createActivities({
+        bankGateway: createBankGateway({ baseUrl: bankGatewayUrl(config) }),
+        auditKey: archiveKey(config),
+        ...deps,
+      }),
       ...options.activities,
     },
     shutdownGraceTime: '10s',

@@ -1,18 +1,20 @@
 /**
  * ArchiverWorkflow (DESIGN.md §6): run by a Temporal Schedule, it copies every closed workflow run on
- * its task queue into the hash-chained audit archive, oldest first, a batch at a time. Deterministic:
- * all it does is call the archive activities, which are idempotent, so two archivers racing (or one
- * retried) still archive each run once.
+ * its task queue into the sealed, hash-chained audit archive, oldest first, a batch at a time, and
+ * returns the head it leaves: the anchor that verification compares the table with (audit/anchor.ts).
+ * Deterministic: all it does is call the archive activities, which are idempotent, so two archivers
+ * racing (or one retried) still archive each run once.
  */
-import { proxyActivities } from '@temporalio/workflow';
-import type { ArchiveOutcome, ArchiverInput } from '../domain/archive.js';
+import { patched, proxyActivities } from '@temporalio/workflow';
+import type { ArchiveHead, ArchiveOutcome, ArchiverInput } from '../domain/archive.js';
 import type { ArchiveActivities } from '../activities/archive.js';
 
 export type { ArchiverInput };
 
-export type ArchiverResult = Record<ArchiveOutcome, number>;
+/** Runs from before the anchor-archive-head patch return no `head`. */
+export type ArchiverResult = Record<ArchiveOutcome, number> & { head?: ArchiveHead | null };
 
-const { listArchivable, archiveRun } = proxyActivities<ArchiveActivities>({
+const { listArchivable, archiveRun, anchorHead } = proxyActivities<ArchiveActivities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
 });
@@ -26,5 +28,7 @@ export async function ArchiverWorkflow(input: ArchiverInput): Promise<ArchiverRe
     for (const run of runs) result[await archiveRun(run)] += 1;
     if (runs.length < batchSize) break;
   }
+  // The head goes into this run's history (its result), where the database's owner cannot rewrite it.
+  if (patched('anchor-archive-head')) result.head = await anchorHead({ taskQueue: input.taskQueue });
   return result;
 }

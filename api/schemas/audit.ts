@@ -103,6 +103,10 @@ export const VerifySchema = Type.Object({
   brokenAt: Type.Optional(
     Type.String({ description: 'the first record that was altered, or whose predecessor was deleted or moved' }),
   ),
+  reason: Type.Optional(Type.String({ description: 'why the archive does not verify, in words' })),
+  anchoredAt: Type.Optional(
+    Nullable(Type.String({ description: "the record Temporal's newest archiver run anchored as the head" })),
+  ),
 });
 
 export const AccessLogQuery = Type.Object(

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '#config/index.js';
 
 describe('audit configuration', () => {
   it('archives every minute unless FANZHA_ARCHIVE_EVERY says otherwise', () => {
-    expect(loadConfig({}).audit).toEqual({ archiveEveryMs: 60_000, replayBundlePath: null });
+    expect(loadConfig({}).audit).toEqual({ archiveEveryMs: 60_000, replayBundlePath: null, key: null });
     expect(loadConfig({ FANZHA_ARCHIVE_EVERY: '30s' }).audit.archiveEveryMs).toBe(30_000);
     expect(loadConfig({ FANZHA_ARCHIVE_EVERY: '1h' }).audit.archiveEveryMs).toBe(3_600_000);
     expect(loadConfig({ FANZHA_ARCHIVE_EVERY: '5000' }).audit.archiveEveryMs).toBe(5_000);

@@ -52,7 +52,7 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Starts `node --import tsx <script> [args]` from the repository root with exactly this environment (plus PATH/HOME). */
+/** Starts `node --import tsx <script> [args]` from the repository root with exactly this environment (plus PATH/HOME and the test stack's audit key). */
 export function startNodeProcess(
   name: string,
   script: string,
@@ -68,6 +68,7 @@ export function startNodeProcess(
       HOME: process.env.HOME ?? os.tmpdir(),
       TMPDIR: os.tmpdir(),
       NODE_ENV: 'production',
+      FANZHA_AUDIT_KEY: 'fanzha-test-audit-key-0123456789abcdef', // the test stack's (tests/helpers/stack.ts)
       ...env,
     },
     stdio: ['ignore', fd, fd],

@@ -89,6 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     FANZHA_AUTH_FAILURES_PER_MINUTE: '1000000',
     // The banks are the simulator, served by this API (the reliability tests' processes use it as their gateway).
     FANZHA_BANK_SIMULATOR: '1',
+    FANZHA_AUDIT_KEY: 'fanzha-test-audit-key-0123456789abcdef', // as tests/helpers/processes.ts gives its processes
     ...options.env,
   });
   config.policy = resolvePolicy(options.policy ?? {});
