@@ -9,7 +9,8 @@ import type { RecordBatch } from '#workflows/recorder.js';
 export function createReadModelActivities({ db }: { db: Database }) {
   return {
     recordAlertEvents: (batch: RecordBatch<WithoutTimeline<AlertView>>) => projectAlertBatch(db, batch),
-    recordStopPaymentEvents: (batch: RecordBatch<WithoutTimeline<StopPaymentView>>) => projectStopPaymentBatch(db, batch),
+    recordStopPaymentEvents: (batch: RecordBatch<WithoutTimeline<StopPaymentView>>) =>
+      projectStopPaymentBatch(db, batch),
     recordHoldEvents: (batch: RecordBatch<HoldView> & { stopPaymentId: string }) => projectHoldBatch(db, batch),
     linkAlertToStopPayment: (link: { alertId: string; stopPaymentId: string }) => linkAlertToStopPayment(db, link),
   };
