@@ -21,6 +21,7 @@ import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';
 import { generateYear } from './bench-year.js';
+import { engineCostPerCase } from './bench-engine.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -236,6 +237,17 @@ async function main() {
     await drained(`W${run}-`, 50);
     await drained(`WR${run}-`, 50);
 
+    // --- 0. the engine's cost per case ------------------------------------------------------------
+    say('0/6 engine cost: one alert on the happy path and one on the visit path, counted from their histories');
+    results.engineCost = await engineCostPerCase({
+      client,
+      push: (id) => post(platform.token, '/v1/alerts', alertInput(id)),
+      asOperator: (url, body = {}) => post(operator.token, url, body),
+      // The supervisor may report a visit for any station (DESIGN.md §8).
+      asStation: (url, body = {}) => post(supervisor.token, url, body),
+      idPrefix: `E${run}`,
+    });
+
     // --- 1. ingest ------------------------------------------------------------------------------
     say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
     const viaApi = await pool(N, C, (i) => post(platform.token, '/v1/alerts', alertInput(`A${run}-${i}`)));
@@ -409,6 +421,13 @@ function markdown(report: any): string {
   const ms = (x: number) => `${round(x)} ms`;
   return [
     `Benchmark of ${report.at} on ${report.machine}`,
+    '',
+    '| engine cost per alert | workflow tasks | activities | history events | history bytes |',
+    '|---|---|---|---|---|',
+    ...(['happy', 'visit'] as const).map((p) => {
+      const c = r.engineCost[p];
+      return `| ${p === 'happy' ? 'happy path (claim, dissuaded)' : 'visit path (claim, refused, visit)'} | ${c.workflowTasks} | ${c.activities} | ${c.events} | ${c.historyBytes} |`;
+    }),
     '',
     '| what | median | p95 | p99 | throughput / other |',
     '|---|---|---|---|---|',

@@ -1,0 +1,58 @@
+/**
+ * The engine's cost per case, for `npm run bench`: what one alert costs Temporal on the happy path
+ * (claim, dissuaded) and on the visit path (claim, refused, the station visits), read from the closed
+ * histories — workflow tasks, activities, history events and bytes. Counts, not timings: the same on
+ * any machine, so a change in the workflows' shape shows as a change here.
+ */
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+
+const { EventType } = proto.temporal.api.enums.v1;
+type History = proto.temporal.api.history.v1.IHistory;
+
+export interface EngineCost {
+  workflowTasks: number;
+  activities: number;
+  events: number;
+  historyBytes: number;
+}
+
+export function engineCostOf(history: History): EngineCost {
+  const events = history.events ?? [];
+  const count = (type: number) => events.filter((e) => e.eventType === type).length;
+  return {
+    workflowTasks: count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+    activities: count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+    events: events.length,
+    historyBytes: proto.temporal.api.history.v1.History.encode(history).finish().length,
+  };
+}
+
+/** `decide(url, body?)` posts as the role the path needs; `push(alertId)` ingests one alert. */
+export async function engineCostPerCase(options: {
+  client: Client;
+  push: (alertId: string) => Promise<void>;
+  asOperator: (url: string, body?: unknown) => Promise<void>;
+  asStation: (url: string, body?: unknown) => Promise<void>;
+  idPrefix: string;
+}): Promise<{ happy: EngineCost; visit: EngineCost }> {
+  const { client, push, asOperator, asStation, idPrefix } = options;
+  const closedHistory = async (alertId: string) => {
+    const handle = client.workflow.getHandle(`alert-${alertId}`);
+    await handle.result();
+    return handle.fetchHistory();
+  };
+  const happyId = `${idPrefix}-happy`;
+  await push(happyId);
+  await asOperator(`/v1/alerts/${happyId}/claim`);
+  await asOperator(`/v1/alerts/${happyId}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+  const visitId = `${idPrefix}-visit`;
+  await push(visitId);
+  await asOperator(`/v1/alerts/${visitId}/claim`);
+  await asOperator(`/v1/alerts/${visitId}/call-result`, { result: 'contacted', outcome: 'refused' });
+  await asStation(`/v1/alerts/${visitId}/visit-result`, { outcome: 'dissuaded' });
+  return {
+    happy: engineCostOf(await closedHistory(happyId)),
+    visit: engineCostOf(await closedHistory(visitId)),
+  };
+}
