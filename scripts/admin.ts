@@ -1,6 +1,7 @@
 /**
  * `npm run admin -- <command>`: users and tokens straight in the database, for the first admin of a
- * PostgreSQL deployment or a stopped embedded system (PGlite serves one process at a time).
+ * PostgreSQL deployment or a stopped embedded system (PGlite serves one process at a time: while
+ * `npm start` holds the data folder it refuses, exit code 2).
  *
  *   npm run admin -- create-user --name 王五 --roles operator,supervisor [--station haibowan-01]
  *   npm run admin -- issue-token --user u_xxx [--label laptop]
@@ -12,6 +13,7 @@ import { prepareDatabase } from '#db/prepare.js';
 import { COMMAND_LINE, createUserStore } from '#db/users.js';
 import { ROLES, type Role } from '#domain/roles.js';
 import { createSessionService } from '#services/sessions.js';
+import { lockEmbeddedDatabaseOrExit } from './data-dir-lock.js';
 
 const [command, ...rest] = process.argv.slice(2);
 const option = (name: string) => {
@@ -24,6 +26,8 @@ const fail = (message: string): never => {
 };
 
 const config = loadConfigOrExit();
+// PGlite serves one process: never beside a running `npm start` (or another tool) on the same data folder.
+lockEmbeddedDatabaseOrExit(config, 'npm run admin');
 const database = await prepareDatabase(config);
 const users = createUserStore(database.db);
 try {

@@ -10,7 +10,8 @@
  * Histories come from Temporal when it answers (TEMPORAL_ADDRESS …), else from the archive
  * (DATABASE_URL, or the embedded PGlite of a stopped `npm start`). Replays run against workflows/ as
  * it is now, or against --bundle <file> / FANZHA_REPLAY_BUNDLE. Exit code 1 on any mismatch or a
- * broken chain, 2 on bad usage or an unknown workflow.
+ * broken chain, 2 on bad usage, an unknown workflow, or an embedded data folder that a running
+ * `npm start` holds.
  */
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -24,6 +25,7 @@ import { chainTimeline } from '#audit/timeline.js';
 import { archiveKey, loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
 import { auditArchive } from '#db/schema.js';
+import { lockEmbeddedDatabaseOrExit } from './data-dir-lock.js';
 
 const USAGE =
   'usage: npm run audit -- replay <workflowId> | replay-archive [--type T] [--workflow W] | verify | timeline <workflowId>   [--bundle <file>]';
@@ -47,6 +49,8 @@ if ((command === 'replay' || command === 'timeline') && !target) {
 }
 
 const config = loadConfigOrExit();
+// PGlite serves one process: never beside a running `npm start` (or another tool) on the same data folder.
+lockEmbeddedDatabaseOrExit(config, 'npm run audit');
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const database = await prepareDatabase(config);
 const replayer = createReplayer({ bundlePath: options.bundle ?? config.audit.replayBundlePath });

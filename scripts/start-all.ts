@@ -1,62 +1,82 @@
 /**
- * `npm start`: the whole system on embedded defaults, in one process tree. With no TEMPORAL_ADDRESS it
- * runs a Temporal dev server (SQLite + Web UI under the data folder); with no DATABASE_URL it uses
- * PGlite under the data folder. Then migrations, the worker and the API. SIGINT/SIGTERM stops all.
+ * `npm start`: the whole system on embedded defaults, as a small supervisor of two children. With no
+ * TEMPORAL_ADDRESS one child is a Temporal dev server (SQLite + Web UI under the data folder); the
+ * other is the application process (scripts/start-app.ts: PGlite under the data folder unless
+ * DATABASE_URL, migrations, the worker and the API). A child that dies is started again after a
+ * backoff, and the death is logged; the other child is left running. The data folder is locked
+ * (scripts/data-dir-lock.ts): a second `npm start` on it refuses. SIGINT/SIGTERM stops the application
+ * process, then Temporal.
  */
-import { mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import closeWithGrace from 'close-with-grace';
-import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
-import { buildApp } from '#api/app.js';
-import { createTemporalClient } from '#services/temporal-client.js';
+import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '#config/index.js';
-import { prepareDatabase } from '#db/prepare.js';
-import { channelsFromConfig, createDispatcher } from '#worker/notifications/dispatcher.js';
-import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from '#worker/worker.js';
+import { DataDirLocked, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 import { startDevServer, type DevServer } from './temporal-dev-server.js';
 
-// The embedded system (its own Temporal dev server) tells its stop-payments to the bank simulator unless a
-// real gateway is configured; anything else must say which banks it talks to.
-const embedded = loadConfigOrExit().temporal.embedded;
-const config = loadConfigOrExit(
-  { ...process.env, FANZHA_BANK_SIMULATOR: process.env.FANZHA_BANK_SIMULATOR ?? (embedded ? '1' : undefined) },
-  { banks: true },
-);
-if (config.bankSimulator)
-  console.error(
-    '[fanzha] WARNING: the bank simulator answers every bank instruction (no real bank learns of a stop-payment); set BANK_GATEWAY_URL for a real deployment',
-  );
-mkdirSync(config.dataDir, { recursive: true });
-const say = (line: string) => console.error(`[fanzha] ${line}`);
-const stops: (() => Promise<unknown>)[] = [];
-let stopping = false;
+/** Restart delays: doubling from 1 s up to 30 s, back to 1 s once a child has run a minute. */
+const FIRST_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+const STABLE_AFTER_MS = 60_000;
+/** How long the application process gets to stop the API and drain the worker before it is killed. */
+const STOP_GRACE_MS = 45_000;
 
-async function stopAll() {
-  stopping = true;
-  for (const stop of stops.reverse()) {
-    try {
-      await stop();
-    } catch (error) {
-      say(`while stopping: ${(error as Error).message}`);
-    }
-  }
+const say = (line: string) => console.error(`[fanzha] ${line}`);
+
+// The embedded system (its own Temporal dev server) tells its stop-payments to the bank simulator unless a
+// real gateway is configured; anything else must say which banks it talks to. Checked here, once, so a
+// configuration error ends `npm start` instead of being restarted.
+const embedded = loadConfigOrExit().temporal.embedded;
+const childEnv = {
+  ...process.env,
+  FANZHA_BANK_SIMULATOR: process.env.FANZHA_BANK_SIMULATOR ?? (embedded ? '1' : undefined),
+};
+const config = loadConfigOrExit(childEnv, { banks: true });
+
+let lock: DataDirLock;
+try {
+  lock = lockDataDir(config.dataDir, 'npm start', say);
+} catch (error) {
+  if (!(error instanceof DataDirLocked)) throw error;
+  say(`not starting: ${error.message}`);
+  process.exit(2);
 }
 
-closeWithGrace({ delay: 45_000 }, async ({ signal, err }) => {
-  if (err) say(`stopping after an error: ${err.stack ?? err.message}`);
-  else say(`stopping (${signal ?? 'exit'}): API, then worker, then Temporal`);
-  await stopAll();
-});
+let stopping = false;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// If whatever started us goes away without passing on its signal (an npm that exits on SIGTERM
-// before its child does), stop as if signalled: nothing of the embedded system may be left behind.
-const parentAtStart = process.ppid;
-setInterval(() => {
-  if (process.ppid !== parentAtStart && !stopping) process.kill(process.pid, 'SIGTERM');
-}, 1000).unref();
+/** Keeps one child running: `start` resolves once it runs and with a promise of its exit. */
+function superviseChild(
+  what: string,
+  start: () => Promise<{ pid: number; exited: Promise<string> }>,
+): { stopped: Promise<void> } {
+  const stopped = (async () => {
+    let backoff = FIRST_BACKOFF_MS;
+    for (let restarts = 0; !stopping; restarts++) {
+      const startedAt = Date.now();
+      let how: string;
+      try {
+        const child = await start();
+        say(`${what} running (pid ${child.pid}${restarts ? `, restart ${restarts}` : ''})`);
+        how = await child.exited;
+      } catch (error) {
+        how = `failed to start: ${(error as Error).message.split('\n')[0]}`;
+      }
+      if (stopping) return;
+      if (Date.now() - startedAt >= STABLE_AFTER_MS) backoff = FIRST_BACKOFF_MS;
+      say(`${what} ${how}; starting it again in ${backoff / 1000} s`);
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  })();
+  return { stopped };
+}
+
+// --- the Temporal dev server ---------------------------------------------------------------------
 
 let devServer: DevServer | null = null;
+let temporalSupervision: { stopped: Promise<void> } | null = null;
 if (config.temporal.embedded) {
   let cliPath: string;
   try {
@@ -66,71 +86,124 @@ if (config.temporal.embedded) {
     process.exit(1);
   }
   say(`starting the Temporal dev server (${cliPath}) on 127.0.0.1:${config.temporal.devServerPort}`);
-  devServer = await startDevServer({
-    cliPath,
-    dbFile: path.join(config.dataDir, 'temporal.sqlite'),
-    port: config.temporal.devServerPort,
-    uiPort: config.temporal.devServerUiPort,
-    logFile: path.join(config.dataDir, 'temporal.log'),
-    pidFile: path.join(config.dataDir, 'temporal.pid'),
-    log: say,
+  let first = true;
+  let readyResolve!: () => void, readyReject!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => ((readyResolve = resolve), (readyReject = reject)));
+  temporalSupervision = superviseChild('the Temporal dev server', async () => {
+    try {
+      devServer = await startDevServer({
+        cliPath,
+        dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+        port: config.temporal.devServerPort,
+        uiPort: config.temporal.devServerUiPort,
+        logFile: path.join(config.dataDir, 'temporal.log'),
+        pidFile: path.join(config.dataDir, 'temporal.pid'),
+        log: say,
+      });
+    } catch (error) {
+      // A first start that fails (port in use, a broken CLI) is the operator's to fix, not to retry.
+      if (first) readyReject(error);
+      throw error;
+    }
+    first = false;
+    readyResolve();
+    const pid = devServer.pid;
+    return { pid, exited: watchPid(pid) };
   });
-  stops.push(() => devServer!.stop());
+  try {
+    await ready;
+  } catch (error) {
+    stopping = true;
+    say((error as Error).message);
+    process.exit(1);
+  }
 }
 
-const database = await prepareDatabase(config);
-stops.push(() => database.close());
-say(
-  `database ready (${database.kind === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL'})`,
-);
-
-installWorkerRuntime(config.logLevel);
-const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
-stops.push(() => connection.close());
-const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
-const running = worker.run();
-running.catch((error) => {
-  if (!stopping) {
-    say(`worker failed: ${error}`);
-    process.kill(process.pid, 'SIGTERM');
+/** The dev server is started by startDevServer, which keeps its handle: watch its pid instead. */
+async function watchPid(pid: number): Promise<string> {
+  for (;;) {
+    await sleep(500);
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return `(pid ${pid}) exited`;
+    }
   }
-});
-stops.push(async () => {
-  if (worker.getState() === 'RUNNING') worker.shutdown();
-  await running.catch(() => {});
+}
+
+// --- the application process ---------------------------------------------------------------------
+
+const APP_SCRIPT = fileURLToPath(new URL('./start-app.ts', import.meta.url));
+let app: ChildProcess | null = null;
+
+const appSupervision = superviseChild('the application process', async () => {
+  // Its own process group: Ctrl-C reaches the supervisor, which stops the application before Temporal.
+  const child = spawn(process.execPath, ['--import', 'tsx', APP_SCRIPT], {
+    env: childEnv,
+    stdio: 'inherit',
+    detached: true,
+  });
+  if (!child.pid) throw new Error('could not spawn it');
+  app = child;
+  lock.setChildren([child.pid]);
+  const pid = child.pid;
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // What it left behind (tsx's esbuild) goes with it.
+      killGroup(pid, 'SIGKILL');
+      resolve(`(pid ${pid}) died (${signal ?? `exit code ${code}`})`);
+    }),
+  );
+  return { pid, exited };
 });
 
-const dispatcher = createDispatcher({
-  db: database.db,
-  channelFor: channelsFromConfig(config, (line, fields) => say(`${line} ${JSON.stringify(fields)}`)),
-  pollIntervalMs: config.notifications.pollIntervalMs,
-  onError: (error) => say(`notification dispatch failed: ${(error as Error).message}`),
-});
-dispatcher.start();
-stops.push(() => dispatcher.stop());
+function killGroup(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
 
-const temporal = createTemporalClient(config);
-// Closed histories go to the audit archive on a Temporal Schedule (created once, kept in line with FANZHA_ARCHIVE_EVERY).
-ensureArchiverSchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMs: config.audit.archiveEveryMs }).then(
-  (how) =>
-    say(
-      `archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`,
-    ),
-  (error) => say(`could not create the archiver schedule: ${(error as Error).message}`),
-);
-stops.push(() => temporal.connection.close());
-const app = await buildApp({ config, database, temporal });
-stops.push(() => app.close());
-await app.listen({ host: config.host, port: config.port });
+// --- stopping --------------------------------------------------------------------------------------
 
-const base = `http://${config.host}:${config.port}`;
-say(`Console        ${base}/   (sign in; a first admin with "Sign in with a token")`);
-say(`API            ${base}   (ready: ${base}/readyz)`);
-say(`API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
-if (devServer?.uiUrl) say(`Temporal Web UI ${devServer.uiUrl}`);
-say(
-  `Temporal       ${config.temporal.connect.connectionOptions.address ?? ''} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`,
-);
-say(`data folder    ${config.dataDir}`);
-if (!config.adminToken)
-  say('no FANZHA_ADMIN_TOKEN set: set one to create the admin user, or use `npm run admin` to issue tokens');
+async function stopAll(signal: string) {
+  say(`stopping (${signal}): the application process, then Temporal`);
+  const current = app as ChildProcess | null;
+  if (current?.pid && current.exitCode === null && current.signalCode === null) {
+    const gone = new Promise((r) => current.once('exit', r));
+    killGroup(current.pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(current.pid!, 'SIGKILL'), STOP_GRACE_MS);
+    await gone;
+    clearTimeout(timer);
+  }
+  await appSupervision.stopped;
+  await (devServer as DevServer | null)?.stop();
+  await temporalSupervision?.stopped;
+  lock.release();
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    if (stopping) {
+      // A second Ctrl-C: no more waiting.
+      say('stopping now');
+      if (app?.pid) killGroup(app.pid, 'SIGKILL');
+      process.exit(1);
+    }
+    stopping = true;
+    stopAll(signal).then(
+      () => process.exit(0),
+      (error) => {
+        say(`while stopping: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  });
+
+// If whatever started us goes away without passing on its signal (an npm that exits on SIGTERM
+// before its child does), stop as if signalled: nothing of the embedded system may be left behind.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart && !stopping) process.kill(process.pid, 'SIGTERM');
+}, 1000).unref();

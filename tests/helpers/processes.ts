@@ -171,6 +171,56 @@ export async function startApiProcess(env: Record<string, string> & { PORT: stri
   return api;
 }
 
+/**
+ * Starts the whole embedded system as `npm start` does (scripts/start-all.ts: the supervisor, with the
+ * Temporal dev server and the application process as its children) and waits until /readyz answers 200.
+ * `env` names its data folder and ports (FANZHA_DATA_DIR, PORT, FANZHA_TEMPORAL_PORT, FANZHA_TEMPORAL_UI_PORT).
+ */
+export async function startSystemProcess(env: Record<string, string> & { PORT: string }): Promise<ManagedProcess> {
+  const system = startNodeProcess('npm-start', 'scripts/start-all.ts', { HOST: '127.0.0.1', ...env });
+  try {
+    await waitFor(
+      '`npm start` to be ready',
+      async () => {
+        if (!system.alive()) throw new Error(`\`npm start\` exited:\n${system.output().slice(-3000)}`);
+        const response = await fetch(`http://127.0.0.1:${env.PORT}/readyz`, { signal: AbortSignal.timeout(3_000) });
+        return response.status === 200;
+      },
+      240_000,
+    );
+  } catch (error) {
+    await stopSystemProcess(system);
+    throw error;
+  }
+  return system;
+}
+
+/** The pids of the children `npm start` said it runs now, by what they are ("the application process", "the Temporal dev server"). */
+export function supervisedPid(system: ManagedProcess, what: string): number {
+  const runs = [...system.output().matchAll(new RegExp(`${what} running \\(pid (\\d+)`, 'g'))];
+  if (!runs.length) throw new Error(`\`npm start\` never said ${what} runs:\n${system.output().slice(-3000)}`);
+  return Number(runs.at(-1)![1]);
+}
+
+/**
+ * Stops `npm start` as Ctrl-C would (SIGINT to the supervisor alone), then makes sure its application
+ * process, which runs in a process group of its own, is gone too.
+ */
+export async function stopSystemProcess(system: ManagedProcess): Promise<void> {
+  let app: number | null = null;
+  try {
+    app = supervisedPid(system, 'the application process');
+  } catch {
+    // never started one
+  }
+  if (system.alive()) process.kill(system.pid, 'SIGINT');
+  const timer = setTimeout(() => void system.kill('SIGKILL'), 60_000);
+  await system.exited;
+  clearTimeout(timer);
+  await system.kill('SIGKILL');
+  if (app && groupAlive(app)) process.kill(-app, 'SIGKILL');
+}
+
 /** Everything every process started here wrote, in start order. */
 export function allOutput(): string {
   return spawned.map((p) => p.output()).join('\n');

@@ -1,0 +1,114 @@
+/**
+ * The application process of `npm start` (scripts/start-all.ts starts it, and starts it again when it
+ * dies): the database (PGlite under the data folder unless DATABASE_URL), migrations, the worker, the
+ * notification dispatcher and the API, in one process. Temporal is the supervisor's other child.
+ * SIGINT/SIGTERM stops the API, then the worker, then the database.
+ */
+import path from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
+import { buildApp } from '#api/app.js';
+import { createTemporalClient } from '#services/temporal-client.js';
+import { loadConfigOrExit } from '#config/index.js';
+import { prepareDatabase } from '#db/prepare.js';
+import { channelsFromConfig, createDispatcher } from '#worker/notifications/dispatcher.js';
+import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from '#worker/worker.js';
+import { dataDirHolder } from './data-dir-lock.js';
+
+// The supervisor passed on the bank choice it made (simulator when embedded): same rules here.
+const config = loadConfigOrExit(process.env, { banks: true });
+if (config.bankSimulator)
+  console.error(
+    '[fanzha] WARNING: the bank simulator answers every bank instruction (no real bank learns of a stop-payment); set BANK_GATEWAY_URL for a real deployment',
+  );
+const say = (line: string) => console.error(`[fanzha] ${line}`);
+
+// Only under the supervisor that holds the data folder: never beside another system on the same PGlite.
+if (dataDirHolder(config.dataDir)?.pid !== process.ppid) {
+  say(`the application process runs under \`npm start\`, which holds ${config.dataDir}; start that instead`);
+  process.exit(2);
+}
+
+const stops: (() => Promise<unknown>)[] = [];
+let stopping = false;
+
+async function stopAll() {
+  stopping = true;
+  for (const stop of stops.reverse()) {
+    try {
+      await stop();
+    } catch (error) {
+      say(`while stopping: ${(error as Error).message}`);
+    }
+  }
+}
+
+closeWithGrace({ delay: 45_000 }, async ({ signal, err }) => {
+  if (err) say(`stopping after an error: ${err.stack ?? err.message}`);
+  else say(`stopping (${signal ?? 'exit'}): API, then worker, then the database`);
+  await stopAll();
+});
+
+// A supervisor that died without a word (SIGKILL) cannot stop us: stop as if signalled, so that the
+// next `npm start` finds the data folder free.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart && !stopping) process.kill(process.pid, 'SIGTERM');
+}, 1000).unref();
+
+const database = await prepareDatabase(config);
+stops.push(() => database.close());
+say(
+  `database ready (${database.kind === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL'})`,
+);
+
+installWorkerRuntime(config.logLevel);
+const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
+stops.push(() => connection.close());
+const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
+const running = worker.run();
+running.catch((error) => {
+  if (!stopping) {
+    say(`worker failed: ${error}`);
+    process.kill(process.pid, 'SIGTERM');
+  }
+});
+stops.push(async () => {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running.catch(() => {});
+});
+
+const dispatcher = createDispatcher({
+  db: database.db,
+  channelFor: channelsFromConfig(config, (line, fields) => say(`${line} ${JSON.stringify(fields)}`)),
+  pollIntervalMs: config.notifications.pollIntervalMs,
+  onError: (error) => say(`notification dispatch failed: ${(error as Error).message}`),
+});
+dispatcher.start();
+stops.push(() => dispatcher.stop());
+
+const temporal = createTemporalClient(config);
+// Closed histories go to the audit archive on a Temporal Schedule (created once, kept in line with FANZHA_ARCHIVE_EVERY).
+ensureArchiverSchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMs: config.audit.archiveEveryMs }).then(
+  (how) =>
+    say(
+      `archiver schedule "${archiverScheduleId(config.temporal.taskQueue)}" ${how} (every ${config.audit.archiveEveryMs / 1000}s)`,
+    ),
+  (error) => say(`could not create the archiver schedule: ${(error as Error).message}`),
+);
+stops.push(() => temporal.connection.close());
+const app = await buildApp({ config, database, temporal });
+stops.push(() => app.close());
+await app.listen({ host: config.host, port: config.port });
+
+const base = `http://${config.host}:${config.port}`;
+say(`Console        ${base}/   (sign in; a first admin with "Sign in with a token")`);
+say(`API            ${base}   (ready: ${base}/readyz)`);
+say(`API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`);
+if (config.temporal.embedded) say(`Temporal Web UI ${config.temporal.webUiUrl}`);
+say(
+  `Temporal       ${config.temporal.connect.connectionOptions.address ?? ''} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`,
+);
+say(`data folder    ${config.dataDir}`);
+if (!config.adminToken)
+  say('no FANZHA_ADMIN_TOKEN set: set one to create the admin user, or use `npm run admin` to issue tokens');
