@@ -32,7 +32,7 @@ const childEnv = {
   ...process.env,
   FANZHA_BANK_SIMULATOR: process.env.FANZHA_BANK_SIMULATOR ?? (embedded ? '1' : undefined),
 };
-const config = loadConfigOrExit(childEnv, { banks: true });
+const config = loadConfigOrExit(childEnv, { banks: true, auditKey: true });
 
 let lock: DataDirLock;
 try {

@@ -16,7 +16,7 @@ import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } fro
 import { dataDirHolder } from './data-dir-lock.js';
 
 // The supervisor passed on the bank choice it made (simulator when embedded): same rules here.
-const config = loadConfigOrExit(process.env, { banks: true });
+const config = loadConfigOrExit(process.env, { banks: true, auditKey: true });
 if (config.bankSimulator)
   console.error(
     '[fanzha] WARNING: the bank simulator answers every bank instruction (no real bank learns of a stop-payment); set BANK_GATEWAY_URL for a real deployment',
