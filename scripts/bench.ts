@@ -239,7 +239,7 @@ async function main() {
 
     // --- 0. the engine's cost per case ------------------------------------------------------------
     say('0/6 engine cost: one alert on the happy path and one on the visit path, counted from their histories');
-    results.engineCost = await engineCostPerCase({
+    const engineCost = await engineCostPerCase({
       client,
       push: (id) => post(platform.token, '/v1/alerts', alertInput(id)),
       asOperator: (url, body = {}) => post(operator.token, url, body),
@@ -247,6 +247,9 @@ async function main() {
       asStation: (url, body = {}) => post(supervisor.token, url, body),
       idPrefix: `E${run}`,
     });
+    say(
+      `   happy path ${JSON.stringify(results.engineCost.happy)}, visit path ${JSON.stringify(results.engineCost.visit)}`,
+    );
 
     // --- 1. ingest ------------------------------------------------------------------------------
     say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
