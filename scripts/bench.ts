@@ -247,9 +247,8 @@ async function main() {
       asStation: (url, body = {}) => post(supervisor.token, url, body),
       idPrefix: `E${run}`,
     });
-    say(
-      `   happy path ${JSON.stringify(results.engineCost.happy)}, visit path ${JSON.stringify(results.engineCost.visit)}`,
-    );
+    results.engineCost = engineCost;
+    say(`   happy path ${JSON.stringify(engineCost.happy)}, visit path ${JSON.stringify(engineCost.visit)}`);
 
     // --- 1. ingest ------------------------------------------------------------------------------
     say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
