@@ -197,6 +197,16 @@ export function AlertFacts(props: { view: View; alert: AlertView; zone: string }
       </dd>
       <dt>{t('operator.note')}</dt>
       <dd>{alert.note ?? '—'}</dd>
+      {alert.repeatedPushes ? (
+        <>
+          <dt>{t('operator.repeatedPushes')}</dt>
+          <dd>
+            {t('operator.repeatedPushesCount', { n: alert.repeatedPushes.count })}{' '}
+            <Moment at={alert.repeatedPushes.lastReceivedAt} zone={props.zone} language={language} />
+            {alert.repeatedPushes.note ? <p class="note">{alert.repeatedPushes.note}</p> : null}
+          </dd>
+        </>
+      ) : null}
       <dt>{t('operator.deadline')}</dt>
       <dd>
         <Moment at={alert.deadline} zone={props.zone} language={language} countdown />

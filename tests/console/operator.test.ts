@@ -103,6 +103,9 @@ describe('the operator console', () => {
     await operator.locator(`[data-alert-id="${alert.alertId}"]`).waitFor({ timeout: LIVE_MS });
     expect(await operator.locator('#queue').textContent()).toContain('139****5678');
     await expectAccessible(operator);
+    // The platform pushes it again: counted, and its newest note shown to whoever takes it.
+    await alertApi(stack).ingest(platform, { ...alert, note: '受害人正在转账' });
+    await expect.poll(async () => (await alertView(alert.alertId)).repeatedPushes?.count).toBe(1);
 
     await operator.keyboard.press('t');
     const current = operator.locator('#current article');
@@ -110,6 +113,7 @@ describe('the operator console', () => {
     // The assignee sees the phone in full, to call it.
     expect(await current.locator('.phone').textContent()).toBe('13912345678');
     expect(await current.textContent()).toContain('疑似刷单');
+    expect(await current.textContent()).toMatch(/平台重复推送\s*1 次，最近一次.*受害人正在转账/s);
     await screenshot(operator, 'operator');
     await expectAccessible(operator);
 
