@@ -13,6 +13,7 @@ import { caseEvents } from '#db/schema.js';
 import type { TimelineEvent } from '#domain/alert.js';
 import type { Role } from '#domain/roles.js';
 import { Refusal } from '#domain/refusal.js';
+import type { PendingSteps } from '#workflows/messages.js';
 import type { RecordedStep } from '#workflows/recorder.js';
 import { latestWorkflowView } from './workflow-view.js';
 
@@ -51,14 +52,15 @@ export async function currentView<V extends Timelined>(
 }
 
 /** A decision's answer with the timeline it ends (the decision's own steps included). */
-export async function withTimeline<V>(
+export async function withTimeline<V extends PendingSteps>(
   deps: { temporal: Client; db: Database },
   workflowId: string,
-  view: V,
-): Promise<V & Timelined> {
+  answer: V,
+): Promise<Omit<V, 'pendingSteps'> & Timelined> {
+  const { pendingSteps = [], ...view } = answer;
   const projected = await projectedSteps(deps.db, workflowId);
   const latest = await latestWorkflowView(deps.temporal, workflowId, { stepsAfter: projected.at(-1)?.seq ?? 0 });
-  return { ...view, timeline: mergeSteps(projected, latest?.steps ?? []) };
+  return { ...view, timeline: mergeSteps(projected, [...(latest?.steps ?? []), ...pendingSteps]) };
 }
 
 /** The steps of a workflow the read model has, oldest first. */
@@ -86,8 +88,9 @@ async function projectedSteps(db: Database, workflowId: string): Promise<Recorde
   }));
 }
 
-/** One timeline from the projected steps and the newer ones still on their way. */
+/** One timeline from the projected steps and the newer ones still on their way (each once, in order). */
 function mergeSteps(projected: RecordedStep[], pending: RecordedStep[]): TimelineEvent[] {
   const last = projected.at(-1)?.seq ?? 0;
-  return [...projected, ...pending.filter((step) => step.seq > last)].map((step) => step.event);
+  const newer = new Map(pending.filter((step) => step.seq > last).map((step) => [step.seq, step]));
+  return [...projected, ...[...newer.values()].sort((a, b) => a.seq - b.seq)].map((step) => step.event);
 }

@@ -18,6 +18,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { withoutTimeline } from '#domain/alert.js';
+import type { PendingSteps } from '#workflows/messages.js';
 import type { RecordedStep } from '#workflows/recorder.js';
 
 /** The activities that project a workflow's view (their first argument carries it as `view`, and the steps it records). */
@@ -63,16 +64,20 @@ export async function latestWorkflowView<V>(
   let nextPageToken: Uint8Array | undefined;
   let running: boolean | null = null;
   let view: V | null | undefined;
-  /** Newest batch first; reversed at the end. */
+  /** The steps found, batch by batch (projections and decisions' answers). */
   const batches: RecordedStep[][] = [];
   // Scanning newest first, the steps are complete at the first projection the read model already has.
   let stepsComplete = stepsAfter === undefined;
-  const done = (startSeq = 0): LatestView<V> => ({
-    view: view ?? null,
-    running: running ?? true,
-    steps: batches.reverse().flat(),
-    startSeq,
-  });
+  const done = (startSeq = 0): LatestView<V> => {
+    // A step can be in a decision's answer and in the projection that took it: once each, in order.
+    const bySeq = new Map(batches.flat().map((step) => [step.seq, step]));
+    return {
+      view: view ?? null,
+      running: running ?? true,
+      steps: [...bySeq.values()].sort((a, b) => a.seq - b.seq),
+      startSeq,
+    };
+  };
   do {
     let page;
     try {
@@ -106,10 +111,17 @@ export async function latestWorkflowView<V>(
           }
         }
       }
-      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED && view === undefined) {
-        // Every decision (Update) answers with the view right after it: newer than a projection still waiting for the one before.
-        const answer = decode<V>(event.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success);
-        if (answer) view = withoutTimeline(answer) as V;
+      if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) {
+        // Every decision (Update) answers with the view right after it — newer than a projection still
+        // waiting for the one before — and with its steps that wait in the workflow for that projection.
+        const answer = decode<V & PendingSteps>(
+          event.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success,
+        );
+        if (answer) {
+          const { pendingSteps, ...answered } = answer;
+          if (view === undefined) view = withoutTimeline(answered) as V;
+          if (!stepsComplete && pendingSteps) batches.push(pendingSteps.filter((step) => step.seq > stepsAfter!));
+        }
       }
       if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) {
         // A continued run that has not changed since has its view in its input.

@@ -108,6 +108,11 @@ class Alert {
     });
   }
 
+  /** A decision's answer: the view, and its steps not yet handed to a projection (see PendingSteps). */
+  answer(): AlertView {
+    return { ...this.snapshot(), pendingSteps: this.recorder.queued };
+  }
+
   snapshot(): AlertView {
     const { view } = this;
     return { ...view, assignee: view.assignee && { ...view.assignee } };
@@ -238,7 +243,7 @@ class Alert {
     this.claimDeadline = this.deadline;
     this.setDeadline('call', this.policy.callTimeout);
     this.recorder.record('claimed', actor, { attempt: view.callAttempts + 1 });
-    return this.snapshot();
+    return this.answer();
   }
 
   validateRelease({ actor }: ReleaseDecision) {
@@ -249,7 +254,7 @@ class Alert {
   release({ actor, note }: ReleaseDecision): AlertView {
     this.backToQueue();
     this.recorder.record('released', actor, note ? { note } : {});
-    return this.snapshot();
+    return this.answer();
   }
 
   validateForceRelease(_decision: ForceReleaseDecision) {
@@ -260,7 +265,7 @@ class Alert {
     const heldBy = this.view.assignee;
     this.backToQueue();
     this.recorder.record('released', actor, { reason, heldBy });
-    return this.snapshot();
+    return this.answer();
   }
 
   /** Back in the queue, under the claim deadline it had before the call. */
@@ -294,7 +299,7 @@ class Alert {
       });
       if (decision.outcome === 'refused') this.enterVisit('refused');
       else this.close(decision.outcome === 'already_defrauded' ? 'defrauded' : decision.outcome, actor);
-      return this.snapshot();
+      return this.answer();
     }
     recorder.record('call_result', actor, {
       result: 'not_reached',
@@ -318,7 +323,7 @@ class Alert {
     } else {
       this.close('unreachable', null, { reason: 'call attempts exhausted' });
     }
-    return this.snapshot();
+    return this.answer();
   }
 
   validateVisitResult(_decision: VisitResultDecision) {
@@ -332,7 +337,7 @@ class Alert {
       outcome === 'not_found' ? 'unreachable' : outcome === 'already_defrauded' ? 'defrauded' : outcome,
       actor,
     );
-    return this.snapshot();
+    return this.answer();
   }
 
   validateTransfer({ stationId }: TransferDecision) {
@@ -348,7 +353,7 @@ class Alert {
     view.stationId = stationId;
     this.setDeadline('visit', this.policy.visitSla[view.riskLevel]);
     this.recorder.record('transferred', actor, { from, to: stationId, reason, deadline: view.deadline });
-    return this.snapshot();
+    return this.answer();
   }
 
   validateCancel(_decision: CancelDecision) {
@@ -358,7 +363,7 @@ class Alert {
   cancel({ actor, reason }: CancelDecision): AlertView {
     this.raiseDue();
     this.close('cancelled', actor, { reason });
-    return this.snapshot();
+    return this.answer();
   }
 
   // --- signals --------------------------------------------------------------------------------

@@ -14,10 +14,18 @@ import type {
 } from '../domain/alert.js';
 import type { OnwardTransfer } from '../domain/bank.js';
 import type { HoldView, StopPaymentView } from '../domain/stop-payment.js';
+import type { RecordedStep } from './step-log.js';
 
-/** What a decision answers with: the view without its timeline (see WithoutTimeline). */
-export type AlertAnswer = WithoutTimeline<AlertView>;
-export type StopPaymentAnswer = WithoutTimeline<StopPaymentView>;
+/**
+ * What a decision answers with: the view without its timeline (see WithoutTimeline), and the steps
+ * not yet in a scheduled projection — while the one before is still being written, the decision's
+ * own steps wait in the workflow, and its answer is how the history holds them at once.
+ */
+export interface PendingSteps {
+  pendingSteps?: RecordedStep[];
+}
+export type AlertAnswer = WithoutTimeline<AlertView> & PendingSteps;
+export type StopPaymentAnswer = WithoutTimeline<StopPaymentView> & PendingSteps;
 
 /** Error types a validator refuses a decision with; the API maps them to 409/403 codes. */
 export const REFUSAL = {

@@ -5,7 +5,7 @@
 import { condition } from '@temporalio/workflow';
 import type { DecisionActor } from '../domain/alert.js';
 import type { NotificationDraft } from '../domain/notification.js';
-import { StepLog, type RecordBatch } from './step-log.js';
+import { StepLog, type RecordBatch, type RecordedStep } from './step-log.js';
 
 export type { RecordBatch, RecordedStep } from './step-log.js';
 
@@ -19,6 +19,8 @@ export interface Recorder<K extends string> {
   /** Increments on every step: the main loop wakes on it. */
   readonly changes: number;
   readonly seq: number;
+  /** Steps recorded but not yet in a scheduled projection: a decision's answer carries them, so the history shows them at once. */
+  readonly queued: RecordedStep[];
   /** Waits until everything recorded has been projected. */
   flush(): Promise<void>;
 }
@@ -54,6 +56,9 @@ export function createRecorder<View, K extends string>(options: {
     },
     get seq() {
       return log.seq;
+    },
+    get queued() {
+      return log.queued;
     },
     async flush() {
       await condition(() => !log.dirty && !writing);

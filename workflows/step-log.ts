@@ -65,6 +65,11 @@ export class StepLog<K extends string> {
     return { view, seq: this.lastSeq, events: this.steps.splice(0), notifications: this.notifications.splice(0) };
   }
 
+  /** The steps recorded but not yet handed to a projection (a decision's answer carries them). */
+  get queued(): RecordedStep[] {
+    return [...this.steps];
+  }
+
   /** Something waits to be projected. */
   get dirty(): boolean {
     return this.pending;

@@ -128,6 +128,11 @@ class StopPaymentCase {
     return { ...this.input, resume: { seq: this.recorder.seq, view: this.snapshot() } };
   }
 
+  /** A decision's answer: the view, and its steps not yet handed to a projection (see PendingSteps). */
+  answer(): StopPaymentView {
+    return { ...this.snapshot(), pendingSteps: this.recorder.queued };
+  }
+
   snapshot(): StopPaymentView {
     const { view } = this;
     return { ...view, holds: view.holds.map((h) => ({ ...h })) };
@@ -327,7 +332,7 @@ class StopPaymentCase {
     }
     for (const t of perAccount.values()) this.addHold(t.bank, t.account, t.amountFen, 1, null);
     this.recorder.record('holds_started', null, { holds: view.holds.map((h) => h.holdId) });
-    return this.snapshot();
+    return this.answer();
   }
 
   validateReject({ reason }: RejectDecision) {
@@ -345,7 +350,7 @@ class StopPaymentCase {
     this.deadline = null;
     this.showDeadline();
     this.recorder.record('rejected', actor, { reason });
-    return this.snapshot();
+    return this.answer();
   }
 
   validateReleaseCase({ reason, holdIds }: ReleaseCaseDecision) {
@@ -377,7 +382,7 @@ class StopPaymentCase {
       await getExternalWorkflowHandle(hold.workflowId).signal(releaseHoldSignal, { actor, reason });
     const ids = new Set(targets.map((h) => h.holdId));
     await condition(() => view.holds.every((h) => !ids.has(h.holdId) || isFinalHold(h.state)), ANSWER_WAIT);
-    return this.snapshot();
+    return this.answer();
   }
 
   // --- signals from the holds -----------------------------------------------------------------

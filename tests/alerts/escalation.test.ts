@@ -135,7 +135,9 @@ describe('escalation', () => {
     } finally {
       await stack.startWorker();
     }
-    const view = (await claiming) as {
+    await claiming;
+    // As the console shows it: the view with its timeline (the Update answers with the view alone).
+    const view = (await api.get(operator, alert.alertId)).json() as {
       state: string;
       escalationLevel: number;
       timeline: { kind: string; detail: Record<string, unknown> }[];

@@ -5,7 +5,7 @@
  * written to the access log (where the admin sees a searched phone masked).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertApi, newAlert, readModelRow } from '../helpers/alerts.js';
+import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import { account, caseWhen, newFiling, stopPaymentApi } from '../helpers/stop-payments.js';
 
@@ -47,7 +47,11 @@ describe('search', () => {
       filerA,
       newFiling([{}], { victim: { name: '吴女士', phone: PHONE } }),
     );
-    await caseWhen(stack, filed.json().stopPaymentId, () => true, 'the case');
+    // In the read model (search reads it), not merely started.
+    await waitFor(
+      'the case projected',
+      async () => (await search(supervisor, `phone=${PHONE}`)).json().stopPayments?.length === 1,
+    );
 
     for (const reader of [supervisor, auditor]) {
       const found = await search(reader, `phone=${PHONE}`);
