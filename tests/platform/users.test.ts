@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '#domain/roles.js';
-import { adminLog } from '#db/schema.js';
+import { eq } from 'drizzle-orm';
+import postgres from 'postgres';
+import { adminLog, notifications } from '#db/schema.js';
 import { createUserStore } from '#db/users.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
@@ -216,6 +218,66 @@ describe('users and tokens', () => {
       /append-only: UPDATE refused/,
     );
     expect((await stack.database.db.select().from(adminLog)).length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('tells the center head, in the admin log’s own transaction, of a token made for another and of an approving role granted', async () => {
+    const supervisor = await stack.user(['supervisor']);
+    const told = async (target: string) =>
+      (await stack.database.db.select().from(notifications).where(eq(notifications.caseId, target))).map((n) => [
+        n.recipientRole,
+        n.kind,
+        (n.payload as { action: string }).action,
+        n.message,
+      ]);
+    const post = (url: string, payload: object) => stack.request(admin, { method: 'POST', url, payload });
+    const operator = (await post('/v1/users', { userId: 'head.op', name: 'op', roles: ['operator'] })).json();
+    expect(await told(operator.userId)).toEqual([]);
+    await post(`/v1/users/${operator.userId}/tokens`, { label: 'desk' });
+    await stack.request(admin, {
+      method: 'PATCH',
+      url: `/v1/users/${operator.userId}`,
+      payload: { roles: ['operator', 'senior_approver'] },
+    });
+    await post('/v1/users', { userId: 'head.ap', name: 'ap', roles: ['approver'] });
+    const by = admin.user.userId;
+    expect(await told(operator.userId)).toEqual([
+      ['center_head', 'privileged_act', 'token_issued', `${by} token_issued for head.op`],
+      ['center_head', 'privileged_act', 'user_changed', `${by} granted senior_approver to head.op`],
+    ]);
+    expect(await told('head.ap')).toEqual([
+      ['center_head', 'privileged_act', 'user_created', `${by} granted approver to head.ap`],
+    ]);
+    // A change that grants no approving role tells nobody.
+    await stack.request(admin, { method: 'PATCH', url: '/v1/users/head.ap', payload: { name: 'renamed' } });
+    expect(await told('head.ap')).toHaveLength(1);
+    // The supervisors see it among the notifications.
+    const listed = await stack.request(supervisor, {
+      method: 'GET',
+      url: '/v1/notifications?recipientRole=center_head',
+    });
+    expect(listed.json().items.map((n: { caseId: string }) => n.caseId)).toContain('head.ap');
+
+    // One never without the other: when the notification cannot be written, neither is the token nor its log row.
+    const sql = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(`create function refuse_notice() returns trigger language plpgsql as
+        $$ begin raise exception 'outbox down'; end $$;
+        create trigger refuse_notice before insert on notifications for each row execute function refuse_notice();`);
+      const logged = async () => (await stack.database.db.select().from(adminLog)).length;
+      const before = {
+        log: await logged(),
+        tokens: (await stack.request(admin, { method: 'GET', url: `/v1/users/${operator.userId}/tokens` })).json().items
+          .length,
+      };
+      const failed = await post(`/v1/users/${operator.userId}/tokens`, { label: 'again' });
+      expect(failed.statusCode).toBe(500);
+      expect(await logged()).toBe(before.log);
+      const tokens = (await stack.request(admin, { method: 'GET', url: `/v1/users/${operator.userId}/tokens` })).json();
+      expect(tokens.items).toHaveLength(before.tokens);
+    } finally {
+      await sql.unsafe('drop trigger refuse_notice on notifications; drop function refuse_notice();');
+      await sql.end();
+    }
   });
 
   it('lists a user’s tokens with who issued them, never their values', async () => {
