@@ -40,6 +40,7 @@ import {
   visitResultUpdate,
   type CallResultDecision,
 } from '#workflows/messages.js';
+import { createAccessLog } from './access-log.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { amountAtRisk, clientId, requiredText } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
@@ -100,6 +101,10 @@ export function presentAlert<T extends Pick<AlertView, 'victim' | 'assignee' | '
   return mayShow ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
 }
 
+/** Whether `shown` (the alert as presented) carries personal data whole: then its reading goes on the access log. */
+const showsWhole = (view: AlertView, shown: AlertView) =>
+  shown.victim.phone === view.victim.phone || Boolean(view.suspect?.phone || view.suspect?.account);
+
 /** An alert as lists show it: without its timeline, suspect and platform note; masked for `user`. */
 export function alertSummary(detail: unknown, user: User) {
   const { timeline: _timeline, suspect: _suspect, note: _note, ...summary } = detail as AlertView;
@@ -128,6 +133,14 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
   const { db, temporal, config } = deps;
 
   const handle = (alertId: string) => temporal.workflow.getHandle<typeof AlertWorkflow>(alertWorkflowId(alertId));
+  const accessLog = createAccessLog(db);
+
+  /** The alert masked for `user`; on the access log when what they are shown has a phone or account whole. */
+  async function shownTo(user: User, view: AlertView): Promise<AlertView> {
+    const shown = presentAlert(view, user);
+    if (showsWhole(view, shown)) await accessLog(user, 'alert_read', { workflowId: view.workflowId });
+    return shown;
+  }
 
   /** The alert's authoritative view: the workflow's own newest view while it runs, the read model once closed. */
   async function view(alertId: string): Promise<AlertView | null> {
@@ -168,7 +181,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         updateIdFor(user, idempotencyKey),
         `Alert ${alertId} is closed; it takes no more decisions.`,
       );
-      return presentAlert(answer, user);
+      return await shownTo(user, answer);
     } catch (error) {
       // An unknown alert is "not found", not "closed".
       if (isRefusal(error) && error.code === 'invalid_transition' && !(await view(alertId)))
@@ -304,7 +317,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
 
     /** One alert as `user` may see it: refused as not found outside their scope, masked for them. */
     async detail(user: User, alertId: string): Promise<AlertView> {
-      return presentAlert(await visible(alertId, user), user);
+      return shownTo(user, await visible(alertId, user));
     },
 
     /** Claims the most urgent queued alert for the operator, moving on when another operator wins the race; null when none is left. */

@@ -34,6 +34,7 @@ import {
 } from '#workflows/messages.js';
 import type { StopPaymentWorkflow } from '#workflows/stop-payment.js';
 import { handedOverToThe110Desk } from './alerts.js';
+import { createAccessLog } from './access-log.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkFiling, requiredText } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
@@ -66,6 +67,16 @@ const isCursor = (v: unknown): v is Cursor =>
 export function createStopPaymentService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
   const { db, temporal, config } = deps;
   const caseHandle = (id: string) => temporal.workflow.getHandle<typeof StopPaymentWorkflow>(stopPaymentWorkflowId(id));
+  const accessLog = createAccessLog(db);
+
+  /**
+   * The case masked for `user`, on the access log: a case always shows accounts whole (the transfers
+   * and holds), and to its filer the victim's phone.
+   */
+  async function shownTo(user: User, view: StopPaymentView): Promise<StopPaymentView> {
+    await accessLog(user, 'stop_payment_read', { workflowId: view.workflowId });
+    return presentCase(view, user);
+  }
 
   async function view(id: string): Promise<StopPaymentView | null> {
     const [row] = await db
@@ -102,7 +113,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       updateIdFor(user, idempotencyKey),
       `Stop-payment ${id} has ended; it takes no more decisions.`,
     );
-    return presentCase(answer, user);
+    return shownTo(user, answer);
   }
 
   /** A decision on one hold: sent to the hold's own workflow; the answer is the case with that hold as it is now. */
@@ -124,7 +135,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       `Hold ${holdId} has ended; it takes no more decisions.`,
     );
     const current = (await view(id)) ?? found;
-    return presentCase({ ...current, holds: current.holds.map((h) => (h.holdId === hold.holdId ? hold : h)) }, user);
+    return shownTo(user, { ...current, holds: current.holds.map((h) => (h.holdId === hold.holdId ? hold : h)) });
   }
 
   /** A freeze and its renewal are one kind of order: a senior approver's, under a legal document. */
@@ -274,6 +285,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       const found = await visible(id, user);
       const hold = found.holds.find((h) => h.holdId === holdId);
       if (!hold) throw notFound(`Hold ${holdId} of stop-payment ${id}`);
+      await accessLog(user, 'stop_payment_read', { workflowId: hold.workflowId });
       const steps = await db
         .select({
           kind: caseEvents.kind,
@@ -295,7 +307,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
 
     /** One case as `user` may see it, masked for them. */
     async detail(user: User, id: string): Promise<StopPaymentView> {
-      return presentCase(await visible(id, user), user);
+      return shownTo(user, await visible(id, user));
     },
 
     /** Never by the filer: the workflow refuses it (four-eyes), whatever the entry point. */

@@ -1,7 +1,7 @@
 /** A stop-payment case from the 110 desk to money held at the banks, following the money onward. */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notifications } from '#db/schema.js';
+import { auditAccessLog, notifications } from '#db/schema.js';
 import type { StopPaymentView } from '#domain/stop-payment.js';
 import { approveUpdate } from '#workflows/messages.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
@@ -369,6 +369,18 @@ describe('access', () => {
     const pending = (await api.list(supervisor, '?limit=200')).json().items;
     const firstNonPending = pending.findIndex((c: { state: string }) => c.state !== 'pending_approval');
     expect(pending.slice(firstNonPending).every((c: { state: string }) => c.state !== 'pending_approval')).toBe(true);
+  });
+
+  it('puts every read of a case (accounts whole, and to its filer the phone) on the access log', async () => {
+    const id = await filed();
+    for (const reader of [calltaker, approver, supervisor]) expect((await api.get(reader, id)).statusCode).toBe(200);
+    const reads = await stack.database.db
+      .select()
+      .from(auditAccessLog)
+      .where(eq(auditAccessLog.workflowId, `stoppay-${id}`));
+    expect(reads.map((r) => [r.userId, r.action])).toEqual(
+      [calltaker, approver, supervisor].map((c) => [c.user.userId, 'stop_payment_read']),
+    );
   });
 
   it('validates filings: 1-50 transfers, account digits, amounts, and says which field', async () => {
