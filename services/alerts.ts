@@ -129,10 +129,35 @@ function callDecision(report: CallReport, actor: DecisionActor): CallResultDecis
   return { actor, result: 'not_reached', reason: report.reason, note: report.note };
 }
 
+/** How long an alert offered to one operator taking next is tried last by the others: its claim has landed by then. */
+const OFFER_MS = 5_000;
+
+/**
+ * The alerts this process has just offered to an operator taking next. Operators taking next at once
+ * would otherwise all race for the same most urgent alert — one wins, the others each spend an Update
+ * (and the workflow's limit of Updates in flight) to be refused, then race for the second. Order stays
+ * by urgency among the alerts nobody was just offered.
+ */
+function recentOffers() {
+  const until = new Map<string, number>();
+  return {
+    offer(alertId: string) {
+      until.set(alertId, Date.now() + OFFER_MS);
+    },
+    /** Candidates in urgency order, those just offered to someone else last. */
+    order(alertIds: string[]): string[] {
+      const now = Date.now();
+      for (const [id, end] of until) if (end <= now) until.delete(id);
+      return [...alertIds.filter((id) => !until.has(id)), ...alertIds.filter((id) => until.has(id))];
+    },
+  };
+}
+
 export function createAlertService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
   const { db, temporal, config } = deps;
 
   const handle = (alertId: string) => temporal.workflow.getHandle<typeof AlertWorkflow>(alertWorkflowId(alertId));
+  const offers = recentOffers();
   const accessLog = createAccessLog(db);
 
   /** The alert masked for `user`; on the access log when what they are shown has a phone or account whole. */
@@ -320,7 +345,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       return shownTo(user, await visible(alertId, user));
     },
 
-    /** Claims the most urgent queued alert for the operator, moving on when another operator wins the race; null when none is left. */
+    /**
+     * Claims the most urgent queued alert for the operator, moving on when another operator wins the
+     * race (or the alert has too many decisions in flight); null when none is left. Operators taking
+     * next at once are spread: an alert just offered to one is tried last by the others.
+     */
     async takeNext(user: User, idempotencyKey: string | null): Promise<AlertView | null> {
       const actor = actorFor(user, MAY.callAlerts);
       const tried = new Set<string>();
@@ -335,10 +364,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
             asc(alerts.receivedAt),
           )
           .limit(10 + tried.size);
-        const fresh = candidates.filter((c) => !tried.has(c.alertId));
+        const fresh = offers.order(candidates.map((c) => c.alertId).filter((id) => !tried.has(id)));
         if (fresh.length === 0) return null;
-        for (const { alertId } of fresh) {
+        for (const alertId of fresh) {
           tried.add(alertId);
+          offers.offer(alertId);
           try {
             return await decide(
               alertId,
@@ -350,7 +380,10 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
           } catch (error) {
             if (
               isRefusal(error) &&
-              (error.code === 'invalid_transition' || error.code === 'not_assignee' || error.code === 'conflict')
+              (error.code === 'invalid_transition' ||
+                error.code === 'not_assignee' ||
+                error.code === 'conflict' ||
+                error.code === 'unavailable')
             )
               continue;
             throw error;

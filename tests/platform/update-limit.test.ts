@@ -16,6 +16,11 @@ import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 let server: ChildProcess;
 let stack: Stack;
 let app: FastifyInstance;
+let working = false;
+const worker = async () => {
+  if (!working) await stack.startWorker();
+  working = true;
+};
 
 beforeAll(async () => {
   const port = await freePort();
@@ -78,10 +83,29 @@ it('answers a decision over the per-workflow Update limit with 503 and Retry-Aft
   expect(refused.json().detail).toMatch(/too many decisions/);
   expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
 
-  await stack.startWorker();
+  await worker();
   const answers = await Promise.all(claims);
   expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 503]);
   const winner = answers.find((a) => a.statusCode === 200)!.json().assignee.userId;
   const row = await readModelRow(stack, alert.alertId, (r) => r.state === 'calling');
   expect(row.assigneeId).toBe(winner);
+}, 120_000);
+
+it('spreads operators taking next at once over different alerts: each gets one, nobody is refused', async () => {
+  await worker();
+  const platform = await stack.user(['platform']);
+  const operators = await Promise.all(Array.from({ length: 6 }, () => stack.user(['operator'])));
+  const pushed = Array.from({ length: 6 }, () => newAlert());
+  for (const alert of pushed) expect((await post(platform, '/v1/alerts', alert)).statusCode).toBe(201);
+  for (const alert of pushed) await readModelRow(stack, alert.alertId);
+  // With one Update in flight per workflow, two operators racing for one alert is a refusal, not a wait.
+  const taken = await Promise.all(operators.map((operator) => post(operator, '/v1/alerts/next')));
+  expect(
+    taken.map((t) => t.statusCode),
+    taken.map((t) => t.body).join('\n'),
+  ).toEqual(operators.map(() => 200));
+  const ids = taken.map((t) => t.json().alertId);
+  expect(new Set(ids).size).toBe(operators.length);
+  expect(ids.every((id) => pushed.some((a) => a.alertId === id))).toBe(true);
+  taken.forEach((t, i) => expect(t.json().assignee.userId).toBe(operators[i]!.user.userId));
 }, 120_000);
