@@ -42,7 +42,7 @@ import {
 } from '#workflows/messages.js';
 import { createAccessLog } from './access-log.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { amountAtRisk, clientId, requiredText } from './fields.js';
+import { amountAtRisk, clientId, requiredText, saneTime } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
 
 export interface AlertFilters {
@@ -227,6 +227,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       idempotencyKey: string | null,
     ): Promise<{ created: boolean; state: AlertState }> {
       requireRole(user, MAY.ingestAlerts);
+      saneTime(input.issuedAt, '/issuedAt');
       const requestKey = idempotencyKey && `${user.userId}:${idempotencyKey}`;
       const workflowId = alertWorkflowId(input.alertId);
       const receivedAt = new Date().toISOString();

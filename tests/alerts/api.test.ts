@@ -155,6 +155,21 @@ describe('ingest', () => {
   });
 });
 
+describe('dates', () => {
+  it('refuses an issuedAt before 2000 or more than a day ahead, naming it, and starts nothing', async () => {
+    const inTwoDays = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    for (const issuedAt of ['1999-12-31T23:59:59+08:00', inTwoDays, '0001-01-01T00:00:00Z']) {
+      const alert = newAlert({ issuedAt });
+      const response = await api.ingest(platform, alert);
+      expect(response.statusCode, issuedAt).toBe(400);
+      expect(response.json().errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/issuedAt']);
+      await expect(stack.client.workflow.getHandle(`alert-${alert.alertId}`).describe()).rejects.toThrow();
+    }
+    const soon = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await api.ingest(platform, newAlert({ issuedAt: soon }))).statusCode).toBe(201);
+  });
+});
+
 describe('roles', () => {
   it('applies the role matrix of API.md', async () => {
     const alert = newAlert();

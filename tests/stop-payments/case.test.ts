@@ -392,6 +392,12 @@ describe('access', () => {
       [newFiling([{ amountFen: 10_000_000_000_001 }]), '/transfers/0/amountFen'],
       [newFiling([{ amountFen: 1.5 }]), '/transfers/0/amountFen'],
       [{ ...newFiling(), victim: { name: '张三', phone: '02012345678' } }, '/victim/phone'],
+      // Dates have a sane range: not before 2000, not more than a day ahead.
+      [newFiling([{}], { reportedAt: '1970-01-01T08:00:00+08:00' }), '/reportedAt'],
+      [
+        newFiling([{ transferredAt: new Date(Date.now() + 3 * 86_400_000).toISOString() }]),
+        '/transfers/0/transferredAt',
+      ],
     ];
     for (const [body, pointer] of cases) {
       const response = await api.file(calltaker, body as never);
