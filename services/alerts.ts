@@ -25,7 +25,7 @@ import {
   type RiskLevel,
   type VisitOutcome,
 } from '#domain/alert.js';
-import { invalidField, isRefusal, notFound } from '#domain/refusal.js';
+import { invalidField, isRefusal, notFound, Refusal } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import { currentView } from '#read-model/current-view.js';
 import type { AlertWorkflow } from '#workflows/alert.js';
@@ -187,6 +187,23 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
     const scope = stationScope(user);
     if (!found || (scope !== null && found.stationId !== scope)) throw notFound(`Alert ${alertId}`);
     return found;
+  }
+
+  /**
+   * Who reports a visit or moves an alert on: the officer of the alert's own station (acting as
+   * station), else a supervisor (for any station). With several roles, a user acts in the one that
+   * allows it; as a station officer never for another station's alert, whatever else they hold.
+   */
+  async function visitActor(user: User, alertId: string): Promise<{ actor: DecisionActor; stationId?: string }> {
+    const actor = actorFor(user, MAY.visitAlerts);
+    const found = await visible(alertId, user);
+    if (user.roles.includes('station') && user.stationId !== null && user.stationId === found.stationId)
+      return { actor: { ...actor, role: 'station' }, stationId: user.stationId };
+    if (user.roles.includes('supervisor')) return { actor: { ...actor, role: 'supervisor' } };
+    throw new Refusal(
+      'forbidden',
+      `Alert ${alertId} belongs to station ${found.stationId}; a station officer reports visits and moves alerts only for their own station.`,
+    );
   }
 
   /** Sends a decision; the Idempotency-Key (per user) becomes the Update ID, so a retry has one effect. The answer is masked for `user`. */
@@ -410,7 +427,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
     reportCall: (user: User, alertId: string, report: CallReport, idempotencyKey: string | null) =>
       decide(alertId, user, callResultUpdate, callDecision(report, actorFor(user, MAY.callAlerts)), idempotencyKey),
 
-    reportVisit: (
+    reportVisit: async (
       user: User,
       alertId: string,
       input: { outcome: VisitOutcome; note?: string },
@@ -420,11 +437,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         alertId,
         user,
         visitResultUpdate,
-        { actor: actorFor(user, MAY.visitAlerts), outcome: input.outcome, note: input.note },
+        { ...(await visitActor(user, alertId)), outcome: input.outcome, note: input.note },
         idempotencyKey,
       ),
 
-    transfer: (
+    transfer: async (
       user: User,
       alertId: string,
       input: { stationId: string; reason: string },
@@ -437,7 +454,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         alertId,
         user,
         transferUpdate,
-        { actor: actorFor(user, MAY.visitAlerts), stationId: input.stationId, reason: input.reason },
+        { actor: (await visitActor(user, alertId)).actor, stationId: input.stationId, reason: input.reason },
         idempotencyKey,
       );
     },
