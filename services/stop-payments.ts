@@ -13,7 +13,7 @@ import type { Database } from '#db/client.js';
 import { alerts, caseEvents, holds, stopPayments, users } from '#db/schema.js';
 import type { User } from '#db/users.js';
 import { maskPhone, type AlertView, type DecisionActor } from '#domain/alert.js';
-import { notFound } from '#domain/refusal.js';
+import { invalidField, notFound, Refusal } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import {
   holdWorkflowId,
@@ -176,6 +176,47 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
     return { ...input, victim: { ...input.victim, phone: (row.detail as AlertView).victim.phone } };
   }
 
+  /**
+   * One case per alert: the alert, named by its exact ID, is taken for this case in one statement
+   * (compare-and-set on its row), so of two filings at once for one alert only one is filed. A case
+   * that was rejected lets the alert go to a new one; a retry of the same filing keeps it. The link
+   * itself (the workflow's signal, or the read model for a closed alert) sets nothing but the case ID:
+   * never the alert's state or outcome.
+   */
+  async function reserveAlert(alertId: string, stopPaymentId: string) {
+    const taken = await db
+      .update(alerts)
+      .set({ stopPaymentId })
+      .where(
+        and(
+          eq(alerts.alertId, alertId),
+          sql`(${alerts.stopPaymentId} is null or ${alerts.stopPaymentId} = ${stopPaymentId} or exists (
+            select 1 from ${stopPayments} where ${stopPayments.stopPaymentId} = ${alerts.stopPaymentId}
+               and ${stopPayments.state} = 'rejected'))`,
+        ),
+      )
+      .returning({ alertId: alerts.alertId });
+    if (taken.length === 1) return;
+    const [row] = await db
+      .select({ stopPaymentId: alerts.stopPaymentId })
+      .from(alerts)
+      .where(eq(alerts.alertId, alertId));
+    if (!row) throw invalidField('/alertId', 'names no alert this center has received (give its exact ID)');
+    throw new Refusal(
+      'conflict',
+      `Alert ${alertId} is already linked to stop-payment ${row.stopPaymentId}; file without the alert, or add to that case.`,
+      [{ pointer: '/alertId', in: 'body', detail: `is already linked to stop-payment ${row.stopPaymentId}` }],
+    );
+  }
+
+  /** A filing that did not start gives its alert back. */
+  async function releaseAlert(alertId: string, stopPaymentId: string) {
+    await db
+      .update(alerts)
+      .set({ stopPaymentId: null })
+      .where(and(eq(alerts.alertId, alertId), eq(alerts.stopPaymentId, stopPaymentId)));
+  }
+
   return {
     /**
      * With an Idempotency-Key the case ID is derived from (user, key), so even a retry whose first
@@ -190,6 +231,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         ? createHash('sha256').update(`${user.userId}\u0000${idempotencyKey}`).digest('base64url').slice(0, 12)
         : randomBytes(9).toString('base64url');
       const stopPaymentId = `SP-${day}-${suffix}`.replace(/[^A-Za-z0-9_-]/g, '_');
+      if (input.alertId) await reserveAlert(input.alertId, stopPaymentId);
       try {
         await temporal.workflow.start<typeof StopPaymentWorkflow>('StopPaymentWorkflow', {
           taskQueue: config.temporal.taskQueue,
@@ -206,7 +248,10 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
       } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+          if (input.alertId) await releaseAlert(input.alertId, stopPaymentId);
+          throw error;
+        }
       }
       return { stopPaymentId, workflowId: stopPaymentWorkflowId(stopPaymentId), state: 'pending_approval' as const };
     },

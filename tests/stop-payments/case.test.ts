@@ -346,6 +346,40 @@ describe('linked alerts', () => {
   });
 });
 
+describe('one case per alert', () => {
+  it('links an alert only by its exact ID, refuses one already linked to another case, and never changes a closed alert’s outcome', async () => {
+    const operator = await stack.user(['operator']);
+    const alerts = alertApi(stack);
+    const alert = newAlert();
+    await alerts.ingest(platform, alert);
+    await alerts.claim(operator, alert.alertId);
+    await alerts.callResult(operator, alert.alertId, { result: 'contacted', outcome: 'already_defrauded' });
+    await readModelRow(stack, alert.alertId, (r) => r.state === 'closed');
+
+    for (const alertId of [alert.alertId.slice(0, -1), `${alert.alertId}0`, 'MPS-nowhere']) {
+      const unknown = await api.file(calltaker, newFiling([{}], { alertId }));
+      expect(unknown.statusCode, alertId).toBe(400);
+      expect(unknown.json().errors[0].pointer).toBe('/alertId');
+    }
+    // Two filings at once for one alert: one case.
+    const both = await Promise.all([1, 2].map(() => api.file(calltaker, newFiling([{}], { alertId: alert.alertId }))));
+    expect(both.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+    const refused = both.find((r) => r.statusCode === 409)!.json();
+    const filedId = both.find((r) => r.statusCode === 201)!.json().stopPaymentId;
+    expect(refused).toMatchObject({ code: 'conflict' });
+    expect(refused.detail).toContain(filedId);
+    const later = await api.file(calltaker, newFiling([{}], { alertId: alert.alertId }));
+    expect(later.statusCode).toBe(409);
+
+    const linked = await waitFor('the alert linked', async () => {
+      const shown = (await alerts.get(supervisor, alert.alertId)).json();
+      return shown.stopPaymentId === filedId ? shown : undefined;
+    });
+    expect(linked).toMatchObject({ state: 'closed', outcome: 'defrauded' });
+    expect(await readModelRow(stack, alert.alertId)).toMatchObject({ state: 'closed', outcome: 'defrauded' });
+  });
+});
+
 describe('access', () => {
   it('applies the roles of API.md, scopes call-takers to their own cases and masks the phone except for the filer', async () => {
     const id = await filed();
