@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import postgres from 'postgres';
 import { adminLog, notifications } from '#db/schema.js';
 import { createUserStore } from '#db/users.js';
+import { loadConfig } from '#config/index.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -68,6 +69,33 @@ describe('users and tokens', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('keys per-address limits on X-Forwarded-For only from a trusted proxy (FANZHA_TRUST_PROXY, off by default)', async () => {
+    const limits = { FANZHA_AUTH_FAILURES_PER_MINUTE: '3', FANZHA_RATE_LIMIT_PER_MINUTE: '1000' };
+    const from = (stack: Stack, forwardedFor: string) =>
+      stack.request(null, {
+        method: 'GET',
+        url: '/v1/me',
+        headers: { authorization: 'Bearer fz_guess', 'x-forwarded-for': forwardedFor },
+      });
+    const behindProxy = await startStack({ worker: false, env: { ...limits, FANZHA_TRUST_PROXY: '127.0.0.1' } });
+    const direct = await startStack({ worker: false, env: limits });
+    try {
+      // Behind the proxy: one client's failures spend its own budget, not its neighbour's.
+      for (let i = 0; i < 3; i++) expect((await from(behindProxy, '203.0.113.7')).statusCode).toBe(401);
+      expect((await from(behindProxy, '203.0.113.7')).statusCode).toBe(429);
+      expect((await from(behindProxy, '198.51.100.9')).statusCode).toBe(401);
+      // Without a trusted proxy the header is anyone's word: the socket's address decides.
+      for (let i = 0; i < 3; i++) expect((await from(direct, `203.0.113.${i}`)).statusCode).toBe(401);
+      expect((await from(direct, '198.51.100.9')).statusCode).toBe(429);
+    } finally {
+      await behindProxy.close();
+      await direct.close();
+    }
+    expect(() => loadConfig({ FANZHA_TRUST_PROXY: 'everyone' })).toThrow(/FANZHA_TRUST_PROXY/);
+    expect(loadConfig({ FANZHA_TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
+    expect(loadConfig({}).trustProxy).toBe(false);
   });
 
   it('answers 403 forbidden to every role but admin on every users route', async () => {
