@@ -129,11 +129,11 @@ function callDecision(report: CallReport, actor: DecisionActor): CallResultDecis
   return { actor, result: 'not_reached', reason: report.reason, note: report.note };
 }
 
-/** How long an alert offered to one operator taking next is tried last by the others: its claim has landed by then. */
+/** At most this long is an alert offered to one operator taking next tried last by the others (a claim answers sooner). */
 const OFFER_MS = 5_000;
 
 /**
- * The alerts this process has just offered to an operator taking next. Operators taking next at once
+ * The alerts this process is offering to an operator taking next, until their claim is answered. Operators taking next at once
  * would otherwise all race for the same most urgent alert — one wins, the others each spend an Update
  * (and the workflow's limit of Updates in flight) to be refused, then race for the second. Order stays
  * by urgency among the alerts nobody was just offered.
@@ -143,6 +143,10 @@ function recentOffers() {
   return {
     offer(alertId: string) {
       until.set(alertId, Date.now() + OFFER_MS);
+    },
+    /** The claim has been answered: whoever takes next from now on sees the alert as it is. */
+    withdraw(alertId: string) {
+      until.delete(alertId);
     },
     /** Candidates in urgency order, those just offered to someone else last. */
     order(alertIds: string[]): string[] {
@@ -405,6 +409,8 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
             )
               continue;
             throw error;
+          } finally {
+            offers.withdraw(alertId);
           }
         }
       }
