@@ -66,7 +66,8 @@ export async function buildApp(deps: AppDeps) {
       ? { loggerInstance: loggerOption as FastifyBaseLogger }
       : { logger: loggerOption as FastifyServerOptions['logger'] }),
     bodyLimit: 256 * 1024,
-    trustProxy: false,
+    // Off unless configured: X-Forwarded-For then names the client for the per-address limits.
+    trustProxy: deps.config.trustProxy,
     // Each bad field is reported, and unknown fields are refused rather than silently dropped.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     // Query strings and paths are text, so their numbers and booleans are coerced; a JSON body means what it

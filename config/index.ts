@@ -41,6 +41,12 @@ export interface FanzhaConfig {
    */
   bankSimulator: boolean;
   rateLimitPerMinute: number;
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For), for the
+   * per-address limits (FANZHA_TRUST_PROXY): false (the default: the socket's peer is the client) or
+   * the proxies' addresses/CIDRs separated by commas.
+   */
+  trustProxy: false | string;
   /** Failed authentications one address may make a minute; past it the address is refused before any token lookup. */
   authFailuresPerMinute: number;
   /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS); 0: never. */
@@ -276,12 +282,29 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     bankSimulator: !env.BANK_GATEWAY_URL && oneOf(env, 'FANZHA_BANK_SIMULATOR', ['0', '1'], '0') === '1',
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     authFailuresPerMinute: integer(env, 'FANZHA_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
+    trustProxy: trustProxy(env),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
     timeZone: timeZone(env),
     centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),
     notifications: notificationConfig(env),
     audit: auditConfig(env),
   };
+}
+
+/**
+ * FANZHA_TRUST_PROXY: off, or the proxies to believe, by address or CIDR (or loopback, linklocal,
+ * uniquelocal) — never "every sender", nor a hop count (anyone could then name their own address).
+ */
+function trustProxy(env: Env): false | string {
+  const raw = env.FANZHA_TRUST_PROXY?.trim();
+  if (!raw || raw === '0' || raw === 'false') return false;
+  const entry = /^(?:[0-9a-fA-F.:]+(?:\/\d{1,3})?|loopback|linklocal|uniquelocal)$/;
+  if (raw.split(',').every((part) => entry.test(part.trim()))) return raw;
+  throw new ConfigError(
+    'FANZHA_TRUST_PROXY',
+    'must be 0 or the proxies’ addresses or CIDRs (or loopback, linklocal, uniquelocal) separated by commas',
+    raw,
+  );
 }
 
 /** Why a process that talks to banks cannot start: no gateway, and no simulator asked for. */

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gt, inArray, isNull } from 'drizzle-orm';
 import type { Role } from '#domain/roles.js';
 import type { Database } from './client.js';
-import { adminLog, apiTokens, passwords, sessions, users } from './schema.js';
+import { adminLog, apiTokens, notifications, passwords, sessions, users } from './schema.js';
 
 export interface User {
   userId: string;
@@ -49,14 +49,60 @@ export type ActingAdmin = string;
 export const BOOTSTRAP: ActingAdmin = '(bootstrap)';
 export const COMMAND_LINE: ActingAdmin = '(command line)';
 
-/** One privileged act on the append-only admin log, in the transaction that does it. */
-export async function logAdminAct(
-  tx: Tx | Database,
-  act: { by: ActingAdmin; action: AdminAction; target: string; detail?: Record<string, unknown> },
-) {
-  await tx
+/** Roles that decide stop-payments, freezes and releases: whoever grants one is reported to the center head. */
+const APPROVING: readonly Role[] = ['approver', 'senior_approver'];
+
+/**
+ * Acts the center head is told of: a credential made for someone else (an admin could use it to act as
+ * them) or an approving role granted. The bootstrap token is the deployment's own, not an admin's act.
+ */
+function worthTellingTheHead(act: AdminAct): string | null {
+  const credential =
+    act.action === 'token_issued' || act.action === 'enrollment_issued' || act.action === 'password_reset';
+  if (credential && act.by !== act.target && act.by !== BOOTSTRAP) return `${act.by} ${act.action} for ${act.target}`;
+  const granted = APPROVING.filter((role) => act.grantedRoles?.includes(role));
+  if (granted.length > 0) return `${act.by} granted ${granted.join(', ')} to ${act.target}`;
+  return null;
+}
+
+interface AdminAct {
+  by: ActingAdmin;
+  action: AdminAction;
+  target: string;
+  detail?: Record<string, unknown>;
+  /** Roles the target holds now and did not before (creation: all of them). */
+  grantedRoles?: readonly Role[];
+}
+
+/**
+ * One privileged act on the append-only admin log, in the transaction that does it; the center head's
+ * notification (center_head: the one above the supervisors, DESIGN.md §4) goes in the same transaction,
+ * so neither exists without the other.
+ */
+export async function logAdminAct(tx: Tx | Database, act: AdminAct) {
+  const [logged] = await tx
     .insert(adminLog)
-    .values({ actorUserId: act.by, action: act.action, targetUserId: act.target, detail: act.detail ?? {} });
+    .values({ actorUserId: act.by, action: act.action, targetUserId: act.target, detail: act.detail ?? {} })
+    .returning({ id: adminLog.id });
+  const message = worthTellingTheHead(act);
+  if (!message) return;
+  await tx.insert(notifications).values({
+    dedupeKey: `admin-log:${logged!.id}:center_head`,
+    recipientRole: 'center_head',
+    kind: 'privileged_act',
+    caseType: 'user',
+    caseId: act.target,
+    // Not a workflow's: the admin log row it reports.
+    workflowId: `admin-log-${logged!.id}`,
+    message,
+    payload: {
+      adminLogId: logged!.id,
+      action: act.action,
+      by: act.by,
+      target: act.target,
+      roles: act.grantedRoles ?? [],
+    },
+  });
 }
 
 export function createUserStore(db: Database) {
@@ -82,6 +128,7 @@ export function createUserStore(db: Database) {
             by,
             action: 'user_created',
             target: user.userId,
+            grantedRoles: user.roles,
             detail: { name: user.name, roles: user.roles, stationId: user.stationId },
           });
         return user;
@@ -165,7 +212,14 @@ export function createUserStore(db: Database) {
           const facts = (u: typeof row) => ({ name: u.name, roles: u.roles, stationId: u.stationId });
           const action: AdminAction =
             change.disabledBy === undefined ? 'user_changed' : change.disabledBy ? 'user_disabled' : 'user_enabled';
-          await logAdminAct(tx, { by, action, target: userId, detail: { before: facts(before), after: facts(row) } });
+          const granted = (row.roles as Role[]).filter((role) => !(before.roles as Role[]).includes(role));
+          await logAdminAct(tx, {
+            by,
+            action,
+            target: userId,
+            detail: { before: facts(before), after: facts(row) },
+            grantedRoles: granted,
+          });
         }
         return row ? toUser(row) : null;
       });

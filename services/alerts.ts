@@ -25,7 +25,7 @@ import {
   type RiskLevel,
   type VisitOutcome,
 } from '#domain/alert.js';
-import { invalidField, isRefusal, notFound } from '#domain/refusal.js';
+import { invalidField, isRefusal, notFound, Refusal } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import { currentView, withTimeline } from '#read-model/current-view.js';
 import type { AlertWorkflow } from '#workflows/alert.js';
@@ -41,8 +41,9 @@ import {
   type CallResultDecision,
   type AlertAnswer,
 } from '#workflows/messages.js';
+import { createAccessLog } from './access-log.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { amountAtRisk, clientId, requiredText } from './fields.js';
+import { amountAtRisk, clientId, requiredText, saneTime } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
 
 export interface AlertFilters {
@@ -101,6 +102,10 @@ export function presentAlert<T extends Pick<AlertView, 'victim' | 'assignee' | '
   return mayShow ? view : { ...view, victim: { ...view.victim, phone: maskPhone(view.victim.phone) } };
 }
 
+/** Whether `shown` (the alert as presented) carries personal data whole: then its reading goes on the access log. */
+const showsWhole = (view: AlertView, shown: AlertView) =>
+  shown.victim.phone === view.victim.phone || Boolean(view.suspect?.phone || view.suspect?.account);
+
 /** An alert as lists show it: without its timeline, suspect and platform note; masked for `user`. */
 export function alertSummary(detail: unknown, user: User) {
   const { timeline: _timeline, suspect: _suspect, note: _note, ...summary } = detail as AlertView;
@@ -125,10 +130,47 @@ function callDecision(report: CallReport, actor: DecisionActor): CallResultDecis
   return { actor, result: 'not_reached', reason: report.reason, note: report.note };
 }
 
+/** At most this long is an alert offered to one operator taking next tried last by the others (a claim answers sooner). */
+const OFFER_MS = 5_000;
+
+/**
+ * The alerts this process is offering to an operator taking next, until their claim is answered. Operators taking next at once
+ * would otherwise all race for the same most urgent alert — one wins, the others each spend an Update
+ * (and the workflow's limit of Updates in flight) to be refused, then race for the second. Order stays
+ * by urgency among the alerts nobody was just offered.
+ */
+function recentOffers() {
+  const until = new Map<string, number>();
+  return {
+    offer(alertId: string) {
+      until.set(alertId, Date.now() + OFFER_MS);
+    },
+    /** The claim has been answered: whoever takes next from now on sees the alert as it is. */
+    withdraw(alertId: string) {
+      until.delete(alertId);
+    },
+    /** Candidates in urgency order, those just offered to someone else last. */
+    order(alertIds: string[]): string[] {
+      const now = Date.now();
+      for (const [id, end] of until) if (end <= now) until.delete(id);
+      return [...alertIds.filter((id) => !until.has(id)), ...alertIds.filter((id) => until.has(id))];
+    },
+  };
+}
+
 export function createAlertService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
   const { db, temporal, config } = deps;
 
   const handle = (alertId: string) => temporal.workflow.getHandle<typeof AlertWorkflow>(alertWorkflowId(alertId));
+  const offers = recentOffers();
+  const accessLog = createAccessLog(db);
+
+  /** The alert masked for `user`; on the access log when what they are shown has a phone or account whole. */
+  async function shownTo(user: User, view: AlertView): Promise<AlertView> {
+    const shown = presentAlert(view, user);
+    if (showsWhole(view, shown)) await accessLog(user, 'alert_read', { workflowId: view.workflowId });
+    return shown;
+  }
 
   /** The alert's authoritative view: the workflow's own newest view while it runs, the read model once closed. */
   async function view(alertId: string): Promise<AlertView | null> {
@@ -152,6 +194,23 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
     return found;
   }
 
+  /**
+   * Who reports a visit or moves an alert on: the officer of the alert's own station (acting as
+   * station), else a supervisor (for any station). With several roles, a user acts in the one that
+   * allows it; as a station officer never for another station's alert, whatever else they hold.
+   */
+  async function visitActor(user: User, alertId: string): Promise<{ actor: DecisionActor; stationId?: string }> {
+    const actor = actorFor(user, MAY.visitAlerts);
+    const found = await visible(alertId, user);
+    if (user.roles.includes('station') && user.stationId !== null && user.stationId === found.stationId)
+      return { actor: { ...actor, role: 'station' }, stationId: user.stationId };
+    if (user.roles.includes('supervisor')) return { actor: { ...actor, role: 'supervisor' } };
+    throw new Refusal(
+      'forbidden',
+      `Alert ${alertId} belongs to station ${found.stationId}; a station officer reports visits and moves alerts only for their own station.`,
+    );
+  }
+
   /** Sends a decision; the Idempotency-Key (per user) becomes the Update ID, so a retry has one effect. The answer is masked for `user`. */
   async function decide<D extends { actor: DecisionActor }>(
     alertId: string,
@@ -169,7 +228,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         updateIdFor(user, idempotencyKey),
         `Alert ${alertId} is closed; it takes no more decisions.`,
       );
-      return presentAlert(await withTimeline({ temporal, db }, alertWorkflowId(alertId), answer), user);
+      return await shownTo(user, await withTimeline({ temporal, db }, alertWorkflowId(alertId), answer));
     } catch (error) {
       // An unknown alert is "not found", not "closed".
       if (isRefusal(error) && error.code === 'invalid_transition' && !(await view(alertId)))
@@ -190,6 +249,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
       idempotencyKey: string | null,
     ): Promise<{ created: boolean; state: AlertState }> {
       requireRole(user, MAY.ingestAlerts);
+      saneTime(input.issuedAt, '/issuedAt');
       const requestKey = idempotencyKey && `${user.userId}:${idempotencyKey}`;
       const workflowId = alertWorkflowId(input.alertId);
       const receivedAt = new Date().toISOString();
@@ -305,10 +365,14 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
 
     /** One alert as `user` may see it: refused as not found outside their scope, masked for them. */
     async detail(user: User, alertId: string): Promise<AlertView> {
-      return presentAlert(await visible(alertId, user), user);
+      return shownTo(user, await visible(alertId, user));
     },
 
-    /** Claims the most urgent queued alert for the operator, moving on when another operator wins the race; null when none is left. */
+    /**
+     * Claims the most urgent queued alert for the operator, moving on when another operator wins the
+     * race (or the alert has too many decisions in flight); null when none is left. Operators taking
+     * next at once are spread: an alert just offered to one is tried last by the others.
+     */
     async takeNext(user: User, idempotencyKey: string | null): Promise<AlertView | null> {
       const actor = actorFor(user, MAY.callAlerts);
       const tried = new Set<string>();
@@ -323,10 +387,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
             asc(alerts.receivedAt),
           )
           .limit(10 + tried.size);
-        const fresh = candidates.filter((c) => !tried.has(c.alertId));
+        const fresh = offers.order(candidates.map((c) => c.alertId).filter((id) => !tried.has(id)));
         if (fresh.length === 0) return null;
-        for (const { alertId } of fresh) {
+        for (const alertId of fresh) {
           tried.add(alertId);
+          offers.offer(alertId);
           try {
             return await decide(
               alertId,
@@ -338,10 +403,15 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
           } catch (error) {
             if (
               isRefusal(error) &&
-              (error.code === 'invalid_transition' || error.code === 'not_assignee' || error.code === 'conflict')
+              (error.code === 'invalid_transition' ||
+                error.code === 'not_assignee' ||
+                error.code === 'conflict' ||
+                error.code === 'unavailable')
             )
               continue;
             throw error;
+          } finally {
+            offers.withdraw(alertId);
           }
         }
       }
@@ -364,7 +434,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
     reportCall: (user: User, alertId: string, report: CallReport, idempotencyKey: string | null) =>
       decide(alertId, user, callResultUpdate, callDecision(report, actorFor(user, MAY.callAlerts)), idempotencyKey),
 
-    reportVisit: (
+    reportVisit: async (
       user: User,
       alertId: string,
       input: { outcome: VisitOutcome; note?: string },
@@ -374,11 +444,11 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         alertId,
         user,
         visitResultUpdate,
-        { actor: actorFor(user, MAY.visitAlerts), outcome: input.outcome, note: input.note },
+        { ...(await visitActor(user, alertId)), outcome: input.outcome, note: input.note },
         idempotencyKey,
       ),
 
-    transfer: (
+    transfer: async (
       user: User,
       alertId: string,
       input: { stationId: string; reason: string },
@@ -391,7 +461,7 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         alertId,
         user,
         transferUpdate,
-        { actor: actorFor(user, MAY.visitAlerts), stationId: input.stationId, reason: input.reason },
+        { actor: (await visitActor(user, alertId)).actor, stationId: input.stationId, reason: input.reason },
         idempotencyKey,
       );
     },

@@ -18,19 +18,12 @@ import type { AdminAction, User } from '#db/users.js';
 import { maskPhone } from '#domain/alert.js';
 import { notFound } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
+import { createAccessLog, type AccessAction } from './access-log.js';
 import { decodeCursor, encodeCursor, isIdCursor } from './cursor.js';
 import { requireRole } from './decisions.js';
 
-export const AUDIT_ACTIONS = [
-  'timeline',
-  'history',
-  'replay',
-  'archive_list',
-  'archive_verify',
-  'search_phone',
-  'search_account',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+/** What the access log may say was done (the auditor's reads, searches, unmasked reads of cases). */
+export { ACCESS_ACTIONS as AUDIT_ACTIONS, type AccessAction as AuditAction } from './access-log.js';
 
 const gone = (workflowId: string, runId?: string) =>
   notFound(`Workflow ${workflowId}${runId ? ` run ${runId}` : ''} (neither Temporal nor the audit archive has it)`);
@@ -61,9 +54,10 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
   }
 
   /** Who read which case, and how: written before the read, so a failed read is recorded too. */
-  async function logAccess(user: User, action: AuditAction, workflowId: string | null = null) {
+  const accessLog = createAccessLog(db);
+  async function logAccess(user: User, action: AccessAction, workflowId: string | null = null) {
     requireRole(user, MAY.audit);
-    await db.insert(auditAccessLog).values({ userId: user.userId, action, workflowId });
+    await accessLog(user, action, { workflowId });
   }
 
   return {
@@ -171,7 +165,7 @@ export function createAuditService(deps: { db: Database; temporal: Client; confi
 
     async accessLog(
       user: User,
-      filters: { limit: number; cursor?: string; userId?: string; workflowId?: string; action?: AuditAction },
+      filters: { limit: number; cursor?: string; userId?: string; workflowId?: string; action?: AccessAction },
     ) {
       requireRole(user, MAY.administer);
       const after = decodeCursor(filters.cursor, isIdCursor);

@@ -1,6 +1,6 @@
 /** Who acts, whether they may, and sending their decision to a workflow as an Update. */
 import { randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
 import type { User } from '#db/users.js';
 import type { DecisionActor } from '#domain/alert.js';
@@ -24,9 +24,15 @@ export function actorFor(user: User, allowed: readonly Role[]): DecisionActor {
 export const updateIdFor = (user: User, idempotencyKey: string | null) =>
   idempotencyKey ? `${user.userId}:${idempotencyKey}` : randomUUID();
 
+/** gRPC RESOURCE_EXHAUSTED: the server's limit of Updates in flight on one workflow (history.maxInFlightUpdates). */
+const RESOURCE_EXHAUSTED = 8;
+export const isUpdateLimit = (error: unknown) =>
+  error instanceof ServiceError && (error.cause as { code?: unknown } | undefined)?.code === RESOURCE_EXHAUSTED;
+
 /**
- * Executes the Update; a refusal from a validator becomes the matching Refusal, and a workflow that
- * has ended refuses with `closedMessage`.
+ * Executes the Update; a refusal from a validator becomes the matching Refusal, a workflow that has
+ * ended refuses with `closedMessage`, and a workflow with too many decisions in flight is "unavailable"
+ * (503 with Retry-After): nothing was done, and sending again shortly works.
  */
 export async function sendDecision<Ret, Args extends [unknown, ...unknown[]]>(
   handle: WorkflowHandle,
@@ -51,6 +57,11 @@ export async function sendDecision<Ret, Args extends [unknown, ...unknown[]]>(
         );
     }
     if (error instanceof WorkflowNotFoundError) throw new Refusal('invalid_transition', closedMessage);
+    if (isUpdateLimit(error))
+      throw new Refusal(
+        'unavailable',
+        'This case is taking too many decisions at this moment; yours was not taken. Send it again in a few seconds.',
+      );
     throw error;
   }
 }

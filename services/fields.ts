@@ -16,7 +16,22 @@ export const AmountFen = Type.Integer({
   maximum: 10_000_000_000_000,
   description: 'integer fen (1 CNY = 100 fen)',
 });
-export const IsoTime = Type.String({ format: 'date-time', description: 'ISO-8601 with offset' });
+export const IsoTime = Type.String({
+  format: 'date-time',
+  description: 'ISO-8601 with offset, from 2000 to at most a day from now',
+});
+
+/** The earliest and latest a date given to the center may be: nothing it handles is older, nor a day ahead. */
+const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
+const AHEAD_MS = 86_400_000;
+
+/** A date-time (already of the right format) refused by field when before 2000 or more than a day ahead. */
+export function saneTime(value: string, pointer: string, where: FieldError['in'] = 'body'): string {
+  const at = Date.parse(value);
+  if (!(at >= EARLIEST && at <= Date.now() + AHEAD_MS))
+    throw invalidField(pointer, 'must be a date from 2000-01-01 to at most a day from now', where);
+  return value;
+}
 
 export const TransferSchema = Type.Object(
   {
@@ -46,7 +61,11 @@ export const StopPaymentInputSchema = Type.Object(
 
 /** Refuses a filing that breaks a field rule, naming each field by its JSON pointer. */
 export function checkFiling(input: unknown): asserts input is StopPaymentInput {
-  if (Value.Check(StopPaymentInputSchema, input)) return;
+  if (Value.Check(StopPaymentInputSchema, input)) {
+    saneTime(input.reportedAt, '/reportedAt');
+    input.transfers.forEach((t, i) => saneTime(t.transferredAt, `/transfers/${i}/transferredAt`));
+    return;
+  }
   const errors: FieldError[] = [...Value.Errors(StopPaymentInputSchema, input)].map((e) => ({
     pointer: e.instancePath,
     in: 'body',

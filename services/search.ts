@@ -6,10 +6,11 @@
  */
 import { and, desc, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type { Database } from '#db/client.js';
-import { alerts, auditAccessLog, holds, stopPayments } from '#db/schema.js';
+import { alerts, holds, stopPayments } from '#db/schema.js';
 import type { User } from '#db/users.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import { invalidField } from '#domain/refusal.js';
+import { createAccessLog } from './access-log.js';
 import { alertSummary, stationScope } from './alerts.js';
 import { requireRole } from './decisions.js';
 import { caseSummary, seesAllCases } from './stop-payments.js';
@@ -19,8 +20,9 @@ const PHONE = /^1[3-9]\d{9}$/;
 const ACCOUNT = /^\d{6,32}$/;
 
 export function createSearchService({ db }: { db: Database }) {
+  const accessLog = createAccessLog(db);
   const logSearch = (user: User, action: 'search_phone' | 'search_account', subject: string) =>
-    db.insert(auditAccessLog).values({ userId: user.userId, action, subject });
+    accessLog(user, action, { subject });
 
   return {
     /** Every alert and case of one victim phone, newest first. */

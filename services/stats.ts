@@ -9,6 +9,7 @@ import type { User } from '#db/users.js';
 import { invalidField } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
 import { requireRole } from './decisions.js';
+import { saneTime } from './fields.js';
 
 const DAY = 86_400_000;
 const MAX_PERIOD = 5 * 366 * DAY;
@@ -28,6 +29,8 @@ function checkedPeriod(period: { from?: string; to?: string }) {
   const from = period.from ? new Date(period.from) : new Date(to.getTime() - DAY);
   if (Number.isNaN(from.getTime())) throw invalidField('/from', 'must be a date and time', 'querystring');
   if (Number.isNaN(to.getTime())) throw invalidField('/to', 'must be a date and time', 'querystring');
+  if (period.from) saneTime(period.from, '/from', 'querystring');
+  if (period.to) saneTime(period.to, '/to', 'querystring');
   if (from.getTime() >= to.getTime()) throw invalidField('/from', 'must be before to', 'querystring');
   if (to.getTime() - from.getTime() > MAX_PERIOD)
     throw invalidField('/from', 'must be at most five years before to', 'querystring');

@@ -13,7 +13,7 @@ import type { Database } from '#db/client.js';
 import { alerts, caseEvents, holds, stopPayments, users } from '#db/schema.js';
 import type { User } from '#db/users.js';
 import { maskPhone, type AlertView, type DecisionActor } from '#domain/alert.js';
-import { notFound } from '#domain/refusal.js';
+import { invalidField, notFound, Refusal } from '#domain/refusal.js';
 import { hasRole, MAY } from '#domain/roles.js';
 import {
   holdWorkflowId,
@@ -35,6 +35,7 @@ import {
 } from '#workflows/messages.js';
 import type { StopPaymentWorkflow } from '#workflows/stop-payment.js';
 import { handedOverToThe110Desk } from './alerts.js';
+import { createAccessLog } from './access-log.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { checkFiling, requiredText } from './fields.js';
 import { actorFor, requireRole, sendDecision, updateIdFor } from './decisions.js';
@@ -67,6 +68,16 @@ const isCursor = (v: unknown): v is Cursor =>
 export function createStopPaymentService(deps: { db: Database; temporal: Client; config: FanzhaConfig }) {
   const { db, temporal, config } = deps;
   const caseHandle = (id: string) => temporal.workflow.getHandle<typeof StopPaymentWorkflow>(stopPaymentWorkflowId(id));
+  const accessLog = createAccessLog(db);
+
+  /**
+   * The case masked for `user`, on the access log: a case always shows accounts whole (the transfers
+   * and holds), and to its filer the victim's phone.
+   */
+  async function shownTo(user: User, view: StopPaymentView): Promise<StopPaymentView> {
+    await accessLog(user, 'stop_payment_read', { workflowId: view.workflowId });
+    return presentCase(view, user);
+  }
 
   async function view(id: string): Promise<StopPaymentView | null> {
     const [row] = await db
@@ -103,7 +114,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       updateIdFor(user, idempotencyKey),
       `Stop-payment ${id} has ended; it takes no more decisions.`,
     );
-    return presentCase(await withTimeline({ temporal, db }, stopPaymentWorkflowId(id), answer), user);
+    return shownTo(user, await withTimeline({ temporal, db }, stopPaymentWorkflowId(id), answer));
   }
 
   /** A decision on one hold: sent to the hold's own workflow; the answer is the case with that hold as it is now. */
@@ -125,7 +136,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       `Hold ${holdId} has ended; it takes no more decisions.`,
     );
     const current = (await view(id)) ?? found;
-    return presentCase({ ...current, holds: current.holds.map((h) => (h.holdId === hold.holdId ? hold : h)) }, user);
+    return shownTo(user, { ...current, holds: current.holds.map((h) => (h.holdId === hold.holdId ? hold : h)) });
   }
 
   /** A freeze and its renewal are one kind of order: a senior approver's, under a legal document. */
@@ -166,6 +177,47 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
     return { ...input, victim: { ...input.victim, phone: (row.detail as AlertView).victim.phone } };
   }
 
+  /**
+   * One case per alert: the alert, named by its exact ID, is taken for this case in one statement
+   * (compare-and-set on its row), so of two filings at once for one alert only one is filed. A case
+   * that was rejected lets the alert go to a new one; a retry of the same filing keeps it. The link
+   * itself (the workflow's signal, or the read model for a closed alert) sets nothing but the case ID:
+   * never the alert's state or outcome.
+   */
+  async function reserveAlert(alertId: string, stopPaymentId: string) {
+    const taken = await db
+      .update(alerts)
+      .set({ stopPaymentId })
+      .where(
+        and(
+          eq(alerts.alertId, alertId),
+          sql`(${alerts.stopPaymentId} is null or ${alerts.stopPaymentId} = ${stopPaymentId} or exists (
+            select 1 from ${stopPayments} where ${stopPayments.stopPaymentId} = ${alerts.stopPaymentId}
+               and ${stopPayments.state} = 'rejected'))`,
+        ),
+      )
+      .returning({ alertId: alerts.alertId });
+    if (taken.length === 1) return;
+    const [row] = await db
+      .select({ stopPaymentId: alerts.stopPaymentId })
+      .from(alerts)
+      .where(eq(alerts.alertId, alertId));
+    if (!row) throw invalidField('/alertId', 'names no alert this center has received (give its exact ID)');
+    throw new Refusal(
+      'conflict',
+      `Alert ${alertId} is already linked to stop-payment ${row.stopPaymentId}; file without the alert, or add to that case.`,
+      [{ pointer: '/alertId', in: 'body', detail: `is already linked to stop-payment ${row.stopPaymentId}` }],
+    );
+  }
+
+  /** A filing that did not start gives its alert back. */
+  async function releaseAlert(alertId: string, stopPaymentId: string) {
+    await db
+      .update(alerts)
+      .set({ stopPaymentId: null })
+      .where(and(eq(alerts.alertId, alertId), eq(alerts.stopPaymentId, stopPaymentId)));
+  }
+
   return {
     /**
      * With an Idempotency-Key the case ID is derived from (user, key), so even a retry whose first
@@ -180,6 +232,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
         ? createHash('sha256').update(`${user.userId}\u0000${idempotencyKey}`).digest('base64url').slice(0, 12)
         : randomBytes(9).toString('base64url');
       const stopPaymentId = `SP-${day}-${suffix}`.replace(/[^A-Za-z0-9_-]/g, '_');
+      if (input.alertId) await reserveAlert(input.alertId, stopPaymentId);
       try {
         await temporal.workflow.start<typeof StopPaymentWorkflow>('StopPaymentWorkflow', {
           taskQueue: config.temporal.taskQueue,
@@ -196,7 +249,10 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
       } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+          if (input.alertId) await releaseAlert(input.alertId, stopPaymentId);
+          throw error;
+        }
       }
       return { stopPaymentId, workflowId: stopPaymentWorkflowId(stopPaymentId), state: 'pending_approval' as const };
     },
@@ -275,6 +331,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
       const found = await visible(id, user);
       const hold = found.holds.find((h) => h.holdId === holdId);
       if (!hold) throw notFound(`Hold ${holdId} of stop-payment ${id}`);
+      await accessLog(user, 'stop_payment_read', { workflowId: hold.workflowId });
       const steps = await db
         .select({
           kind: caseEvents.kind,
@@ -296,7 +353,7 @@ export function createStopPaymentService(deps: { db: Database; temporal: Client;
 
     /** One case as `user` may see it, masked for them. */
     async detail(user: User, id: string): Promise<StopPaymentView> {
-      return presentCase(await visible(id, user), user);
+      return shownTo(user, await visible(id, user));
     },
 
     /** Never by the filer: the workflow refuses it (four-eyes), whatever the entry point. */

@@ -326,8 +326,14 @@ class Alert {
     return this.answer();
   }
 
-  validateVisitResult(_decision: VisitResultDecision) {
+  validateVisitResult({ actor, stationId }: VisitResultDecision) {
     this.requireState('visit_pending');
+    // A station officer reports visits only for their own station's alerts; a supervisor for any.
+    if (actor.role === 'station' && stationId !== this.view.stationId)
+      throw refuse(
+        REFUSAL.notAssignee,
+        `Alert ${this.view.alertId} belongs to station ${this.view.stationId}; only its officers or a supervisor may report its visit.`,
+      );
   }
 
   visitResult({ actor, outcome, note }: VisitResultDecision): AlertView {

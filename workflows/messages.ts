@@ -50,6 +50,8 @@ export interface VisitResultDecision {
   actor: DecisionActor;
   outcome: VisitOutcome;
   note?: string;
+  /** The station of an actor acting as a station officer: the validator refuses another station's alert. */
+  stationId?: string;
 }
 export interface TransferDecision {
   actor: DecisionActor;

@@ -1,7 +1,7 @@
 /** What the alert API guarantees beyond the state machine: uniqueness, races, scoping, masking, idempotency, input. */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, caseEvents, idempotencyKeys } from '#db/schema.js';
+import { alerts, auditAccessLog, caseEvents, idempotencyKeys } from '#db/schema.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
@@ -149,6 +149,21 @@ describe('ingest', () => {
   });
 });
 
+describe('dates', () => {
+  it('refuses an issuedAt before 2000 or more than a day ahead, naming it, and starts nothing', async () => {
+    const inTwoDays = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    for (const issuedAt of ['1999-12-31T23:59:59+08:00', inTwoDays, '0001-01-01T00:00:00Z']) {
+      const alert = newAlert({ issuedAt });
+      const response = await api.ingest(platform, alert);
+      expect(response.statusCode, issuedAt).toBe(400);
+      expect(response.json().errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/issuedAt']);
+      await expect(stack.client.workflow.getHandle(`alert-${alert.alertId}`).describe()).rejects.toThrow();
+    }
+    const soon = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await api.ingest(platform, newAlert({ issuedAt: soon }))).statusCode).toBe(201);
+  });
+});
+
 describe('roles', () => {
   it('applies the role matrix of API.md', async () => {
     const alert = newAlert();
@@ -286,6 +301,29 @@ describe('personal data and station scoping', () => {
       .json()
       .items.find((a: { alertId: string }) => a.alertId === alert.alertId);
     expect(mine.victim.phone).toBe('13912345678');
+  });
+
+  it('puts every read that shows a phone or account whole on the access log, and no masked one', async () => {
+    const alert = newAlert({ victim: { phone: '13912340000', name: '王五' } });
+    const withSuspect = newAlert({ suspect: { account: '6222020000000001' } });
+    await api.ingest(platform, alert);
+    await api.ingest(platform, withSuspect);
+    await readModelRow(stack, withSuspect.alertId);
+    const reads = async (workflowId: string) =>
+      (await stack.database.db.select().from(auditAccessLog).where(eq(auditAccessLog.workflowId, workflowId))).map(
+        (r) => [r.userId, r.action],
+      );
+    const claimed = await api.claim(operator, alert.alertId);
+    expect(claimed.json().victim.phone).toBe('13912340000');
+    expect((await api.get(officer, alert.alertId)).json().victim.phone).toBe('13912340000');
+    expect((await api.get(supervisor, alert.alertId)).json().victim.phone).toBe('139****0000');
+    expect(await reads(`alert-${alert.alertId}`)).toEqual([
+      [operator.user.userId, 'alert_read'],
+      [officer.user.userId, 'alert_read'],
+    ]);
+    // A suspect's account is shown whole to every reader: every read of it is on record.
+    expect((await api.get(auditor, withSuspect.alertId)).json().suspect.account).toBe('6222020000000001');
+    expect(await reads(`alert-${withSuspect.alertId}`)).toEqual([[auditor.user.userId, 'alert_read']]);
   });
 
   it("shows a station officer only their own station's alerts; others are 404", async () => {

@@ -1,6 +1,7 @@
 /** Every path of the alert state machine (DESIGN.md §4), through the API, on the real engine. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
+import { visitResultUpdate } from '#workflows/messages.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -229,5 +230,47 @@ describe('alert paths', () => {
     const history = await stack.client.workflow.getHandle(`alert-${alertId}`).fetchHistory();
     const updates = history.events!.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(updates).toHaveLength(1);
+  });
+});
+
+describe('station scoping with several roles', () => {
+  it('lets a station officer report a visit only for their own station, whatever other roles they hold', async () => {
+    // An officer of wuda-02 who also takes calls reads every alert, yet visits only wuda-02's.
+    const officerOperator = await stack.user(['station', 'operator'], { stationId: 'wuda-02' });
+    // An officer of wuda-02 who is also a supervisor reports for any station, as the supervisor.
+    const officerSupervisor = await stack.user(['station', 'supervisor'], { stationId: 'wuda-02' });
+    const first = await claimed({ stationId: 'haibowan-01' });
+    await notReachedUntilVisit(first);
+    expect((await api.get(officerOperator, first)).statusCode).toBe(200);
+    const refused = await api.visitResult(officerOperator, first, { outcome: 'dissuaded' });
+    expect(refused.statusCode, refused.body).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'forbidden' });
+    expect(refused.json().detail).toMatch(/haibowan-01/);
+    const moved = await api.transfer(officerOperator, first, { stationId: 'wuda-02', reason: '人在武大' });
+    expect(moved.statusCode).toBe(403);
+    expect((await api.get(supervisor, first)).json()).toMatchObject({
+      state: 'visit_pending',
+      stationId: 'haibowan-01',
+    });
+
+    const visit = await api.visitResult(officerSupervisor, first, { outcome: 'dissuaded' });
+    expect(visit.statusCode, visit.body).toBe(200);
+    expect(visit.json().timeline.at(-1).actor).toEqual({ userId: officerSupervisor.user.userId, role: 'supervisor' });
+  });
+
+  it('has the workflow itself refuse a station officer’s visit to another station’s alert', async () => {
+    const alertId = await claimed({ stationId: 'haibowan-01' });
+    await notReachedUntilVisit(alertId);
+    const handle = stack.client.workflow.getHandle(`alert-${alertId}`);
+    const actor = { userId: otherOfficer.user.userId, name: 'x', role: 'station' as const };
+    for (const stationId of ['wuda-02', undefined])
+      await expect(
+        handle.executeUpdate(visitResultUpdate, { args: [{ actor, outcome: 'dissuaded', stationId }] }),
+      ).rejects.toMatchObject({ cause: { type: 'not_assignee' } });
+    const own = { userId: officer.user.userId, name: 'y', role: 'station' as const };
+    const done = await handle.executeUpdate(visitResultUpdate, {
+      args: [{ actor: own, outcome: 'dissuaded', stationId: 'haibowan-01' }],
+    });
+    expect(done).toMatchObject({ state: 'closed', outcome: 'dissuaded' });
   });
 });

@@ -256,6 +256,14 @@ describe('statistics', () => {
     expect(backwards.statusCode).toBe(400);
     expect(backwards.json().errors[0].pointer).toBe('/from');
     expect((await stats(supervisor, '?from=yesterday')).statusCode).toBe(400);
+    // A period has a sane range: not before 2000, not more than a day ahead.
+    const ancient = await stats(supervisor, '?from=1999-12-31T00:00:00Z&to=2000-01-02T00:00:00Z');
+    expect(ancient.statusCode).toBe(400);
+    expect(ancient.json().errors[0]).toMatchObject({ pointer: '/from', in: 'querystring' });
+    const ahead = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const future = await stats(supervisor, `?to=${encodeURIComponent(ahead)}`);
+    expect(future.statusCode).toBe(400);
+    expect(future.json().errors[0]).toMatchObject({ pointer: '/to', in: 'querystring' });
     expect((await stats(operator, '')).statusCode).toBe(403);
   });
 });

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '#domain/roles.js';
-import { adminLog } from '#db/schema.js';
+import { eq } from 'drizzle-orm';
+import postgres from 'postgres';
+import { adminLog, notifications } from '#db/schema.js';
 import { createUserStore } from '#db/users.js';
+import { loadConfig } from '#config/index.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
@@ -66,6 +69,33 @@ describe('users and tokens', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('keys per-address limits on X-Forwarded-For only from a trusted proxy (FANZHA_TRUST_PROXY, off by default)', async () => {
+    const limits = { FANZHA_AUTH_FAILURES_PER_MINUTE: '3', FANZHA_RATE_LIMIT_PER_MINUTE: '1000' };
+    const from = (stack: Stack, forwardedFor: string) =>
+      stack.request(null, {
+        method: 'GET',
+        url: '/v1/me',
+        headers: { authorization: 'Bearer fz_guess', 'x-forwarded-for': forwardedFor },
+      });
+    const behindProxy = await startStack({ worker: false, env: { ...limits, FANZHA_TRUST_PROXY: '127.0.0.1' } });
+    const direct = await startStack({ worker: false, env: limits });
+    try {
+      // Behind the proxy: one client's failures spend its own budget, not its neighbour's.
+      for (let i = 0; i < 3; i++) expect((await from(behindProxy, '203.0.113.7')).statusCode).toBe(401);
+      expect((await from(behindProxy, '203.0.113.7')).statusCode).toBe(429);
+      expect((await from(behindProxy, '198.51.100.9')).statusCode).toBe(401);
+      // Without a trusted proxy the header is anyone's word: the socket's address decides.
+      for (let i = 0; i < 3; i++) expect((await from(direct, `203.0.113.${i}`)).statusCode).toBe(401);
+      expect((await from(direct, '198.51.100.9')).statusCode).toBe(429);
+    } finally {
+      await behindProxy.close();
+      await direct.close();
+    }
+    expect(() => loadConfig({ FANZHA_TRUST_PROXY: 'everyone' })).toThrow(/FANZHA_TRUST_PROXY/);
+    expect(loadConfig({ FANZHA_TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
+    expect(loadConfig({}).trustProxy).toBe(false);
   });
 
   it('answers 403 forbidden to every role but admin on every users route', async () => {
@@ -216,6 +246,66 @@ describe('users and tokens', () => {
       /append-only: UPDATE refused/,
     );
     expect((await stack.database.db.select().from(adminLog)).length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('tells the center head, in the admin log’s own transaction, of a token made for another and of an approving role granted', async () => {
+    const supervisor = await stack.user(['supervisor']);
+    const told = async (target: string) =>
+      (await stack.database.db.select().from(notifications).where(eq(notifications.caseId, target))).map((n) => [
+        n.recipientRole,
+        n.kind,
+        (n.payload as { action: string }).action,
+        n.message,
+      ]);
+    const post = (url: string, payload: object) => stack.request(admin, { method: 'POST', url, payload });
+    const operator = (await post('/v1/users', { userId: 'head.op', name: 'op', roles: ['operator'] })).json();
+    expect(await told(operator.userId)).toEqual([]);
+    await post(`/v1/users/${operator.userId}/tokens`, { label: 'desk' });
+    await stack.request(admin, {
+      method: 'PATCH',
+      url: `/v1/users/${operator.userId}`,
+      payload: { roles: ['operator', 'senior_approver'] },
+    });
+    await post('/v1/users', { userId: 'head.ap', name: 'ap', roles: ['approver'] });
+    const by = admin.user.userId;
+    expect(await told(operator.userId)).toEqual([
+      ['center_head', 'privileged_act', 'token_issued', `${by} token_issued for head.op`],
+      ['center_head', 'privileged_act', 'user_changed', `${by} granted senior_approver to head.op`],
+    ]);
+    expect(await told('head.ap')).toEqual([
+      ['center_head', 'privileged_act', 'user_created', `${by} granted approver to head.ap`],
+    ]);
+    // A change that grants no approving role tells nobody.
+    await stack.request(admin, { method: 'PATCH', url: '/v1/users/head.ap', payload: { name: 'renamed' } });
+    expect(await told('head.ap')).toHaveLength(1);
+    // The supervisors see it among the notifications.
+    const listed = await stack.request(supervisor, {
+      method: 'GET',
+      url: '/v1/notifications?recipientRole=center_head',
+    });
+    expect(listed.json().items.map((n: { caseId: string }) => n.caseId)).toContain('head.ap');
+
+    // One never without the other: when the notification cannot be written, neither is the token nor its log row.
+    const sql = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(`create function refuse_notice() returns trigger language plpgsql as
+        $$ begin raise exception 'outbox down'; end $$;
+        create trigger refuse_notice before insert on notifications for each row execute function refuse_notice();`);
+      const logged = async () => (await stack.database.db.select().from(adminLog)).length;
+      const before = {
+        log: await logged(),
+        tokens: (await stack.request(admin, { method: 'GET', url: `/v1/users/${operator.userId}/tokens` })).json().items
+          .length,
+      };
+      const failed = await post(`/v1/users/${operator.userId}/tokens`, { label: 'again' });
+      expect(failed.statusCode).toBe(500);
+      expect(await logged()).toBe(before.log);
+      const tokens = (await stack.request(admin, { method: 'GET', url: `/v1/users/${operator.userId}/tokens` })).json();
+      expect(tokens.items).toHaveLength(before.tokens);
+    } finally {
+      await sql.unsafe('drop trigger refuse_notice on notifications; drop function refuse_notice();');
+      await sql.end();
+    }
   });
 
   it('lists a user’s tokens with who issued them, never their values', async () => {

@@ -1,7 +1,7 @@
 /** A stop-payment case from the 110 desk to money held at the banks, following the money onward. */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notifications } from '#db/schema.js';
+import { auditAccessLog, notifications } from '#db/schema.js';
 import type { StopPaymentView } from '#domain/stop-payment.js';
 import { approveUpdate } from '#workflows/messages.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
@@ -347,6 +347,40 @@ describe('linked alerts', () => {
   });
 });
 
+describe('one case per alert', () => {
+  it('links an alert only by its exact ID, refuses one already linked to another case, and never changes a closed alert’s outcome', async () => {
+    const operator = await stack.user(['operator']);
+    const alerts = alertApi(stack);
+    const alert = newAlert();
+    await alerts.ingest(platform, alert);
+    await alerts.claim(operator, alert.alertId);
+    await alerts.callResult(operator, alert.alertId, { result: 'contacted', outcome: 'already_defrauded' });
+    await readModelRow(stack, alert.alertId, (r) => r.state === 'closed');
+
+    for (const alertId of [alert.alertId.slice(0, -1), `${alert.alertId}0`, 'MPS-nowhere']) {
+      const unknown = await api.file(calltaker, newFiling([{}], { alertId }));
+      expect(unknown.statusCode, alertId).toBe(400);
+      expect(unknown.json().errors[0].pointer).toBe('/alertId');
+    }
+    // Two filings at once for one alert: one case.
+    const both = await Promise.all([1, 2].map(() => api.file(calltaker, newFiling([{}], { alertId: alert.alertId }))));
+    expect(both.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+    const refused = both.find((r) => r.statusCode === 409)!.json();
+    const filedId = both.find((r) => r.statusCode === 201)!.json().stopPaymentId;
+    expect(refused).toMatchObject({ code: 'conflict' });
+    expect(refused.detail).toContain(filedId);
+    const later = await api.file(calltaker, newFiling([{}], { alertId: alert.alertId }));
+    expect(later.statusCode).toBe(409);
+
+    const linked = await waitFor('the alert linked', async () => {
+      const shown = (await alerts.get(supervisor, alert.alertId)).json();
+      return shown.stopPaymentId === filedId ? shown : undefined;
+    });
+    expect(linked).toMatchObject({ state: 'closed', outcome: 'defrauded' });
+    expect(await readModelRow(stack, alert.alertId)).toMatchObject({ state: 'closed', outcome: 'defrauded' });
+  });
+});
+
 describe('access', () => {
   it('applies the roles of API.md, scopes call-takers to their own cases and masks the phone except for the filer', async () => {
     const id = await filed();
@@ -372,6 +406,18 @@ describe('access', () => {
     expect(pending.slice(firstNonPending).every((c: { state: string }) => c.state !== 'pending_approval')).toBe(true);
   });
 
+  it('puts every read of a case (accounts whole, and to its filer the phone) on the access log', async () => {
+    const id = await filed();
+    for (const reader of [calltaker, approver, supervisor]) expect((await api.get(reader, id)).statusCode).toBe(200);
+    const reads = await stack.database.db
+      .select()
+      .from(auditAccessLog)
+      .where(eq(auditAccessLog.workflowId, `stoppay-${id}`));
+    expect(reads.map((r) => [r.userId, r.action])).toEqual(
+      [calltaker, approver, supervisor].map((c) => [c.user.userId, 'stop_payment_read']),
+    );
+  });
+
   it('validates filings: 1-50 transfers, account digits, amounts, and says which field', async () => {
     const cases: [unknown, string][] = [
       [{ ...newFiling(), transfers: [] }, '/transfers'],
@@ -381,6 +427,12 @@ describe('access', () => {
       [newFiling([{ amountFen: 10_000_000_000_001 }]), '/transfers/0/amountFen'],
       [newFiling([{ amountFen: 1.5 }]), '/transfers/0/amountFen'],
       [{ ...newFiling(), victim: { name: '张三', phone: '02012345678' } }, '/victim/phone'],
+      // Dates have a sane range: not before 2000, not more than a day ahead.
+      [newFiling([{}], { reportedAt: '1970-01-01T08:00:00+08:00' }), '/reportedAt'],
+      [
+        newFiling([{ transferredAt: new Date(Date.now() + 3 * 86_400_000).toISOString() }]),
+        '/transfers/0/transferredAt',
+      ],
     ];
     for (const [body, pointer] of cases) {
       const response = await api.file(calltaker, body as never);
