@@ -53,7 +53,13 @@ export async function projectAlertBatch(db: Database, batch: AlertRecordBatch): 
     await tx
       .insert(alerts)
       .values(row)
-      .onConflictDoUpdate({ target: alerts.alertId, set: changes, setWhere: sql`${alerts.seq} <= ${seq}` });
+      .onConflictDoUpdate({
+        target: alerts.alertId,
+        // A filing reserves its alert on this row before the workflow hears of the link: a view
+        // projected meanwhile (no case yet) must not give the alert back to a second filing.
+        set: { ...changes, stopPaymentId: sql`coalesce(excluded.stop_payment_id, ${alerts.stopPaymentId})` },
+        setWhere: sql`${alerts.seq} <= ${seq}`,
+      });
     await writeCaseSteps(
       tx,
       { workflowId: batch.view.workflowId, caseType: 'alert', caseId: batch.view.alertId },

@@ -1,7 +1,9 @@
 /** A stop-payment case from the 110 desk to money held at the banks, following the money onward. */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditAccessLog, notifications } from '#db/schema.js';
+import { alerts as alertRows, auditAccessLog, notifications } from '#db/schema.js';
+import type { AlertView } from '#domain/alert.js';
+import { projectAlertBatch } from '#read-model/alerts.js';
 import type { StopPaymentView } from '#domain/stop-payment.js';
 import { approveUpdate } from '#workflows/messages.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
@@ -348,6 +350,31 @@ describe('linked alerts', () => {
 });
 
 describe('one case per alert', () => {
+  it('keeps an alert reserved for the case filed from it while the alert projects a view that does not name the case yet', async () => {
+    const alert = newAlert();
+    await alertApi(stack).ingest(platform, alert);
+    const before = await readModelRow(stack, alert.alertId);
+    await stack.stopWorker();
+    try {
+      // The case is filed (its workflow waits for a worker, so the alert has not heard of it) …
+      const first = await api.file(calltaker, newFiling([{}], { alertId: alert.alertId }));
+      expect(first.statusCode).toBe(201);
+      // … and the alert projects its next view meanwhile, as a repeated push would: no case in it.
+      const [row] = await stack.database.db.select().from(alertRows).where(eq(alertRows.alertId, alert.alertId));
+      await projectAlertBatch(stack.database.db, {
+        view: { ...(row!.detail as AlertView), stopPaymentId: null },
+        seq: before.seq + 1,
+        events: [],
+        notifications: [],
+      });
+      const second = await api.file(calltaker, newFiling([{}], { alertId: alert.alertId }));
+      expect(second.statusCode).toBe(409);
+      expect(second.json().detail).toContain(first.json().stopPaymentId);
+    } finally {
+      await stack.startWorker();
+    }
+  });
+
   it('links an alert only by its exact ID, refuses one already linked to another case, and never changes a closed alert’s outcome', async () => {
     const operator = await stack.user(['operator']);
     const alerts = alertApi(stack);
