@@ -185,6 +185,27 @@
           ? field.checked !== field.defaultChecked
           : 'defaultValue' in field && field.value !== field.defaultValue),
     );
+  // A decision's answer (done, or refused) stays in place for a while: the live refresh its own
+  // change causes a moment later must not wipe it before the person has read it.
+  const KEEP_NOTICE_MS = 15_000;
+  const liveRegion = (element) =>
+    element instanceof HTMLElement && (element.getAttribute('hx-trigger') || '').includes('fanzha:changed');
+  document.addEventListener('htmx:after:swap', (event) => {
+    const region = event.detail.ctx?.target;
+    if (!(region instanceof HTMLElement)) return;
+    if (region.__keptNotice && !region.querySelector('.notice')) region.prepend(region.__keptNotice);
+    region.__keptNotice = null;
+    for (const notice of region.querySelectorAll('.notice:not([data-shown-at])'))
+      notice.dataset.shownAt = String(Date.now());
+  });
+  document.addEventListener('htmx:before:swap', (event) => {
+    const { ctx } = event.detail;
+    const region = ctx?.target;
+    if (!liveRegion(region) || String(ctx.request?.method).toUpperCase() !== 'GET') return;
+    const notice = region.querySelector('.notice[data-shown-at]');
+    if (notice && Date.now() - Number(notice.dataset.shownAt) < KEEP_NOTICE_MS) region.__keptNotice = notice;
+  });
+
   let waiting = false;
   document.addEventListener('htmx:config:request', (event) => {
     const region = event.target;

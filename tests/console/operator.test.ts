@@ -122,6 +122,14 @@ describe('the operator console', () => {
     await operator.getByLabel('涉案金额（元）').fill('5000.50');
     await operator.getByRole('button', { name: '已接通' }).click();
     await expect.poll(() => operator.locator('#current').textContent()).toContain('已登记：劝阻成功');
+    // The live refresh the decision itself causes a moment later leaves the confirmation in place.
+    const refreshed = operator.waitForResponse((r) => new URL(r.url()).pathname === '/operator/current');
+    await operator.evaluate(() => (window as unknown as { htmx: any }).htmx.trigger(document.body, 'fanzha:changed'));
+    await refreshed;
+    await operator.waitForFunction(
+      () => !document.querySelector('#current.htmx-request, #current.htmx-swapping, #current.htmx-settling'),
+    );
+    expect(await operator.locator('#current').textContent()).toContain('已登记：劝阻成功');
     const closed = await alertView(alert.alertId);
     expect(closed).toMatchObject({ state: 'closed', outcome: 'dissuaded', amountAtRiskFen: 500_050 });
     expect(closed.timeline.find((e) => e.kind === 'call_result')?.actor?.userId).toBe('op.wang');
