@@ -18,6 +18,7 @@ import { caseEvents } from '#db/schema.js';
 import { alertWorkflowId, type AlertView, type RiskLevel } from '#domain/alert.js';
 import { stopPaymentWorkflowId, type StopPaymentView } from '#domain/stop-payment.js';
 import type { Role } from '#domain/roles.js';
+import { currentView } from '#read-model/current-view.js';
 import { reconcile, formatReport, type Difference } from '#read-model/reconcile.js';
 import { waitFor } from '../helpers/alerts.js';
 import { mulberry32 } from '#scripts/seeded-random.js';
@@ -747,6 +748,18 @@ export async function expectEveryHistoryReplays(client: Client, taskQueue: strin
 }
 
 /** Each plan ended as planned: outcome, attempts, one event per decision, holds and money, bank effects. */
+/** A finished workflow as GET shows it: its result, with the timeline its steps make (results carry no timeline). */
+async function finishedView<V extends { timeline: AlertView['timeline'] }>(
+  client: Client,
+  db: Database,
+  workflowId: string,
+) {
+  await client.workflow.getHandle(workflowId).result();
+  const view = await currentView<V>({ temporal: client, db }, workflowId, undefined);
+  if (!view) throw new Error(`${workflowId} is unknown`);
+  return view;
+}
+
 export async function expectPlanOutcome(
   client: Client,
   db: Database,
@@ -759,7 +772,7 @@ export async function expectPlanOutcome(
   expect(state.traffic.serverErrors, 'answers 500').toEqual([]);
 
   for (const a of plan.alerts) {
-    const view = (await client.workflow.getHandle(alertWorkflowId(a.alertId)).result()) as AlertView;
+    const view = await finishedView<AlertView>(client, db, alertWorkflowId(a.alertId));
     const kinds: Record<string, number> = {};
     for (const e of view.timeline) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
     const got = {
@@ -775,7 +788,7 @@ export async function expectPlanOutcome(
   const expectedInstructions = new Set<string>();
   for (const c of plan.cases) {
     const id = state.caseIds.get(c.n)!;
-    const view = (await client.workflow.getHandle(stopPaymentWorkflowId(id)).result()) as StopPaymentView;
+    const view = await finishedView<StopPaymentView>(client, db, stopPaymentWorkflowId(id));
     if (c.path === 'reject') {
       expect(view.state, `case ${c.n}`).toBe('rejected');
       expect(view.holds).toEqual([]);
