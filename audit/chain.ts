@@ -104,9 +104,21 @@ export interface Anchor {
   by: string;
 }
 
+/** Why verification failed, for words in any language (`reason` says it in English, for the API and the CLI). */
+export type ArchiveBreak =
+  | 'unlinked'
+  | 'altered'
+  | 'unsealed'
+  | 'no_key'
+  | 'other_key'
+  | 'mac_mismatch'
+  | 'head_rewritten'
+  | 'head_missing'
+  | 'not_anchored';
+
 export type VerifyResult =
   | { ok: true; records: number; anchoredAt: string | null }
-  | { ok: false; records: number; brokenAt?: string; reason: string };
+  | { ok: false; records: number; brokenAt?: string; reason: string; why: ArchiveBreak };
 
 /**
  * Walks the chain in id order and compares it with the anchor. `brokenAt` is the first record that
@@ -124,12 +136,12 @@ export async function verifyArchive(
   const { key, anchor } = options;
   const keyId = key ? archiveKeyId(key) : null;
   let records = 0;
-  let broken: { at: string; reason: string } | null = null;
+  let broken: { at: string; reason: string; why: ArchiveBreak } | null = null;
   let previous: { id: number; sha256: string } | null = null;
   let keyed = false;
   let anchorSeen = false;
   let after = 0;
-  const fail = (at: number, reason: string) => (broken ??= { at: String(at), reason });
+  const fail = (at: number, why: ArchiveBreak, reason: string) => (broken ??= { at: String(at), why, reason });
   for (;;) {
     const rows = await db
       .select()
@@ -143,27 +155,38 @@ export async function verifyArchive(
       if (row.prevSha256 !== (previous?.sha256 ?? null))
         fail(
           row.id,
+          'unlinked',
           `record ${row.id} does not link to ${previous ? `record ${previous.id}` : 'the start of the chain'}: a record was deleted, inserted or moved`,
         );
       else if (row.mac === null) {
         if (keyed)
-          fail(row.id, `record ${row.id} has no MAC after sealed records: it was written or rewritten without the key`);
+          fail(
+            row.id,
+            'unsealed',
+            `record ${row.id} has no MAC after sealed records: it was written or rewritten without the key`,
+          );
         else if (archiveHash(row, 1) !== row.sha256)
-          fail(row.id, `record ${row.id} does not match its hash: it was altered`);
+          fail(row.id, 'altered', `record ${row.id} does not match its hash: it was altered`);
       } else {
         keyed = true;
         if (archiveHash(row, 2) !== row.sha256)
-          fail(row.id, `record ${row.id} does not match its hash: it was altered`);
+          fail(row.id, 'altered', `record ${row.id} does not match its hash: it was altered`);
         else if (!key || !keyId)
-          fail(row.id, `record ${row.id} is sealed, and FANZHA_AUDIT_KEY is not set here: its MAC cannot be checked`);
+          fail(
+            row.id,
+            'no_key',
+            `record ${row.id} is sealed, and FANZHA_AUDIT_KEY is not set here: its MAC cannot be checked`,
+          );
         else if (row.macKeyId !== keyId)
           fail(
             row.id,
+            'other_key',
             `record ${row.id} was sealed with another key (key id ${row.macKeyId ?? 'none'}; FANZHA_AUDIT_KEY here is key id ${keyId}): this is not the archive's FANZHA_AUDIT_KEY`,
           );
         else if (!sameHex(archiveMac(key, row.sha256), row.mac))
           fail(
             row.id,
+            'mac_mismatch',
             `record ${row.id} does not match its MAC: it was altered and the chain recomputed without the key`,
           );
       }
@@ -172,6 +195,7 @@ export async function verifyArchive(
         if (row.sha256 !== anchor.head.sha256 || row.mac !== anchor.head.mac)
           fail(
             row.id,
+            'head_rewritten',
             `record ${row.id} is not the head that archiver run ${anchor.by} anchored in Temporal: it was rewritten`,
           );
       }
@@ -183,16 +207,18 @@ export async function verifyArchive(
   if (!broken && anchor?.head && !anchorSeen)
     fail(
       anchor.head.id,
+      'head_missing',
       `record ${anchor.head.id}, the head that archiver run ${anchor.by} anchored in Temporal, is missing (the archive ends at ${previous ? `record ${previous.id}` : 'nothing'}): the newest records were deleted`,
     );
   if (!broken && !anchor && records > 0)
     broken = {
       at: '',
+      why: 'not_anchored',
       reason:
         'no archiver run in Temporal has anchored the archive yet: its newest records cannot be checked (the next archiver run anchors it)',
     };
   if (!broken) return { ok: true, records, anchoredAt: anchor?.head ? String(anchor.head.id) : null };
   return broken.at
-    ? { ok: false, records, brokenAt: broken.at, reason: broken.reason }
-    : { ok: false, records, reason: broken.reason };
+    ? { ok: false, records, brokenAt: broken.at, reason: broken.reason, why: broken.why }
+    : { ok: false, records, reason: broken.reason, why: broken.why };
 }

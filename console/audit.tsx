@@ -307,7 +307,10 @@ export default async function audit(app: FastifyInstance, { services, timeZone, 
     const result = await services.audit.verify(userOf(request));
     const said: Said = result.ok
       ? { kind: 'info', text: t('audit.archiveIntact', { n: result.records }) }
-      : { kind: 'error', text: t('audit.archiveBroken', { n: result.records, at: result.brokenAt ?? '—' }) };
+      : {
+          kind: 'error',
+          text: `${t('audit.archiveBroken', { n: result.records, at: result.brokenAt ?? '—' })} ${t(`audit.break.${result.why}`, { at: result.brokenAt ?? '—' })}`,
+        };
     return sendHtml(reply, html(<Verdict view={view} said={said} />));
   });
 

@@ -4,10 +4,12 @@
  * history, replay it against the code in use now, verify the archive; the link to the Temporal Web UI;
  * and the admin's access log, which shows each of these reads.
  */
+import { desc, eq } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
 import { expectAccessible, launchBrowser, newPerson, screenshot, signInWithToken, tabTo } from '../helpers/browser.js';
+import { auditArchive } from '#db/schema.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
 import { runArchiver } from '../audit/helpers.js';
 
@@ -108,6 +110,19 @@ describe('the auditor’s pages', () => {
     await page.getByRole('button', { name: '校验归档' }).click();
     await expect.poll(() => page.locator('#archive-verdict').textContent()).toMatch(/归档完整：\d+ 条记录/);
     await expectAccessible(page);
+
+    // The newest record deleted: the verdict says what broke, in the reader's words, not the API's English.
+    const [newest] = await stack.database.db.select().from(auditArchive).orderBy(desc(auditArchive.id)).limit(1);
+    await stack.database.db.delete(auditArchive).where(eq(auditArchive.id, newest!.id));
+    try {
+      await page.getByRole('button', { name: '校验归档' }).click();
+      const verdict = page.locator('#archive-verdict [role=alert]');
+      await expect.poll(() => verdict.textContent()).toContain(`Temporal 中锚定的链头第 ${newest!.id} 条记录已不存在`);
+      expect(await verdict.textContent()).not.toMatch(/newest records|\{/);
+      await expectAccessible(page);
+    } finally {
+      await stack.database.db.insert(auditArchive).values(newest!);
+    }
   });
 
   it('says so when no case has the ID', async () => {
