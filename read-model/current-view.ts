@@ -15,7 +15,7 @@ import type { Role } from '#domain/roles.js';
 import { Refusal } from '#domain/refusal.js';
 import type { PendingSteps } from '#workflows/messages.js';
 import type { RecordedStep } from '#workflows/recorder.js';
-import { latestWorkflowView } from './workflow-view.js';
+import { inSeqOrder, latestWorkflowView } from './workflow-view.js';
 
 /** A workflow shows its first view with its first workflow task, a few milliseconds after it starts: wait that long, not forever. */
 const FIRST_VIEW_WAIT_MS = 3_000;
@@ -91,6 +91,5 @@ async function projectedSteps(db: Database, workflowId: string): Promise<Recorde
 /** One timeline from the projected steps and the newer ones still on their way (each once, in order). */
 function mergeSteps(projected: RecordedStep[], pending: RecordedStep[]): TimelineEvent[] {
   const last = projected.at(-1)?.seq ?? 0;
-  const newer = new Map(pending.filter((step) => step.seq > last).map((step) => [step.seq, step]));
-  return [...projected, ...[...newer.values()].sort((a, b) => a.seq - b.seq)].map((step) => step.event);
+  return [...projected, ...inSeqOrder(pending.filter((step) => step.seq > last))].map((step) => step.event);
 }

@@ -68,16 +68,12 @@ export async function latestWorkflowView<V>(
   const batches: RecordedStep[][] = [];
   // Scanning newest first, the steps are complete at the first projection the read model already has.
   let stepsComplete = stepsAfter === undefined;
-  const done = (startSeq = 0): LatestView<V> => {
-    // A step can be in a decision's answer and in the projection that took it: once each, in order.
-    const bySeq = new Map(batches.flat().map((step) => [step.seq, step]));
-    return {
-      view: view ?? null,
-      running: running ?? true,
-      steps: [...bySeq.values()].sort((a, b) => a.seq - b.seq),
-      startSeq,
-    };
-  };
+  const done = (startSeq = 0): LatestView<V> => ({
+    view: view ?? null,
+    running: running ?? true,
+    steps: inSeqOrder(batches.flat()),
+    startSeq,
+  });
   do {
     let page;
     try {
@@ -134,6 +130,11 @@ export async function latestWorkflowView<V>(
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
   return done();
+}
+
+/** Steps once each, in order: a step can be in a decision's answer and in the projection that took it. */
+export function inSeqOrder(steps: RecordedStep[]): RecordedStep[] {
+  return [...new Map(steps.map((step) => [step.seq, step])).values()].sort((a, b) => a.seq - b.seq);
 }
 
 /** What a run started by continue-as-new carries: a hold its view, a case its view under `resume`. */
