@@ -177,6 +177,7 @@
 
   // --- a live refresh never wipes what a person is typing: a region with a focused or edited field
   // waits, and catches up once the person has left it ---
+  // A drawer (an opened <details>) the person is in counts too: a refresh would close it under their hand.
   const editing = (region) =>
     [...region.querySelectorAll('input:not([type=hidden]), textarea, select')].some(
       (field) =>
@@ -184,10 +185,11 @@
         (field.type === 'checkbox' || field.type === 'radio'
           ? field.checked !== field.defaultChecked
           : 'defaultValue' in field && field.value !== field.defaultValue),
-    );
+    ) || [...region.querySelectorAll('details[open]')].some((drawer) => drawer.contains(document.activeElement));
   // A decision's answer (done, or refused) stays in place for a while: the live refresh its own
   // change causes a moment later must not wipe it before the person has read it.
   const KEEP_NOTICE_MS = 15_000;
+  let waiting = false;
   const liveRegion = (element) =>
     element instanceof HTMLElement && (element.getAttribute('hx-trigger') || '').includes('fanzha:changed');
   document.addEventListener('htmx:after:swap', (event) => {
@@ -202,11 +204,16 @@
     const { ctx } = event.detail;
     const region = ctx?.target;
     if (!liveRegion(region) || String(ctx.request?.method).toUpperCase() !== 'GET') return;
+    // The person started typing or opened a drawer while this refresh was on its way: it waits too.
+    if (editing(region)) {
+      event.preventDefault();
+      waiting = true;
+      return;
+    }
     const notice = region.querySelector('.notice[data-shown-at]');
     if (notice && Date.now() - Number(notice.dataset.shownAt) < KEEP_NOTICE_MS) region.__keptNotice = notice;
   });
 
-  let waiting = false;
   document.addEventListener('htmx:config:request', (event) => {
     const region = event.target;
     if (!(region instanceof HTMLElement) || !(region.getAttribute('hx-trigger') || '').includes('fanzha:changed'))

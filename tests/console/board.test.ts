@@ -130,6 +130,31 @@ describe('the supervisor’s board', () => {
     });
   });
 
+  it('keeps a drawer the supervisor opened while live changes arrive, and catches up once they leave it', async () => {
+    const late = board.locator(`#late [data-alert-id="${alertId}"]`);
+    await late.waitFor({ timeout: LIVE_MS });
+    await late.locator('summary', { hasText: '撤销' }).click();
+    const drawer = late.locator('details:has(form[action$="/cancel"])');
+    await drawer.evaluate((d) => d.setAttribute('data-opened-here', ''));
+
+    // Another alert arrives and, unclaimed for 2 s, escalates: two changes the whole board refreshes for.
+    const other = newAlert({ riskLevel: 'high' });
+    await alertApi(stack).ingest(platform, other);
+    await expect.poll(queued, { timeout: LIVE_MS }).toBe('2');
+    await board
+      .locator('#escalations [data-escalation-id]', { hasText: other.alertId })
+      .first()
+      .waitFor({ timeout: LIVE_MS });
+    expect(await board.locator('#late details[data-opened-here][open]').count()).toBe(1);
+    expect(await board.locator(`#late [data-alert-id="${other.alertId}"]`).count()).toBe(0);
+
+    // Out of the drawer: the overdue list catches up with what it held back.
+    await board.locator('h1').first().click();
+    await board.locator(`#late [data-alert-id="${other.alertId}"]`).waitFor({ timeout: LIVE_MS });
+    expect(await board.locator('#late details[data-opened-here]').count()).toBe(0);
+    expect((await alertApi(stack).cancel(supervisor, other.alertId, { reason: '重复推送' })).statusCode).toBe(200);
+  });
+
   it('cancels an alert only with a reason: without one, refused in words; with one, closed', async () => {
     const late = board.locator(`#late [data-alert-id="${alertId}"]`);
     await late.locator('summary', { hasText: '撤销' }).click();
