@@ -7,18 +7,14 @@
  * (scripts/data-dir-lock.ts): a second `npm start` on it refuses. SIGINT/SIGTERM stops the application
  * process, then Temporal.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '#config/index.js';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { alive, createSupervisor, killGroup, sleep, spawnGroup } from './supervise.js';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 import { startDevServer, type DevServer } from './temporal-dev-server.js';
 
-/** Restart delays: doubling from 1 s up to 30 s, back to 1 s once a child has run a minute. */
-const FIRST_BACKOFF_MS = 1_000;
-const MAX_BACKOFF_MS = 30_000;
-const STABLE_AFTER_MS = 60_000;
 /** How long the application process gets to stop the API and drain the worker before it is killed. */
 const STOP_GRACE_MS = 45_000;
 
@@ -43,35 +39,7 @@ try {
   process.exit(2);
 }
 
-let stopping = false;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Keeps one child running: `start` resolves once it runs and with a promise of its exit. */
-function superviseChild(
-  what: string,
-  start: () => Promise<{ pid: number; exited: Promise<string> }>,
-): { stopped: Promise<void> } {
-  const stopped = (async () => {
-    let backoff = FIRST_BACKOFF_MS;
-    for (let restarts = 0; !stopping; restarts++) {
-      const startedAt = Date.now();
-      let how: string;
-      try {
-        const child = await start();
-        say(`${what} running (pid ${child.pid}${restarts ? `, restart ${restarts}` : ''})`);
-        how = await child.exited;
-      } catch (error) {
-        how = `failed to start: ${(error as Error).message.split('\n')[0]}`;
-      }
-      if (stopping) return;
-      if (Date.now() - startedAt >= STABLE_AFTER_MS) backoff = FIRST_BACKOFF_MS;
-      say(`${what} ${how}; starting it again in ${backoff / 1000} s`);
-      await sleep(backoff);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-    }
-  })();
-  return { stopped };
-}
+const supervisor = createSupervisor(say);
 
 // --- the Temporal dev server ---------------------------------------------------------------------
 
@@ -89,7 +57,7 @@ if (config.temporal.embedded) {
   let first = true;
   let readyResolve!: () => void, readyReject!: (error: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => ((readyResolve = resolve), (readyReject = reject)));
-  temporalSupervision = superviseChild('the Temporal dev server', async () => {
+  temporalSupervision = supervisor.keep('the Temporal dev server', async () => {
     try {
       devServer = await startDevServer({
         cliPath,
@@ -113,7 +81,7 @@ if (config.temporal.embedded) {
   try {
     await ready;
   } catch (error) {
-    stopping = true;
+    supervisor.stop();
     say((error as Error).message);
     process.exit(1);
   }
@@ -121,62 +89,26 @@ if (config.temporal.embedded) {
 
 /** The dev server is started by startDevServer, which keeps its handle: watch its pid instead. */
 async function watchPid(pid: number): Promise<string> {
-  for (;;) {
-    await sleep(500);
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return `(pid ${pid}) exited`;
-    }
-  }
+  while (alive(pid)) await sleep(500);
+  return `(pid ${pid}) exited`;
 }
 
 // --- the application process ---------------------------------------------------------------------
 
 const APP_SCRIPT = fileURLToPath(new URL('./start-app.ts', import.meta.url));
-let app: ChildProcess | null = null;
+let app: ReturnType<typeof spawnGroup> | null = null;
 
-const appSupervision = superviseChild('the application process', async () => {
-  // Its own process group: Ctrl-C reaches the supervisor, which stops the application before Temporal.
-  const child = spawn(process.execPath, ['--import', 'tsx', APP_SCRIPT], {
-    env: childEnv,
-    stdio: 'inherit',
-    detached: true,
-  });
-  if (!child.pid) throw new Error('could not spawn it');
-  app = child;
-  lock.setChildren([child.pid]);
-  const pid = child.pid;
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => {
-      // What it left behind (tsx's esbuild) goes with it.
-      killGroup(pid, 'SIGKILL');
-      resolve(`(pid ${pid}) died (${signal ?? `exit code ${code}`})`);
-    }),
-  );
-  return { pid, exited };
+const appSupervision = supervisor.keep('the application process', async () => {
+  app = spawnGroup(process.execPath, ['--import', 'tsx', APP_SCRIPT], { env: childEnv });
+  lock.setChildren([app.pid]);
+  return app;
 });
-
-function killGroup(pid: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
 
 // --- stopping --------------------------------------------------------------------------------------
 
 async function stopAll(signal: string) {
   say(`stopping (${signal}): the application process, then Temporal`);
-  const current = app as ChildProcess | null;
-  if (current?.pid && current.exitCode === null && current.signalCode === null) {
-    const gone = new Promise((r) => current.once('exit', r));
-    killGroup(current.pid, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(current.pid!, 'SIGKILL'), STOP_GRACE_MS);
-    await gone;
-    clearTimeout(timer);
-  }
+  await (app as ReturnType<typeof spawnGroup> | null)?.stop(STOP_GRACE_MS);
   await appSupervision.stopped;
   await (devServer as DevServer | null)?.stop();
   await temporalSupervision?.stopped;
@@ -185,13 +117,13 @@ async function stopAll(signal: string) {
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   process.on(signal, () => {
-    if (stopping) {
+    if (supervisor.stopping) {
       // A second Ctrl-C: no more waiting.
       say('stopping now');
       if (app?.pid) killGroup(app.pid, 'SIGKILL');
       process.exit(1);
     }
-    stopping = true;
+    supervisor.stop();
     stopAll(signal).then(
       () => process.exit(0),
       (error) => {
@@ -205,5 +137,5 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
 // before its child does), stop as if signalled: nothing of the embedded system may be left behind.
 const parentAtStart = process.ppid;
 setInterval(() => {
-  if (process.ppid !== parentAtStart && !stopping) process.kill(process.pid, 'SIGTERM');
+  if (process.ppid !== parentAtStart && !supervisor.stopping) process.kill(process.pid, 'SIGTERM');
 }, 1000).unref();

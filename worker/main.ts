@@ -17,7 +17,15 @@ if (!config.databaseUrl) {
 const database = await prepareDatabase(config);
 installWorkerRuntime(config.logLevel);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions);
-const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
+// A prebuilt bundle (FANZHA_WORKFLOW_BUNDLE, what `npm run cluster` gives every worker): the code a
+// rolling upgrade moves to, the same for all, and no bundling at each start.
+const bundlePath = process.env.FANZHA_WORKFLOW_BUNDLE;
+const worker = await createFanzhaWorker({
+  config,
+  connection,
+  deps: { db: database.db },
+  ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+});
 const running = worker.run();
 const dispatcher = createDispatcher({
   db: database.db,
