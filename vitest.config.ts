@@ -1,11 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, run one after another by `npm test` (package.json): `unit` needs nothing running;
+ * Five projects, run one after another by `npm test` (package.json): `unit` needs nothing running;
  * `integration` shares one Temporal dev server and a template database (tests/global-setup.ts), two
  * files at a time; `console` drives Chromium and `reliability` kills and restarts processes, so their
- * files run one at a time, never
- * beside another heavy suite on two cores.
+ * files run one at a time, never beside another heavy suite on two cores; `cluster` starts a
+ * self-hosted Temporal Server and several processes of each kind of its own (scripts/cluster/).
  */
 const shared = {
   // Worker threads and the Temporal native bridge do not mix.
@@ -27,7 +27,7 @@ export default defineConfig({
           ...shared,
           name: 'integration',
           include: ['tests/**/*.test.ts'],
-          exclude: ['tests/unit/**', 'tests/reliability/**', 'tests/console/**'],
+          exclude: ['tests/unit/**', 'tests/reliability/**', 'tests/console/**', 'tests/cluster/**'],
           globalSetup: ['tests/global-setup.ts'],
         },
       },
@@ -47,6 +47,8 @@ export default defineConfig({
           globalSetup: ['tests/global-setup.ts'],
         },
       },
+      // A self-hosted Temporal Server with several processes of each kind (npm run cluster): its own.
+      { test: { ...shared, name: 'cluster', include: ['tests/cluster/**/*.test.ts'] } },
     ],
   },
 });

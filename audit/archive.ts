@@ -50,7 +50,7 @@ export function createArchiver({
       const closed: (RunRef & { closedAt: number })[] = [];
       for await (const run of client.workflow.list({ query })) {
         closed.push({ workflowId: run.workflowId, runId: run.runId, closedAt: run.closeTime?.getTime() ?? 0 });
-        if (closed.length % 1000 === 0) heartbeat();
+        if (closed.length % 100 === 0) heartbeat();
       }
       const archived = new Set<string>();
       const key = (r: RunRef) => `${r.workflowId}\u0000${r.runId}`;
@@ -84,6 +84,7 @@ export function createArchiver({
       let text: string;
       try {
         text = historyText(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+        heartbeat();
       } catch (error) {
         if (isNotFound(error)) return 'gone';
         throw error;

@@ -59,7 +59,8 @@ const options = {
   workers: count('workers', values.workers, 1, 64),
   apis: count('apis', values.apis, 1, 64),
   port: count('port', values.port, 1, 65535),
-  temporalPort: count('temporal-port', values['temporal-port'], 1, 65400),
+  // Temporal keeps membership ports (T+100…T+103) in a smallint.
+  temporalPort: count('temporal-port', values['temporal-port'], 1, 32_664),
   historyShards: count('shards', values.shards, 1, 16384),
   retentionDays: count('retention-days', values['retention-days'], 1, 3650),
 };

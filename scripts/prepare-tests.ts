@@ -1,5 +1,5 @@
 /**
- * Runs before `npm test`, and provisions everything the suites need in one place: the Temporal CLI
+ * Runs before `npm test`, and provisions everything the suites need in one place: the Temporal CLI and Server
  * (built once, with progress), the local PostgreSQL (started when down and DATABASE_URL is not given),
  * and Debian's Chromium with CJK fonts for the console's browser tests (installed with apt-get when
  * missing; a test tool never downloads a browser of its own).
@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import postgres from 'postgres';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
+import { findOrBuildTemporalServer } from './temporal-server.js';
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -26,6 +27,9 @@ async function postgresAnswers(url: string): Promise<boolean> {
 try {
   const cli = await findOrBuildTemporalCli((line) => console.error(line));
   console.error(`Temporal CLI: ${cli}`);
+  // The cluster test's self-hosted server: built once (minutes), with progress, before any test waits on it.
+  const server = await findOrBuildTemporalServer((line) => console.error(line));
+  console.error(`Temporal Server: ${server.server}`);
 } catch (error) {
   console.error(error instanceof TemporalCliError ? error.message : error);
   process.exit(1);

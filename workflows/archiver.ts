@@ -14,8 +14,12 @@ export type { ArchiverInput };
 /** Runs from before the anchor-archive-head patch return no `head`. */
 export type ArchiverResult = Record<ArchiveOutcome, number> & { head?: ArchiveHead | null };
 
+// The heartbeat timeout finds an archiver activity whose worker died in 30 s: without it the schedule,
+// which skips while a run is open, stopped archiving for the whole start-to-close (seen in the cluster
+// test, where a worker is killed). Timeouts are not part of a command's identity: histories replay.
 const { listArchivable, archiveRun, anchorHead } = proxyActivities<ArchiveActivities>({
   startToCloseTimeout: '5m',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
 });
 

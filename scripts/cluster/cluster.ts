@@ -66,6 +66,8 @@ export interface Cluster {
   workers: ClusterProcess[];
   apis: ClusterProcess[];
   logDir: string;
+  /** The workflow bundle the workers run now (the one a replay of their histories must use). */
+  readonly workflowBundlePath: string;
   /**
    * A rolling upgrade: bundles the workflow code now on disk (or `workflowsPath`), then restarts the
    * workers one at a time onto it, each new one polling before the next old one stops.
@@ -304,6 +306,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     workers,
     apis,
     logDir,
+    get workflowBundlePath() {
+      return bundlePath;
+    },
     async rollWorkers(roll = {}) {
       bundleVersion += 1;
       const next = await bundle(dir, roll.workflowsPath ?? WORKFLOWS_PATH, bundleVersion);

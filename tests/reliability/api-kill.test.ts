@@ -15,7 +15,7 @@ import {
   buildPlan,
   caseWorkflows,
   closeWithProcesses,
-  createActors,
+  createActorsThroughApi,
   expectPlanFinished,
   fetchSender,
   newRunState,
@@ -50,25 +50,7 @@ beforeAll(async () => {
     FANZHA_DATA_DIR: '/tmp/fanzha-test-unused',
   };
   api = await startApiProcess(apiEnv);
-  // Users and tokens through the API process itself, as an administrator would.
-  const base = `http://127.0.0.1:${apiEnv.PORT}`;
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  actors = await createActors(async (roles) => {
-    const user = (await (
-      await fetch(`${base}/v1/users`, {
-        method: 'POST',
-        headers: admin,
-        body: JSON.stringify({ name: roles.join('+'), roles }),
-      })
-    ).json()) as { userId: string };
-    const issued = await fetch(`${base}/v1/users/${user.userId}/tokens`, {
-      method: 'POST',
-      headers: admin,
-      body: JSON.stringify({ label: 'reliability' }),
-    });
-    expect(issued.status).toBe(201);
-    return (await issued.json()) as { token: string };
-  }, 6);
+  actors = await createActorsThroughApi(`http://127.0.0.1:${apiEnv.PORT}`, ADMIN_TOKEN, 6);
 });
 
 afterAll(async () => {

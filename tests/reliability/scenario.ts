@@ -399,18 +399,23 @@ export function newRunState(plan: Plan): RunState {
   };
 }
 
-/** Seeds the simulator accounts the case plans need (before any case is filed). */
-/** Seeds the simulator's accounts the plan's cases pay into (each must be accepted). */
-export async function seedBank(plan: Plan, stack: Stack) {
+/** Seeds the simulator's accounts the plan's cases pay into (each must be accepted): the stack's, or one at `bankUrl`. */
+export async function seedBank(plan: Plan, target: Stack | { bankUrl: string }) {
   for (const c of plan.cases)
     for (const h of c.holds)
       if (h.seed) {
-        const seeded = await stack.request(null, {
-          method: 'POST',
-          url: '/sim/bank/accounts',
-          payload: { bank: h.bank, account: h.account, ...h.seed },
-        });
-        expect(seeded.statusCode).toBe(201);
+        const payload = { bank: h.bank, account: h.account, ...h.seed };
+        const status =
+          'bankUrl' in target
+            ? (
+                await fetch(`${target.bankUrl}/accounts`, {
+                  method: 'POST',
+                  headers: { 'content-type': 'application/json' },
+                  body: JSON.stringify(payload),
+                })
+              ).status
+            : (await target.request(null, { method: 'POST', url: '/sim/bank/accounts', payload })).statusCode;
+        expect(status).toBe(201);
       }
 }
 
@@ -707,12 +712,38 @@ export async function expectPlanFinished(
   state: RunState,
   tolerable?: (d: Difference) => boolean,
 ) {
-  const ledger = (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json()
-    .items as (LedgerEntry & { bank: string; account: string })[];
-  await expectPlanOutcome(stack.client, stack.database.db, plan, state, ledger);
+  return expectPlanFinishedOn(
+    {
+      client: stack.client,
+      db: stack.database.db,
+      taskQueue: stack.config.temporal.taskQueue,
+      ledger: async () => (await stack.request(null, { method: 'GET', url: '/sim/bank/ledger' })).json().items,
+    },
+    plan,
+    state,
+    tolerable,
+  );
+}
+
+/** The same on any deployment: its Temporal client, database, task queue, bank ledger and workflow code. */
+export async function expectPlanFinishedOn(
+  target: {
+    client: Client;
+    db: Database;
+    taskQueue: string;
+    ledger: () => Promise<LedgerEntry[]>;
+    workflowBundlePath?: string;
+  },
+  plan: Plan,
+  state: RunState,
+  tolerable?: (d: Difference) => boolean,
+) {
+  const { client, db, taskQueue } = target;
+  const ledger = await target.ledger();
+  await expectPlanOutcome(client, db, plan, state, ledger);
   const counts = { alerts: plan.alerts.length, stopPayments: plan.cases.length, holds: expectedHoldCount(plan) };
-  await expectReconciled(stack.database.db, stack.client, stack.config.temporal.taskQueue, counts, tolerable);
-  await expectEveryHistoryReplays(stack.client, stack.config.temporal.taskQueue);
+  await expectReconciled(db, client, taskQueue, counts, tolerable);
+  await expectEveryHistoryReplays(client, taskQueue, target.workflowBundlePath);
   return ledger;
 }
 
@@ -721,7 +752,11 @@ export async function expectPlanFinished(
  * the next time a worker has to rebuild it from scratch (after a restart, or an eviction), and fails
  * the auditors' replay; most of the time nothing evicts it, so only a replay finds it.
  */
-export async function expectEveryHistoryReplays(client: Client, taskQueue: string) {
+export async function expectEveryHistoryReplays(
+  client: Client,
+  taskQueue: string,
+  workflowBundlePath: string = inject('workflowBundlePath'),
+) {
   const runs: { workflowId: string; runId: string }[] = [];
   for await (const w of client.workflow.list({ query: caseWorkflows(taskQueue) }))
     runs.push({ workflowId: w.workflowId, runId: w.runId });
@@ -735,7 +770,7 @@ export async function expectEveryHistoryReplays(client: Client, taskQueue: strin
   const failed: string[] = [];
   let index = 0;
   for await (const result of Worker.runReplayHistories(
-    { workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: 'reliability' },
+    { workflowBundle: { codePath: workflowBundlePath }, replayName: 'reliability' },
     histories(),
   )) {
     const run = runs[index++]!;
@@ -947,6 +982,32 @@ export async function createActors(
     senior: (await makeUser(['senior_approver'])).token,
   };
 }
+
+/** A user with these roles and a token, made through an API process with the bootstrap admin token, as an administrator would. */
+export async function userThroughApi(baseUrl: string, adminToken: string, roles: Role[]): Promise<{ token: string }> {
+  // A 503 (a process just started, shedding load) is retried, as any client does.
+  const post = async (url: string, body: unknown) => {
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(`${baseUrl}${url}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 503 || attempt >= 30) return response;
+      await sleep(500);
+    }
+  };
+  const made = await post('/v1/users', { name: roles.join('+'), roles });
+  expect(made.status).toBe(201);
+  const user = (await made.json()) as { userId: string };
+  const issued = await post(`/v1/users/${user.userId}/tokens`, { label: 'reliability' });
+  expect(issued.status).toBe(201);
+  return (await issued.json()) as { token: string };
+}
+
+/** The users a plan needs, made through an API process. */
+export const createActorsThroughApi = (baseUrl: string, adminToken: string, operators: number): Promise<Actors> =>
+  createActors((roles) => userThroughApi(baseUrl, adminToken, roles), operators);
 
 /** Removes the schedules a worker process created for this task queue (the audit archiver's), so none outlives the test. */
 export async function deleteSchedulesOf(client: Client, taskQueue: string): Promise<void> {
