@@ -5,6 +5,11 @@
  * Prints a Markdown table and writes the same as JSON under bench/results/.
  *
  *   npm run bench -- [--alerts 2000] [--concurrency 32] [--decisions 300] [--open 10000] [--stats-rows 300000]
+ *                    [--target dev,cluster]
+ *
+ * `--target cluster` runs the engine and load phases (engine cost, ingest, decisions, queue freshness)
+ * on a self-hosted Temporal Server on PostgreSQL (`npm run cluster`'s), once with one worker process and
+ * once with two; `dev` runs every phase on the dev server. Both in one sitting make one dated result.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +27,8 @@ import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';
 import { generateYear } from './bench-year.js';
 import { engineCostPerCase } from './bench-engine.js';
+import { startCluster } from './cluster/cluster.js';
+import { privateClusterPorts } from './cluster/temporal.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +39,15 @@ const C = arg('concurrency', 32);
 const DECISIONS = arg('decisions', 300);
 const OPEN = arg('open', 10_000);
 const STATS_ROWS = arg('stats-rows', 300_000);
+const TARGETS = (() => {
+  const i = process.argv.indexOf('--target');
+  const list = (i >= 0 ? process.argv[i + 1]! : 'dev').split(',');
+  if (list.some((t) => t !== 'dev' && t !== 'cluster')) throw new Error('--target takes dev, cluster or dev,cluster');
+  return list as ('dev' | 'cluster')[];
+})();
+
+/** Where a bench run goes: the dev server (every phase), or a cluster with this many workers (engine and load). */
+type Target = { kind: 'dev' } | { kind: 'cluster'; workers: number };
 const say = (line: string) => console.error(`[bench] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -76,7 +92,7 @@ function rssMb(pid: number | undefined): number | null {
 const round = (n: number) => Math.round(n * 10) / 10;
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
-async function main() {
+async function main(target: Target): Promise<Record<string, unknown>> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-bench-'));
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
   const cleanup = async () => {
@@ -86,71 +102,109 @@ async function main() {
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
     // --- the stack ------------------------------------------------------------------------------
-    let devServer: DevServer | null = null;
-    let temporalAddress = process.env.TEMPORAL_ADDRESS;
-    if (!temporalAddress) {
-      devServer = await startDevServerOnFreePort({
-        cliPath: await findOrBuildTemporalCli(say),
-        dbFile: path.join(tmp, 'temporal.sqlite'),
-        headless: true,
-        log: say,
-      });
-      cleanups.push(() => devServer!.stop());
-      temporalAddress = devServer.address;
-    }
-    let databaseUrl = process.env.DATABASE_URL;
-    if (!databaseUrl) {
-      const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
-      const name = `fanzha_bench_${Date.now().toString(36)}`;
-      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`create database ${name}`);
-      cleanups.push(async () => {
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      });
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      databaseUrl = url.toString();
-    }
     // Deadlines an hour or more away: the run measures the API and the engine, not an escalation storm
     // (with the default 5-minute claim deadline every unclaimed alert of phase 1 escalates during phase 4).
     const BENCH_POLICY = { alert: { claimSla: { high: '1h', medium: '2h', low: '4h' } } };
     const policyFile = path.join(tmp, 'policy.json');
     writeFileSync(policyFile, JSON.stringify(BENCH_POLICY));
-    const port = await freePort();
     const adminToken = randomBytes(24).toString('base64url');
     const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
-    const env = {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: temporalAddress,
-      PORT: String(port),
+    const appEnv = {
       FANZHA_ADMIN_TOKEN: adminToken,
       FANZHA_TASK_QUEUE: taskQueue,
       FANZHA_LOG_LEVEL: 'warn',
       FANZHA_RATE_LIMIT_PER_MINUTE: '10000000',
       FANZHA_POLICY_FILE: policyFile,
+    };
+    let devServer: DevServer | null = null;
+    let worker: ChildProcess | null = null;
+    let api: ChildProcess | null = null;
+    let temporalAddress = process.env.TEMPORAL_ADDRESS;
+    let databaseUrl = process.env.DATABASE_URL;
+    let base: string;
+    const env = () => ({
+      ...process.env,
+      ...appEnv,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
       // The bench measures the engine and the API; the banks are the simulator.
       FANZHA_BANK_SIMULATOR: '1',
       FANZHA_AUDIT_KEY: process.env.FANZHA_AUDIT_KEY || randomBytes(32).toString('hex'),
-    };
-    const spawnPart = (entry: string, name: string) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    });
+    const spawnPart = (entry: string, name: string, partEnv: NodeJS.ProcessEnv) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+        env: partEnv,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       child.stderr!.on('data', (d) => {
         if (/error/i.test(String(d))) say(`${name}: ${String(d).trim().slice(0, 300)}`);
       });
       return child;
     };
-    const stopPart = async (child: ChildProcess) => {
-      if (child.exitCode !== null) return;
+    const stopPart = async (child: ChildProcess | null) => {
+      if (!child || child.exitCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     };
-    let worker = spawnPart('worker/main.ts', 'worker');
-    cleanups.push(() => stopPart(worker));
-    const api = spawnPart('api/server.ts', 'api');
-    cleanups.push(() => stopPart(api));
-    const base = `http://127.0.0.1:${port}`;
+    if (target.kind === 'cluster') {
+      // Its own databases on the local server, its own processes: one API, `workers` workers.
+      const name = `fanzha_bench_${Date.now().toString(36)}`;
+      const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+      const cluster = await startCluster({
+        workers: target.workers,
+        apis: 1,
+        adminUrl,
+        name,
+        host: '127.0.0.1',
+        ...(await privateClusterPorts(1)),
+        historyShards: 16,
+        retentionDays: 30,
+        namespace: 'default',
+        dataDir: tmp,
+        env: appEnv,
+        log: say,
+      });
+      cleanups.push(async () => {
+        await cluster.stop();
+        const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+        for (const db of [name, `${name}_temporal`, `${name}_temporal_visibility`])
+          await admin.unsafe(`drop database if exists "${db}" with (force)`);
+        await admin.end();
+      });
+      temporalAddress = cluster.temporalAddress;
+      databaseUrl = cluster.databaseUrl;
+      base = cluster.apiUrls[0]!;
+    } else {
+      if (!temporalAddress) {
+        devServer = await startDevServerOnFreePort({
+          cliPath: await findOrBuildTemporalCli(say),
+          dbFile: path.join(tmp, 'temporal.sqlite'),
+          headless: true,
+          log: say,
+        });
+        cleanups.push(() => devServer!.stop());
+        temporalAddress = devServer.address;
+      }
+      if (!databaseUrl) {
+        const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+        const name = `fanzha_bench_${Date.now().toString(36)}`;
+        const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+        await admin.unsafe(`create database ${name}`);
+        cleanups.push(async () => {
+          await admin.unsafe(`drop database if exists ${name} with (force)`);
+          await admin.end();
+        });
+        const url = new URL(adminUrl);
+        url.pathname = `/${name}`;
+        databaseUrl = url.toString();
+      }
+      const port = await freePort();
+      worker = spawnPart('worker/main.ts', 'worker', env());
+      cleanups.push(() => stopPart(worker));
+      api = spawnPart('api/server.ts', 'api', { ...env(), PORT: String(port) });
+      cleanups.push(() => stopPart(api));
+      base = `http://127.0.0.1:${port}`;
+    }
     for (let i = 0; ; i++) {
       const ready = await fetch(`${base}/readyz`)
         .then((r) => r.ok)
@@ -181,7 +235,7 @@ async function main() {
     const platform = await user(['platform']);
     const operator = await user(['operator']);
     const supervisor = await user(['supervisor']);
-    const connection = await Connection.connect({ address: temporalAddress });
+    const connection = await Connection.connect({ address: temporalAddress! });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
     const policy = resolvePolicy(BENCH_POLICY).alert;
@@ -205,7 +259,7 @@ async function main() {
     const results: Record<string, unknown> = {};
     const run = randomBytes(3).toString('hex');
 
-    const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+    const sql = postgres(databaseUrl!, { max: 2, onnotice: () => {} });
     cleanups.push(() => sql.end());
     const projected = async (prefix: string, state?: string) =>
       Number(
@@ -328,15 +382,17 @@ async function main() {
     }
     results.queueFreshness = summarize(freshness);
 
+    if (target.kind === 'cluster') return results;
+
     // --- 4. open cases held -----------------------------------------------------------------------------
     say(`4/6 open cases: starting ${OPEN} alerts that wait on their timers`);
     const openStart = await pool(OPEN, 64, (i) => startRaw(`O${run}-${i}`).then(() => undefined));
     const settled = await drained(`O${run}-`, OPEN);
     await sleep(2000);
-    const memory = { workerMb: rssMb(worker.pid), apiMb: rssMb(api.pid), temporalMb: rssMb(devServer?.pid) };
+    const memory = { workerMb: rssMb(worker?.pid), apiMb: rssMb(api?.pid), temporalMb: rssMb(devServer?.pid) };
     say(`   restarting the worker with ${OPEN} open`);
     await stopPart(worker);
-    worker = spawnPart('worker/main.ts', 'worker');
+    worker = spawnPart('worker/main.ts', 'worker', env());
     const restartAt = performance.now();
     // Served again = a decision on open alerts answers (each needs the new worker to rebuild its state).
     const sample = Array.from({ length: 100 }, (_, k) => Math.floor((k * OPEN) / 100));
@@ -393,32 +449,65 @@ async function main() {
     }
     results.stats = { rows: STATS_ROWS, ...summarize(statsTimes.slice(2)) };
 
-    // --- report ----------------------------------------------------------------------------------------------
-    const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-    const report = {
-      at: new Date().toISOString(),
-      machine,
-      parameters: {
-        alerts: N,
-        concurrency: C,
-        decisions: DECISIONS,
-        open: OPEN,
-        statsRows: STATS_ROWS,
-        policy: BENCH_POLICY,
-      },
-      results,
-    };
-    mkdirSync('bench/results', { recursive: true });
-    const stamp = report.at.replace(/[:.]/g, '-');
-    writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync('bench/results/latest.json', `${JSON.stringify(report, null, 2)}\n`);
-    console.log(markdown(report));
+    return results;
   } finally {
     await cleanup();
   }
 }
 
+// --- the run: each target in turn (never side by side on two cores), one dated result ---------------------
+const targets: Record<string, Record<string, unknown>> = {};
+for (const kind of TARGETS) {
+  if (kind === 'dev') {
+    say('target dev: the Temporal dev server (SQLite), one worker, one API');
+    targets.dev = await main({ kind: 'dev' });
+  } else
+    for (const workers of [1, 2]) {
+      say(`target cluster: Temporal Server on PostgreSQL, ${workers} worker process(es), one API`);
+      targets[`cluster${workers}`] = await main({ kind: 'cluster', workers });
+    }
+}
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const report = {
+  at: new Date().toISOString(),
+  machine,
+  parameters: {
+    alerts: N,
+    concurrency: C,
+    decisions: DECISIONS,
+    open: OPEN,
+    statsRows: STATS_ROWS,
+    targets: TARGETS,
+  },
+  // Where the dev server ran, its results stay where they always were (earlier results compare).
+  results: targets.dev ?? {},
+  ...(targets.cluster1 ? { cluster: { oneWorker: targets.cluster1, twoWorkers: targets.cluster2 } } : {}),
+};
+mkdirSync('bench/results', { recursive: true });
+const stamp = report.at.replace(/[:.]/g, '-');
+writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync('bench/results/latest.json', `${JSON.stringify(report, null, 2)}\n`);
+console.log(markdown(report));
+
 function markdown(report: any): string {
+  const ms = (x: number) => `${round(x)} ms`;
+  const lines = report.results.engineCost ? devTable(report) : [`Benchmark of ${report.at} on ${report.machine}`];
+  if (report.cluster) {
+    const row = (label: string, r: any) =>
+      `| ${label} | ${r.engineCost.happy.workflowTasks} / ${r.engineCost.happy.historyBytes} B | ${r.ingest.api.perSecond}/s accepted, ${r.ingest.api.sustainedPerSecond}/s in the queue (raw ${r.ingest.raw.sustainedPerSecond}/s) | ${ms(r.decisions.api.median)} / ${ms(r.decisions.api.p95)} | ${ms(r.decisions.alone.api.median)} | ${ms(r.queueFreshness.median)} |`;
+    lines.push(
+      '',
+      '| target | happy path: WFT / history | ingest through the API | decisions under load, median / p95 | decision alone, median | queue freshness, median |',
+      '|---|---|---|---|---|---|',
+      ...(report.results.engineCost ? [row('dev server (SQLite), 1 worker', report.results)] : []),
+      row('Temporal Server on PostgreSQL, 1 worker', report.cluster.oneWorker),
+      row('Temporal Server on PostgreSQL, 2 workers', report.cluster.twoWorkers),
+    );
+  }
+  return lines.join('\n');
+}
+
+function devTable(report: any): string[] {
   const r = report.results;
   const ms = (x: number) => `${round(x)} ms`;
   return [
@@ -446,10 +535,8 @@ function markdown(report: any): string {
     `| console: a decision reaching another page (answer → SSE event) | ${ms(r.console.decisionToEvent.median)} | ${ms(r.console.decisionToEvent.p95)} | ${ms(r.console.decisionToEvent.p99)} | |`,
     `| replay of closed histories | | | | ${r.replay.perSecond} histories/s (${r.replay.histories}) |`,
     `| GET /v1/stats over a year (${r.stats.rows} alerts) | ${ms(r.stats.median)} | ${ms(r.stats.p95)} | ${ms(r.stats.p99)} | |`,
-  ].join('\n');
+  ];
 }
-
-await main();
 
 /** A console session opened the way a person opens one ("Sign in with a token"): its cookie header. */
 async function consoleSession(base: string, token: string): Promise<string> {

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
@@ -44,6 +45,34 @@ export function ports(port: number) {
     matchingMembershipPort: port + 102,
     workerMembershipPort: port + 103,
   };
+}
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/** A base port in [from, from+span) with base+offset free for every offset (a test's or a bench's cluster). */
+export async function freePortBlock(from: number, span: number, offsets: number[]): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = from + Math.floor(Math.random() * span);
+    if ((await Promise.all(offsets.map((o) => portFree(base + o)))).every(Boolean)) return base;
+  }
+  throw new Error('no free block of ports');
+}
+
+/** Ports for a private cluster: the front and M APIs and the bank after it; Temporal's (below 32768, where
+ * Temporal keeps membership ports as a smallint). */
+export async function privateClusterPorts(apis: number): Promise<{ port: number; temporalPort: number }> {
+  const port = await freePortBlock(
+    12_000,
+    8_000,
+    Array.from({ length: apis + 2 }, (_, i) => i),
+  );
+  const temporalPort = await freePortBlock(21_000, 8_000, Object.values(ports(0)));
+  return { port, temporalPort };
 }
 
 /** `${name}` in the template, each a YAML scalar: numbers as they are, strings JSON-quoted. */

@@ -7,7 +7,6 @@
  * code side by side. It ends as every reliability test ends: every alert and case finished as planned,
  * one bank effect per instruction, the read model reconciles, every history replays on the new code.
  */
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -17,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '#db/client.js';
 import { auditArchive } from '#db/schema.js';
 import { alertWorkflowId } from '#domain/alert.js';
-import { ports } from '#scripts/cluster/temporal.js';
+import { privateClusterPorts } from '#scripts/cluster/temporal.js';
 import { startCluster, type Cluster } from '#scripts/cluster/cluster.js';
 import { waitFor } from '../helpers/alerts.js';
 import { writePolicyFile } from '../helpers/processes.js';
@@ -46,22 +45,6 @@ const TASK_QUEUE = 'fanzha-cluster-test';
 const NAME = `fzcluster_${process.pid}`;
 const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** Is nobody listening on this port now? */
-const free = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-/** A base port in [from, from+span) whose every offset is free. */
-async function freeBlock(from: number, span: number, offsets: number[]): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = from + Math.floor(Math.random() * span);
-    if ((await Promise.all(offsets.map((o) => free(base + o)))).every(Boolean)) return base;
-  }
-  throw new Error('no free block of ports');
-}
-
 let cluster: Cluster;
 let client: Client;
 let connection: Connection;
@@ -71,9 +54,7 @@ const dataDir = path.join(os.tmpdir(), `fanzha-cluster-test-${process.pid}`);
 const said: string[] = [];
 
 beforeAll(async () => {
-  const port = await freeBlock(12_000, 8_000, [0, 1, 2, 3]);
-  // Temporal keeps membership ports as a smallint: below 32768.
-  const temporalPort = await freeBlock(21_000, 8_000, Object.values(ports(0)));
+  const { port, temporalPort } = await privateClusterPorts(2);
   cluster = await startCluster({
     workers: 2,
     apis: 2,

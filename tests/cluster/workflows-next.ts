@@ -1,8 +1,8 @@
 /**
  * "The next release" for the cluster test's rolling upgrade: today's workflows with one change behind
  * patched(), the way every change to a deployed workflow is made. An alert that starts on it records
- * the patch; an alert started on the old code and finished on this one (or the other way round, while
- * both run side by side) replays on both.
+ * the patch; one started on the old code finishes on this one. While both run side by side, an old
+ * worker that meets a history with the patch fails that task, and a new worker completes it.
  */
 import { log, patched } from '@temporalio/workflow';
 import type { AlertWorkflowInput } from '../../workflows/alert.js';
