@@ -15,10 +15,12 @@ import { findOrBuildTemporalServer } from '../temporal-server.js';
 import { alive, createSupervisor, sleep, spawnGroup } from '../supervise.js';
 import { startBalancer } from './balancer.js';
 import {
+  ensureDatabase,
   ensureNamespace,
   ensureTemporalSchemas,
   startTemporalServer,
   waitForFrontend,
+  withDatabase,
   writeServerConfig,
 } from './temporal.js';
 
@@ -75,12 +77,6 @@ export interface Cluster {
   rollWorkers(options?: { workflowsPath?: string }): Promise<void>;
   stop(): Promise<void>;
 }
-
-const withDatabase = (url: string, database: string) => {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-};
 
 /** The archive chain's key: FANZHA_AUDIT_KEY, else one kept (0600) in the cluster's data folder. */
 function auditKey(dir: string, env: NodeJS.ProcessEnv): string {
@@ -140,14 +136,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   writeServerConfig(dir, temporalOptions);
   const temporalAddress = `${options.host}:${options.temporalPort}`;
   const databaseUrl = withDatabase(options.adminUrl, options.name);
-  {
-    // Fanzha's own database, beside Temporal's.
-    const { default: postgres } = await import('postgres');
-    const sql = postgres(options.adminUrl, { max: 1, onnotice: () => {} });
-    const [found] = await sql`select 1 from pg_database where datname = ${options.name}`;
-    if (!found) await sql.unsafe(`create database "${options.name.replace(/"/g, '""')}"`);
-    await sql.end({ timeout: 1 });
-  }
+  // Fanzha's own database, beside Temporal's.
+  await ensureDatabase(options.adminUrl, options.name);
 
   /** One supervised process: restarted with backoff when it dies, restarted on purpose by restart(). */
   const keep = (

@@ -84,13 +84,15 @@ export function renderTemplate(template: string, values: Record<string, string |
   });
 }
 
-const withDatabase = (url: string, database: string) => {
+/** The same server, another database. */
+export const withDatabase = (url: string, database: string) => {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
 };
 
-async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+/** Creates the database unless it is there. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     const [found] = await sql`select 1 from pg_database where datname = ${name}`;
