@@ -51,6 +51,12 @@ export interface FanzhaConfig {
   authFailuresPerMinute: number;
   /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS); 0: never. */
   maxEventLoopDelayMs: number;
+  /**
+   * Workflows a worker keeps in memory between their tasks (FANZHA_WORKER_CACHED_WORKFLOWS). The rest
+   * are replayed from their history when their next task comes: memory bounded by the open workflows a
+   * center acts on at once, not by every open one. README "Worker memory" has the measurement.
+   */
+  workerCachedWorkflows: number;
   /** The center's time zone: every time the console shows is in it (FANZHA_TIME_ZONE); stored times are UTC. */
   timeZone: string;
   /** The center's name as its printed notices carry it (FANZHA_CENTER_NAME). */
@@ -284,6 +290,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     authFailuresPerMinute: integer(env, 'FANZHA_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
     trustProxy: trustProxy(env),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
+    workerCachedWorkflows: integer(env, 'FANZHA_WORKER_CACHED_WORKFLOWS', 500, 2, 1_000_000),
     timeZone: timeZone(env),
     centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),
     notifications: notificationConfig(env),

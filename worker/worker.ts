@@ -66,6 +66,8 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
       ...options.activities,
     },
     shutdownGraceTime: '10s',
+    // Bounded by the setting, not by the heap (the SDK's default would keep thousands of open alerts).
+    maxCachedWorkflows: config.workerCachedWorkflows,
     ...options.workerOptions,
   });
 }
