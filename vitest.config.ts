@@ -48,7 +48,8 @@ export default defineConfig({
         },
       },
       // A self-hosted Temporal Server with several processes of each kind (npm run cluster): its own.
-      { test: { ...shared, name: 'cluster', include: ['tests/cluster/**/*.test.ts'] } },
+      // Never two clusters at once: each holds dozens of PostgreSQL connections.
+      { test: { ...shared, name: 'cluster', include: ['tests/cluster/**/*.test.ts'], fileParallelism: false } },
     ],
   },
 });

@@ -28,7 +28,7 @@ import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-d
 import { generateYear } from './bench-year.js';
 import { engineCostPerCase } from './bench-engine.js';
 import { startCluster } from './cluster/cluster.js';
-import { privateClusterPorts } from './cluster/temporal.js';
+import { dropClusterDatabases, privateClusterPorts } from './cluster/temporal.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -166,10 +166,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       });
       cleanups.push(async () => {
         await cluster.stop();
-        const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-        for (const db of [name, `${name}_temporal`, `${name}_temporal_visibility`])
-          await admin.unsafe(`drop database if exists "${db}" with (force)`);
-        await admin.end();
+        await dropClusterDatabases(adminUrl, name);
       });
       temporalAddress = cluster.temporalAddress;
       databaseUrl = cluster.databaseUrl;

@@ -105,6 +105,17 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<vo
   }
 }
 
+/** Drops a cluster's three databases (`<name>`, `<name>_temporal`, `<name>_temporal_visibility`): a test's or a bench's. */
+export async function dropClusterDatabases(adminUrl: string, name: string): Promise<void> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    for (const db of [name, `${name}_temporal`, `${name}_temporal_visibility`])
+      await sql.unsafe(`drop database if exists "${db.replace(/"/g, '""')}" with (force)`);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 async function hasSchemaVersion(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {

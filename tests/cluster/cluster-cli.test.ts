@@ -5,9 +5,9 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { privateClusterPorts } from '#scripts/cluster/temporal.js';
+import { dropClusterDatabases, privateClusterPorts } from '#scripts/cluster/temporal.js';
+import { alive } from '#scripts/supervise.js';
 import { startNodeProcess, stopAllProcesses, waitForOutput } from '../helpers/processes.js';
 
 const NAME = `fzcli_${process.pid}`;
@@ -15,21 +15,9 @@ const dataDir = path.join(os.tmpdir(), `fanzha-cluster-cli-${process.pid}`);
 const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const CLI = 'scripts/cluster-cli.ts';
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 afterAll(async () => {
   await stopAllProcesses();
-  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  for (const db of [NAME, `${NAME}_temporal`, `${NAME}_temporal_visibility`])
-    await sql.unsafe(`drop database if exists "${db}" with (force)`);
-  await sql.end();
+  await dropClusterDatabases(adminUrl, NAME);
 }, 120_000);
 
 describe('npm run cluster', () => {

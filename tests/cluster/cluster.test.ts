@@ -11,12 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { inArray } from 'drizzle-orm';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '#db/client.js';
 import { auditArchive } from '#db/schema.js';
 import { alertWorkflowId } from '#domain/alert.js';
-import { privateClusterPorts } from '#scripts/cluster/temporal.js';
+import { dropClusterDatabases, privateClusterPorts } from '#scripts/cluster/temporal.js';
 import { startCluster, type Cluster } from '#scripts/cluster/cluster.js';
 import { waitFor } from '../helpers/alerts.js';
 import { writePolicyFile } from '../helpers/processes.js';
@@ -89,10 +88,7 @@ afterAll(async () => {
   await cluster?.stop();
   await database?.close();
   await connection?.close();
-  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  for (const db of [NAME, `${NAME}_temporal`, `${NAME}_temporal_visibility`])
-    await sql.unsafe(`drop database if exists "${db}" with (force)`);
-  await sql.end();
+  await dropClusterDatabases(adminUrl, NAME);
 }, 180_000);
 
 describe('a Temporal cluster with two workers and two APIs', () => {
