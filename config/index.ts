@@ -314,6 +314,9 @@ function trustProxy(env: Env): false | string {
   );
 }
 
+/** The local PostgreSQL the tools use when given no URL (tests, the bench, `npm run cluster`): trust auth, as on a developer's machine. */
+export const LOCAL_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
 /** Why a process that talks to banks cannot start: no gateway, and no simulator asked for. */
 export const NO_BANK =
   'BANK_GATEWAY_URL is required: without it no bank learns of a stop-payment (FANZHA_BANK_SIMULATOR=1 serves the bank simulator instead, for a demo or a test; `npm start` does so by itself)';

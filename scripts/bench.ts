@@ -22,6 +22,7 @@ import postgres from 'postgres';
 import type { AlertInput } from '#domain/alert.js';
 import { callResultUpdate, claimUpdate } from '#workflows/messages.js';
 import { resolvePolicy } from '#domain/policy.js';
+import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';
@@ -149,7 +150,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
     if (target.kind === 'cluster') {
       // Its own databases on the local server, its own processes: one API, `workers` workers.
       const name = `fanzha_bench_${Date.now().toString(36)}`;
-      const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+      const adminUrl = LOCAL_POSTGRES_URL;
       const cluster = await startCluster({
         workers: target.workers,
         apis: 1,
@@ -183,7 +184,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
         temporalAddress = devServer.address;
       }
       if (!databaseUrl) {
-        const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+        const adminUrl = LOCAL_POSTGRES_URL;
         const name = `fanzha_bench_${Date.now().toString(36)}`;
         const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
         await admin.unsafe(`create database ${name}`);

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { startCluster, type Cluster } from './cluster/cluster.js';
 
@@ -17,7 +18,7 @@ const { values } = parseArgs({
     apis: { type: 'string', default: '2' },
     'database-url': {
       type: 'string',
-      default: process.env.FANZHA_CLUSTER_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      default: process.env.FANZHA_CLUSTER_DATABASE_URL ?? LOCAL_POSTGRES_URL,
     },
     name: { type: 'string', default: 'fanzha' },
     host: { type: 'string', default: '127.0.0.1' },

@@ -7,6 +7,7 @@
  */
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { alive } from './supervise.js';
 
 export const LOCK_FILE = 'fanzha.lock';
 
@@ -39,16 +40,6 @@ export interface DataDirLock {
   setChildren(pids: number[]): void;
   /** Gives the lock up (also done on exit). */
   release(): void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function read(file: string): LockHolder | null {

@@ -7,10 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import postgres from 'postgres';
+import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
 import { findOrBuildTemporalServer } from './temporal-server.js';
-
-export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function postgresAnswers(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
@@ -35,7 +34,7 @@ try {
   process.exit(1);
 }
 
-const url = process.env.DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
+const url = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
 if (!(await postgresAnswers(url))) {
   if (process.env.DATABASE_URL) {
     console.error(

@@ -68,12 +68,13 @@ export function killGroup(pid: number, signal: NodeJS.Signals) {
   }
 }
 
+/** Is a process with this pid running (EPERM: it is, under another user)? */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

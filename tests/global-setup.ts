@@ -8,6 +8,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
+import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { openDatabase } from '#db/client.js';
 import { findOrBuildTemporalCli } from '#scripts/temporal-cli.js';
 import { startDevServerOnFreePort } from '#scripts/temporal-dev-server.js';
@@ -42,7 +43,7 @@ export default async function setup(project: TestProject) {
     logFile: path.join(dir, 'temporal.log'),
   });
 
-  const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const adminUrl = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
   const template = `fanzha_test_${process.pid}_${Date.now().toString(36)}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${template}`);

@@ -150,9 +150,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     let firstReady!: () => void, firstFailed!: (error: unknown) => void;
     const started = new Promise<void>((resolve, reject) => ((firstReady = resolve), (firstFailed = reject)));
     let isFirst = true;
-    let paused: Promise<void> | null = null;
     const supervision = supervisor.keep(name, async () => {
-      await paused;
       const child = start(extraEnv);
       current = child;
       try {
@@ -175,12 +173,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       async restart(env = {}) {
         extraEnv = { ...extraEnv, ...env };
         const old = current;
-        let resume!: () => void;
-        paused = new Promise((r) => (resume = r));
         await old?.stop(30_000);
         current = null;
-        paused = null;
-        resume();
         // The supervisor starts it again (after its backoff): wait until the new one is ready.
         for (;;) {
           await sleep(200);

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropClusterDatabases, privateClusterPorts } from '#scripts/cluster/temporal.js';
 import { alive } from '#scripts/supervise.js';
@@ -12,7 +13,7 @@ import { startNodeProcess, stopAllProcesses, waitForOutput } from '../helpers/pr
 
 const NAME = `fzcli_${process.pid}`;
 const dataDir = path.join(os.tmpdir(), `fanzha-cluster-cli-${process.pid}`);
-const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
 const CLI = 'scripts/cluster-cli.ts';
 
 afterAll(async () => {

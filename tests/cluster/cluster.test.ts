@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { inArray } from 'drizzle-orm';
+import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '#db/client.js';
 import { auditArchive } from '#db/schema.js';
@@ -42,7 +43,7 @@ import { NEXT_RELEASE_PATCH } from './workflows-next.js';
 const ADMIN_TOKEN = 'cluster-admin-token-0123456789abcdef';
 const TASK_QUEUE = 'fanzha-cluster-test';
 const NAME = `fzcluster_${process.pid}`;
-const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const adminUrl = process.env.DATABASE_URL || LOCAL_POSTGRES_URL;
 
 let cluster: Cluster;
 let client: Client;
