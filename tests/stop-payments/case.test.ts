@@ -2,8 +2,9 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts as alertRows, auditAccessLog, notifications } from '#db/schema.js';
-import type { AlertView } from '#domain/alert.js';
+import { alertWorkflowId, type AlertView } from '#domain/alert.js';
 import { projectAlertBatch } from '#read-model/alerts.js';
+import { latestWorkflowView } from '#read-model/workflow-view.js';
 import type { StopPaymentView } from '#domain/stop-payment.js';
 import { approveUpdate } from '#workflows/messages.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
@@ -373,6 +374,15 @@ describe('one case per alert', () => {
     } finally {
       await stack.startWorker();
     }
+    // Back on a worker, the alert hears of its case and projects it over the forged view (the same seq
+    // or a later one): the row ends as the workflow's own, which the file's reconciliation checks.
+    const linked = await waitFor('the alert projects its case', async () => {
+      const latest = await latestWorkflowView<AlertView>(stack.client, alertWorkflowId(alert.alertId));
+      return latest?.view?.stopPaymentId ? latest : undefined;
+    });
+    const seq = linked.steps.at(-1)?.seq ?? linked.startSeq;
+    expect(seq).toBeGreaterThan(before.seq);
+    await readModelRow(stack, alert.alertId, (r) => r.seq === seq && r.stopPaymentId === linked.view!.stopPaymentId);
   });
 
   it('links an alert only by its exact ID, refuses one already linked to another case, and never changes a closed alert’s outcome', async () => {
