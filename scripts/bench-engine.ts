@@ -4,8 +4,11 @@
  * histories — workflow tasks, activities, history events and bytes. Counts, not timings: the same on
  * any machine, so a change in the workflows' shape shows as a change here.
  */
+import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { bundleWorkflowCode, Worker, type InjectedSinks, type NativeConnection } from '@temporalio/worker';
+import type { BenchSinks } from './bench/minimal-workflow.js';
 
 const { EventType } = proto.temporal.api.enums.v1;
 type History = proto.temporal.api.history.v1.IHistory;
@@ -55,4 +58,51 @@ export async function engineCostPerCase(options: {
     happy: engineCostOf(await closedHistory(happyId)),
     visit: engineCostOf(await closedHistory(visitId)),
   };
+}
+
+/**
+ * The engine's own limit on this server and machine, measured in the same run as the alerts: `count`
+ * minimal workflows (start, one task, one timer) started at `concurrency`, on a worker of their own in
+ * this process. Accepted: starts answered per second; through the first task: started and run to their
+ * timer per second, the counterpart of an alert reaching the queue.
+ */
+export async function engineLimit(options: {
+  client: Client;
+  connection: NativeConnection;
+  count: number;
+  concurrency: number;
+  idPrefix: string;
+  pool: (count: number, concurrency: number, task: (i: number) => Promise<void>) => Promise<{ wallMs: number }>;
+}): Promise<{ count: number; acceptedPerSecond: number; firstTaskPerSecond: number }> {
+  const { client, connection, count, concurrency, idPrefix, pool } = options;
+  const taskQueue = `${idPrefix}-minimal`;
+  let firstTasks = 0;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./bench/minimal-workflow.ts', import.meta.url)),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
+  const sinks: InjectedSinks<BenchSinks> = { bench: { firstTask: { fn: () => void firstTasks++ } } };
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { code },
+    sinks,
+  });
+  const running = worker.run();
+  try {
+    const started = performance.now();
+    const accepted = await pool(count, concurrency, async (i) => {
+      await client.workflow.start('MinimalWorkflow', { taskQueue, workflowId: `${idPrefix}-${i}` });
+    });
+    while (firstTasks < count) await new Promise((r) => setTimeout(r, 20));
+    const throughFirstTask = performance.now() - started;
+    return {
+      count,
+      acceptedPerSecond: Math.round((count / accepted.wallMs) * 10_000) / 10,
+      firstTaskPerSecond: Math.round((count / throughFirstTask) * 10_000) / 10,
+    };
+  } finally {
+    worker.shutdown();
+    await running;
+  }
 }

@@ -5,11 +5,13 @@
  * Prints a Markdown table and writes the same as JSON under bench/results/.
  *
  *   npm run bench -- [--alerts 2000] [--concurrency 32] [--decisions 300] [--open 10000] [--stats-rows 300000]
- *                    [--target dev,cluster]
+ *                    [--target dev,cluster] [--phases engine,ingest,limit,decisions,freshness,open,console,replay,stats]
  *
  * `--target cluster` runs the engine and load phases (engine cost, ingest, decisions, queue freshness)
  * on a self-hosted Temporal Server on PostgreSQL (`npm run cluster`'s), once with one worker process and
  * once with two; `dev` runs every phase on the dev server. Both in one sitting make one dated result.
+ * `--phases` runs some phases only (with what they need: decisions and replay need ingest's alerts, the
+ * console needs the open cases); phases run separately can be merged into one dated result by hand.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import postgres from 'postgres';
 import type { AlertInput } from '#domain/alert.js';
 import { callResultUpdate, claimUpdate } from '#workflows/messages.js';
@@ -27,7 +29,7 @@ import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';
 import { generateYear } from './bench-year.js';
-import { engineCostPerCase } from './bench-engine.js';
+import { engineCostPerCase, engineLimit } from './bench-engine.js';
 import { startCluster } from './cluster/cluster.js';
 import { dropClusterDatabases, privateClusterPorts } from './cluster/temporal.js';
 
@@ -47,9 +49,36 @@ const TARGETS = (() => {
   return list as ('dev' | 'cluster')[];
 })();
 
+const PHASE_NAMES = [
+  'engine',
+  'ingest',
+  'limit',
+  'decisions',
+  'freshness',
+  'open',
+  'console',
+  'replay',
+  'stats',
+] as const;
+type Phase = (typeof PHASE_NAMES)[number];
+const PHASES = (() => {
+  const i = process.argv.indexOf('--phases');
+  const list = i >= 0 ? process.argv[i + 1]!.split(',') : [...PHASE_NAMES];
+  const unknown = list.filter((p) => !PHASE_NAMES.includes(p as Phase));
+  if (unknown.length) throw new Error(`--phases: unknown ${unknown.join(', ')} (known: ${PHASE_NAMES.join(', ')})`);
+  const chosen = new Set(list as Phase[]);
+  // What a phase needs from another: the alerts ingested, the open cases.
+  if (chosen.has('replay')) chosen.add('decisions');
+  if (chosen.has('decisions')) chosen.add('ingest');
+  if (chosen.has('console')) chosen.add('open');
+  return chosen;
+})();
+
 /** Where a bench run goes: the dev server (every phase), or a cluster with this many workers (engine and load). */
 type Target = { kind: 'dev' } | { kind: 'cluster'; workers: number };
 const say = (line: string) => console.error(`[bench] ${line}`);
+// The bench's own workers (engine limit, replay) speak only of trouble.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function summarize(samples: number[]) {
@@ -254,6 +283,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
+    const actor = { userId: operator.userId, name: operator.name, role: 'operator' as const };
     const results: Record<string, unknown> = {};
     const run = randomBytes(3).toString('hex');
 
@@ -290,173 +320,206 @@ async function main(target: Target): Promise<Record<string, unknown>> {
     await drained(`WR${run}-`, 50);
 
     // --- 0. the engine's cost per case ------------------------------------------------------------
-    say('0/6 engine cost: one alert on the happy path and one on the visit path, counted from their histories');
-    const engineCost = await engineCostPerCase({
-      client,
-      push: (id) => post(platform.token, '/v1/alerts', alertInput(id)),
-      asOperator: (url, body = {}) => post(operator.token, url, body),
-      // The supervisor may report a visit for any station (DESIGN.md §8).
-      asStation: (url, body = {}) => post(supervisor.token, url, body),
-      idPrefix: `E${run}`,
-    });
-    results.engineCost = engineCost;
-    say(`   happy path ${JSON.stringify(engineCost.happy)}, visit path ${JSON.stringify(engineCost.visit)}`);
+    if (PHASES.has('engine')) {
+      say('0/6 engine cost: one alert on the happy path and one on the visit path, counted from their histories');
+      const engineCost = await engineCostPerCase({
+        client,
+        push: (id) => post(platform.token, '/v1/alerts', alertInput(id)),
+        asOperator: (url, body = {}) => post(operator.token, url, body),
+        // The supervisor may report a visit for any station (DESIGN.md §8).
+        asStation: (url, body = {}) => post(supervisor.token, url, body),
+        idPrefix: `E${run}`,
+      });
+      results.engineCost = engineCost;
+      say(`   happy path ${JSON.stringify(engineCost.happy)}, visit path ${JSON.stringify(engineCost.visit)}`);
+    }
 
     // --- 1. ingest ------------------------------------------------------------------------------
-    say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
-    const viaApi = await pool(N, C, (i) => post(platform.token, '/v1/alerts', alertInput(`A${run}-${i}`)));
-    const apiDrain = await drained(`A${run}-`, N);
-    const viaRaw = await pool(N, C, (i) => startRaw(`R${run}-${i}`).then(() => undefined));
-    const rawDrain = await drained(`R${run}-`, N);
-    const apiRate = (N / viaApi.wallMs) * 1000;
-    const rawRate = (N / viaRaw.wallMs) * 1000;
-    // Sustained: from the first request until every alert is in the queue (its workflow has run its first
-    // steps and they are projected), i.e. what the whole system keeps up with, not just accepting.
-    const sustained = (wallMs: number, drainMs: number) => round((N / (wallMs + drainMs - 1000)) * 1000);
-    results.ingest = {
-      api: {
-        perSecond: round(apiRate),
-        sustainedPerSecond: sustained(viaApi.wallMs, apiDrain),
-        ...summarize(viaApi.latencies),
-      },
-      raw: {
-        perSecond: round(rawRate),
-        sustainedPerSecond: sustained(viaRaw.wallMs, rawDrain),
-        ...summarize(viaRaw.latencies),
-      },
-      ratio: ratio(apiRate, rawRate),
-    };
+    if (PHASES.has('ingest')) {
+      say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
+      const viaApi = await pool(N, C, (i) => post(platform.token, '/v1/alerts', alertInput(`A${run}-${i}`)));
+      const apiDrain = await drained(`A${run}-`, N);
+      const viaRaw = await pool(N, C, (i) => startRaw(`R${run}-${i}`).then(() => undefined));
+      const rawDrain = await drained(`R${run}-`, N);
+      const apiRate = (N / viaApi.wallMs) * 1000;
+      const rawRate = (N / viaRaw.wallMs) * 1000;
+      // Sustained: from the first request until every alert is in the queue (its workflow has run its first
+      // steps and they are projected), i.e. what the whole system keeps up with, not just accepting.
+      const sustained = (wallMs: number, drainMs: number) => round((N / (wallMs + drainMs - 1000)) * 1000);
+      results.ingest = {
+        api: {
+          perSecond: round(apiRate),
+          sustainedPerSecond: sustained(viaApi.wallMs, apiDrain),
+          ...summarize(viaApi.latencies),
+        },
+        raw: {
+          perSecond: round(rawRate),
+          sustainedPerSecond: sustained(viaRaw.wallMs, rawDrain),
+          ...summarize(viaRaw.latencies),
+        },
+        ratio: ratio(apiRate, rawRate),
+      };
+    }
+
+    // --- 1b. the engine's limit -------------------------------------------------------------------
+    if (PHASES.has('limit')) {
+      say(`1b/6 engine limit: ${N} minimal workflows (start, one task, one timer), concurrency ${C}, own worker`);
+      const native = await NativeConnection.connect({ address: temporalAddress! });
+      try {
+        results.engineLimit = await engineLimit({
+          client,
+          connection: native,
+          count: N,
+          concurrency: C,
+          idPrefix: `M${run}`,
+          pool,
+        });
+      } finally {
+        await native.close();
+      }
+      say(`   ${JSON.stringify(results.engineLimit)}`);
+    }
 
     // --- 2. decisions -----------------------------------------------------------------------------
-    say(
-      `2/6 decisions: claim + call-result on ${DECISIONS} alerts through the API and directly, at concurrency ${C} and alone`,
-    );
-    const actor = { userId: operator.userId, name: operator.name, role: 'operator' as const };
-    const decideViaApi = async (i: number) => {
-      const id = `A${run}-${i}`;
-      await post(operator.token, `/v1/alerts/${id}/claim`, {});
-      await post(operator.token, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
-    };
-    const decideRaw = async (i: number) => {
-      const handle = client.workflow.getHandle(`alert-R${run}-${i}`);
-      await handle.executeUpdate(claimUpdate, { args: [{ actor }] });
-      await handle.executeUpdate(callResultUpdate, { args: [{ actor, result: 'contacted', outcome: 'dissuaded' }] });
-    };
-    const apiDecisions = await pool(DECISIONS, C, decideViaApi);
-    await drained(`A${run}-`, DECISIONS, 'closed');
-    const rawDecisions = await pool(DECISIONS, C, decideRaw);
-    await drained(`R${run}-`, DECISIONS, 'closed');
-    // One operator at a time: what the API itself adds to a decision when nothing queues for the CPU.
-    const ALONE = Math.min(50, N - DECISIONS);
-    const apiAlone = await pool(ALONE, 1, (i) => decideViaApi(DECISIONS + i));
-    const rawAlone = await pool(ALONE, 1, (i) => decideRaw(DECISIONS + i));
-    await drained(`R${run}-`, DECISIONS + ALONE, 'closed');
-    const apiD = summarize(apiDecisions.latencies);
-    const rawD = summarize(rawDecisions.latencies);
-    const apiA = summarize(apiAlone.latencies);
-    const rawA = summarize(rawAlone.latencies);
-    results.decisions = {
-      api: apiD,
-      raw: rawD,
-      ratio: ratio(apiD.median, rawD.median),
-      alone: { api: apiA, raw: rawA, ratio: ratio(apiA.median, rawA.median) },
-    };
+    if (PHASES.has('decisions')) {
+      say(
+        `2/6 decisions: claim + call-result on ${DECISIONS} alerts through the API and directly, at concurrency ${C} and alone`,
+      );
+      const decideViaApi = async (i: number) => {
+        const id = `A${run}-${i}`;
+        await post(operator.token, `/v1/alerts/${id}/claim`, {});
+        await post(operator.token, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+      };
+      const decideRaw = async (i: number) => {
+        const handle = client.workflow.getHandle(`alert-R${run}-${i}`);
+        await handle.executeUpdate(claimUpdate, { args: [{ actor }] });
+        await handle.executeUpdate(callResultUpdate, { args: [{ actor, result: 'contacted', outcome: 'dissuaded' }] });
+      };
+      const apiDecisions = await pool(DECISIONS, C, decideViaApi);
+      await drained(`A${run}-`, DECISIONS, 'closed');
+      const rawDecisions = await pool(DECISIONS, C, decideRaw);
+      await drained(`R${run}-`, DECISIONS, 'closed');
+      // One operator at a time: what the API itself adds to a decision when nothing queues for the CPU.
+      const ALONE = Math.min(50, N - DECISIONS);
+      const apiAlone = await pool(ALONE, 1, (i) => decideViaApi(DECISIONS + i));
+      const rawAlone = await pool(ALONE, 1, (i) => decideRaw(DECISIONS + i));
+      await drained(`R${run}-`, DECISIONS + ALONE, 'closed');
+      const apiD = summarize(apiDecisions.latencies);
+      const rawD = summarize(rawDecisions.latencies);
+      const apiA = summarize(apiAlone.latencies);
+      const rawA = summarize(rawAlone.latencies);
+      results.decisions = {
+        api: apiD,
+        raw: rawD,
+        ratio: ratio(apiD.median, rawD.median),
+        alone: { api: apiA, raw: rawA, ratio: ratio(apiA.median, rawA.median) },
+      };
+    }
 
     // --- 3. queue freshness -------------------------------------------------------------------------
-    say('3/6 queue freshness: 201 → visible in GET /v1/alerts');
-    const freshness: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const station = `fresh-${run}-${i}`;
-      await post(platform.token, '/v1/alerts', alertInput(`F${run}-${i}`, station));
-      const t1 = performance.now();
-      for (;;) {
-        const list = (await fetch(`${base}/v1/alerts?stationId=${station}`, {
-          headers: headersFor(supervisor.token),
-        }).then((r) => r.json())) as { items: unknown[] };
-        if (list.items.length > 0) break;
-        await sleep(2);
+    if (PHASES.has('freshness')) {
+      say('3/6 queue freshness: 201 → visible in GET /v1/alerts');
+      const freshness: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const station = `fresh-${run}-${i}`;
+        await post(platform.token, '/v1/alerts', alertInput(`F${run}-${i}`, station));
+        const t1 = performance.now();
+        for (;;) {
+          const list = (await fetch(`${base}/v1/alerts?stationId=${station}`, {
+            headers: headersFor(supervisor.token),
+          }).then((r) => r.json())) as { items: unknown[] };
+          if (list.items.length > 0) break;
+          await sleep(2);
+        }
+        freshness.push(performance.now() - t1);
       }
-      freshness.push(performance.now() - t1);
+      results.queueFreshness = summarize(freshness);
     }
-    results.queueFreshness = summarize(freshness);
 
     if (target.kind === 'cluster') return results;
 
     // --- 4. open cases held -----------------------------------------------------------------------------
-    say(`4/6 open cases: starting ${OPEN} alerts that wait on their timers`);
-    const openStart = await pool(OPEN, 64, (i) => startRaw(`O${run}-${i}`).then(() => undefined));
-    const settled = await drained(`O${run}-`, OPEN);
-    await sleep(2000);
-    const memory = { workerMb: rssMb(worker?.pid), apiMb: rssMb(api?.pid), temporalMb: rssMb(devServer?.pid) };
-    say(`   restarting the worker with ${OPEN} open`);
-    await stopPart(worker);
-    worker = spawnPart('worker/main.ts', 'worker', env());
-    const restartAt = performance.now();
-    // Served again = a decision on open alerts answers (each needs the new worker to rebuild its state).
-    const sample = Array.from({ length: 100 }, (_, k) => Math.floor((k * OPEN) / 100));
-    await pool(sample.length, 16, async (k) => {
-      const handle = client.workflow.getHandle(`alert-O${run}-${sample[k]}`);
-      await handle.executeUpdate(claimUpdate, { args: [{ actor }] });
-    });
-    results.openCases = {
-      count: OPEN,
-      startPerSecond: round((OPEN / openStart.wallMs) * 1000),
-      startSeconds: round(openStart.wallMs / 1000),
-      projectedAfterStartSeconds: round(settled / 1000),
-      ...memory,
-      workerRestartToServedSeconds: round((performance.now() - restartAt) / 1000),
-    };
+    if (PHASES.has('open')) {
+      say(`4/6 open cases: starting ${OPEN} alerts that wait on their timers`);
+      const openStart = await pool(OPEN, 64, (i) => startRaw(`O${run}-${i}`).then(() => undefined));
+      const settled = await drained(`O${run}-`, OPEN);
+      await sleep(2000);
+      const memory = { workerMb: rssMb(worker?.pid), apiMb: rssMb(api?.pid), temporalMb: rssMb(devServer?.pid) };
+      say(`   restarting the worker with ${OPEN} open`);
+      await stopPart(worker);
+      worker = spawnPart('worker/main.ts', 'worker', env());
+      const restartAt = performance.now();
+      // Served again = a decision on open alerts answers (each needs the new worker to rebuild its state).
+      const sample = Array.from({ length: 100 }, (_, k) => Math.floor((k * OPEN) / 100));
+      await pool(sample.length, 16, async (k) => {
+        const handle = client.workflow.getHandle(`alert-O${run}-${sample[k]}`);
+        await handle.executeUpdate(claimUpdate, { args: [{ actor }] });
+      });
+      results.openCases = {
+        count: OPEN,
+        startPerSecond: round((OPEN / openStart.wallMs) * 1000),
+        startSeconds: round(openStart.wallMs / 1000),
+        projectedAfterStartSeconds: round(settled / 1000),
+        ...memory,
+        workerRestartToServedSeconds: round((performance.now() - restartAt) / 1000),
+      };
 
-    // --- 4b. the console with the open alerts queued ----------------------------------------------------
-    say(`4b/6 console: pages rendered with ${OPEN} open alerts, and a decision reaching another page`);
-    // Beside each alert the restart check claimed: still queued.
-    results.console = await benchConsole(base, user, (k) => `O${run}-${sample[k]! + 1}`);
+      // --- 4b. the console with the open alerts queued ----------------------------------------------------
+      // Beside each alert the restart check claimed: still queued.
+      if (PHASES.has('console'))
+        say(`4b/6 console: pages rendered with ${OPEN} open alerts, and a decision reaching another page`);
+      if (PHASES.has('console')) results.console = await benchConsole(base, user, (k) => `O${run}-${sample[k]! + 1}`);
+    }
 
     // --- 5. replay ----------------------------------------------------------------------------------------
-    say('5/6 replay: closed histories replayed against the current code, in one replay worker on one bundle');
-    const histories = [];
-    for (let i = 0; i < Math.min(200, DECISIONS); i++) {
-      const workflowId = `alert-A${run}-${i}`;
-      histories.push({ workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory() });
+    if (PHASES.has('replay')) {
+      say('5/6 replay: closed histories replayed against the current code, in one replay worker on one bundle');
+      const histories = [];
+      for (let i = 0; i < Math.min(200, DECISIONS); i++) {
+        const workflowId = `alert-A${run}-${i}`;
+        histories.push({ workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory() });
+      }
+      // Bundled once, as the auditors' replayer does (audit/replay.ts): the bundling is not the replay.
+      const bundleStart = performance.now();
+      const { code } = await bundleWorkflowCode({
+        workflowsPath: WORKFLOWS_PATH,
+        logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+      });
+      const bundleSeconds = (performance.now() - bundleStart) / 1000;
+      const replayStart = performance.now();
+      let replayed = 0;
+      for await (const result of Worker.runReplayHistories(
+        { workflowBundle: { code }, replayName: 'bench' },
+        histories,
+      )) {
+        if (result.error) throw result.error;
+        replayed++;
+      }
+      results.replay = {
+        histories: replayed,
+        perSecond: round((replayed / (performance.now() - replayStart)) * 1000),
+        bundleSeconds: round(bundleSeconds),
+      };
     }
-    // Bundled once, as the auditors' replayer does (audit/replay.ts): the bundling is not the replay.
-    const bundleStart = performance.now();
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-    });
-    const bundleSeconds = (performance.now() - bundleStart) / 1000;
-    const replayStart = performance.now();
-    let replayed = 0;
-    for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { code }, replayName: 'bench' },
-      histories,
-    )) {
-      if (result.error) throw result.error;
-      replayed++;
-    }
-    results.replay = {
-      histories: replayed,
-      perSecond: round((replayed / (performance.now() - replayStart)) * 1000),
-      bundleSeconds: round(bundleSeconds),
-    };
 
     // --- 6. stats over a year ---------------------------------------------------------------------------------
-    say(`6/6 stats: ${STATS_ROWS} alerts over a year in the read model`);
-    await generateYear(sql, `Y${run}`, STATS_ROWS);
-    const statsTimes: number[] = [];
-    const to = new Date();
-    const from = new Date(to.getTime() - 365 * 86_400_000);
-    for (let i = 0; i < 7; i++) {
-      const t0 = performance.now();
-      const response = await fetch(`${base}/v1/stats?from=${from.toISOString()}&to=${to.toISOString()}`, {
-        headers: headersFor(supervisor.token),
-      });
-      if (!response.ok) throw new Error(`stats: ${response.status}`);
-      await response.json();
-      statsTimes.push(performance.now() - t0);
+    if (PHASES.has('stats')) {
+      say(`6/6 stats: ${STATS_ROWS} alerts over a year in the read model`);
+      await generateYear(sql, `Y${run}`, STATS_ROWS);
+      const statsTimes: number[] = [];
+      const to = new Date();
+      const from = new Date(to.getTime() - 365 * 86_400_000);
+      for (let i = 0; i < 7; i++) {
+        const t0 = performance.now();
+        const response = await fetch(`${base}/v1/stats?from=${from.toISOString()}&to=${to.toISOString()}`, {
+          headers: headersFor(supervisor.token),
+        });
+        if (!response.ok) throw new Error(`stats: ${response.status}`);
+        await response.json();
+        statsTimes.push(performance.now() - t0);
+      }
+      results.stats = { rows: STATS_ROWS, ...summarize(statsTimes.slice(2)) };
     }
-    results.stats = { rows: STATS_ROWS, ...summarize(statsTimes.slice(2)) };
 
     return results;
   } finally {
@@ -487,6 +550,7 @@ const report = {
     open: OPEN,
     statsRows: STATS_ROWS,
     targets: TARGETS,
+    phases: [...PHASES],
   },
   // Where the dev server ran, its results stay where they always were (earlier results compare).
   results: targets.dev ?? {},
@@ -500,15 +564,17 @@ console.log(markdown(report));
 
 function markdown(report: any): string {
   const ms = (x: number) => `${round(x)} ms`;
-  const lines = report.results.engineCost ? devTable(report) : [`Benchmark of ${report.at} on ${report.machine}`];
+  const lines = Object.keys(report.results).length
+    ? devTable(report)
+    : [`Benchmark of ${report.at} on ${report.machine}`];
   if (report.cluster) {
     const row = (label: string, r: any) =>
-      `| ${label} | ${r.engineCost.happy.workflowTasks} / ${r.engineCost.happy.historyBytes} B | ${r.ingest.api.perSecond}/s accepted, ${r.ingest.api.sustainedPerSecond}/s in the queue (raw ${r.ingest.raw.sustainedPerSecond}/s) | ${ms(r.decisions.api.median)} / ${ms(r.decisions.api.p95)} | ${ms(r.decisions.alone.api.median)} | ${ms(r.queueFreshness.median)} |`;
+      `| ${label} | ${r.engineCost ? `${r.engineCost.happy.workflowTasks} / ${r.engineCost.happy.historyBytes} B` : '–'} | ${r.ingest ? `${r.ingest.api.perSecond}/s accepted, ${r.ingest.api.sustainedPerSecond}/s in the queue (raw ${r.ingest.raw.sustainedPerSecond}/s)` : '–'} | ${r.decisions ? `${ms(r.decisions.api.median)} / ${ms(r.decisions.api.p95)}` : '–'} | ${r.decisions ? ms(r.decisions.alone.api.median) : '–'} | ${r.queueFreshness ? ms(r.queueFreshness.median) : '–'} |`;
     lines.push(
       '',
       '| target | happy path: WFT / history | ingest through the API | decisions under load, median / p95 | decision alone, median | queue freshness, median |',
       '|---|---|---|---|---|---|',
-      ...(report.results.engineCost ? [row('dev server (SQLite), 1 worker', report.results)] : []),
+      ...(Object.keys(report.results).length ? [row('dev server (SQLite), 1 worker', report.results)] : []),
       row('Temporal Server on PostgreSQL, 1 worker', report.cluster.oneWorker),
       row('Temporal Server on PostgreSQL, 2 workers', report.cluster.twoWorkers),
     );
@@ -519,31 +585,125 @@ function markdown(report: any): string {
 function devTable(report: any): string[] {
   const r = report.results;
   const ms = (x: number) => `${round(x)} ms`;
+  const timed = (what: string, t: any, other = '') =>
+    `| ${what} | ${ms(t.median)} | ${ms(t.p95)} | ${ms(t.p99)} | ${other} |`;
   return [
     `Benchmark of ${report.at} on ${report.machine}`,
-    '',
-    '| engine cost per alert | workflow tasks | activities | history events | history bytes |',
-    '|---|---|---|---|---|',
-    ...(['happy', 'visit'] as const).map((p) => {
-      const c = r.engineCost[p];
-      return `| ${p === 'happy' ? 'happy path (claim, dissuaded)' : 'visit path (claim, refused, visit)'} | ${c.workflowTasks} | ${c.activities} | ${c.events} | ${c.historyBytes} |`;
-    }),
+    ...(r.engineCost
+      ? [
+          '',
+          '| engine cost per alert | workflow tasks | activities | history events | history bytes |',
+          '|---|---|---|---|---|',
+          ...(['happy', 'visit'] as const).map((p) => {
+            const c = r.engineCost[p];
+            return `| ${p === 'happy' ? 'happy path (claim, dissuaded)' : 'visit path (claim, refused, visit)'} | ${c.workflowTasks} | ${c.activities} | ${c.events} | ${c.historyBytes} |`;
+          }),
+        ]
+      : []),
     '',
     '| what | median | p95 | p99 | throughput / other |',
     '|---|---|---|---|---|',
-    `| ingest through the API (${report.parameters.alerts} alerts, concurrency ${report.parameters.concurrency}) | ${ms(r.ingest.api.median)} | ${ms(r.ingest.api.p95)} | ${ms(r.ingest.api.p99)} | ${r.ingest.api.perSecond}/s accepted, ${r.ingest.api.sustainedPerSecond}/s in the queue |`,
-    `| ingest started directly with the client | ${ms(r.ingest.raw.median)} | ${ms(r.ingest.raw.p95)} | ${ms(r.ingest.raw.p99)} | ${r.ingest.raw.perSecond}/s accepted, ${r.ingest.raw.sustainedPerSecond}/s in the queue (API/raw ${r.ingest.ratio}) |`,
-    `| claim + call-result through the API | ${ms(r.decisions.api.median)} | ${ms(r.decisions.api.p95)} | ${ms(r.decisions.api.p99)} | |`,
-    `| the same two Updates sent directly | ${ms(r.decisions.raw.median)} | ${ms(r.decisions.raw.p95)} | ${ms(r.decisions.raw.p99)} | API/raw ${r.decisions.ratio} |`,
-    `| claim + call-result through the API, one operator alone | ${ms(r.decisions.alone.api.median)} | ${ms(r.decisions.alone.api.p95)} | ${ms(r.decisions.alone.api.p99)} | |`,
-    `| the same two Updates sent directly, alone | ${ms(r.decisions.alone.raw.median)} | ${ms(r.decisions.alone.raw.p95)} | ${ms(r.decisions.alone.raw.p99)} | API/raw ${r.decisions.alone.ratio} |`,
-    `| queue freshness (201 → in GET /v1/alerts) | ${ms(r.queueFreshness.median)} | ${ms(r.queueFreshness.p95)} | ${ms(r.queueFreshness.p99)} | |`,
-    `| ${r.openCases.count} open alerts on timers | | | | started at ${r.openCases.startPerSecond}/s, all in the queue ${r.openCases.projectedAfterStartSeconds} s later; RSS worker ${r.openCases.workerMb} MB, API ${r.openCases.apiMb} MB, Temporal ${r.openCases.temporalMb ?? '–'} MB; worker restart → served in ${r.openCases.workerRestartToServedSeconds} s |`,
-    `| console: the operator's page (${r.openCases.count} open alerts) | ${ms(r.console.operatorPage.median)} | ${ms(r.console.operatorPage.p95)} | ${ms(r.console.operatorPage.p99)} | whole page, server side |`,
-    `| console: the approver's page | ${ms(r.console.approverPage.median)} | ${ms(r.console.approverPage.p95)} | ${ms(r.console.approverPage.p99)} | |`,
-    `| console: a decision reaching another page (answer → SSE event) | ${ms(r.console.decisionToEvent.median)} | ${ms(r.console.decisionToEvent.p95)} | ${ms(r.console.decisionToEvent.p99)} | |`,
-    `| replay of closed histories (one replay worker, one bundle) | | | | ${r.replay.perSecond} histories/s (${r.replay.histories}; bundling once ${r.replay.bundleSeconds ?? '–'} s) |`,
-    `| GET /v1/stats over a year (${r.stats.rows} alerts) | ${ms(r.stats.median)} | ${ms(r.stats.p95)} | ${ms(r.stats.p99)} | |`,
+    ...(r.ingest
+      ? [
+          timed(
+            `ingest through the API (${report.parameters.alerts} alerts, concurrency ${report.parameters.concurrency})`,
+            r.ingest.api,
+            `${r.ingest.api.perSecond}/s accepted, ${r.ingest.api.sustainedPerSecond}/s in the queue`,
+          ),
+          timed(
+            'ingest started directly with the client',
+            r.ingest.raw,
+            `${r.ingest.raw.perSecond}/s accepted, ${r.ingest.raw.sustainedPerSecond}/s in the queue (API/raw ${r.ingest.ratio})`,
+          ),
+        ]
+      : []),
+    ...(r.engineLimit
+      ? [
+          `| the engine's limit: minimal workflows (start, one task, one timer), same count and concurrency | | | | ${r.engineLimit.acceptedPerSecond}/s accepted, ${r.engineLimit.firstTaskPerSecond}/s through their first task |`,
+        ]
+      : []),
+    ...(r.decisions
+      ? [
+          timed('claim + call-result through the API', r.decisions.api),
+          timed('the same two Updates sent directly', r.decisions.raw, `API/raw ${r.decisions.ratio}`),
+          timed('claim + call-result through the API, one operator alone', r.decisions.alone.api),
+          timed(
+            'the same two Updates sent directly, alone',
+            r.decisions.alone.raw,
+            `API/raw ${r.decisions.alone.ratio}`,
+          ),
+        ]
+      : []),
+    ...(r.queueFreshness ? [timed('queue freshness (201 → in GET /v1/alerts)', r.queueFreshness)] : []),
+    ...(r.openCases
+      ? [
+          `| ${r.openCases.count} open alerts on timers | | | | started at ${r.openCases.startPerSecond}/s, all in the queue ${r.openCases.projectedAfterStartSeconds} s later; RSS worker ${r.openCases.workerMb} MB, API ${r.openCases.apiMb} MB, Temporal ${r.openCases.temporalMb ?? '–'} MB; worker restart → served in ${r.openCases.workerRestartToServedSeconds} s |`,
+        ]
+      : []),
+    ...(r.console
+      ? [
+          timed(
+            `console: the operator's page (${r.openCases.count} open alerts)`,
+            r.console.operatorPage,
+            'whole page, server side',
+          ),
+          timed("console: the approver's page", r.console.approverPage),
+          timed('console: a decision reaching another page (answer → SSE event)', r.console.decisionToEvent),
+        ]
+      : []),
+    ...(r.replay
+      ? [
+          `| replay of closed histories (one replay worker, one bundle) | | | | ${r.replay.perSecond} histories/s (${r.replay.histories}; bundling once ${r.replay.bundleSeconds ?? '–'} s) |`,
+        ]
+      : []),
+    ...(r.stats ? [timed(`GET /v1/stats over a year (${r.stats.rows} alerts)`, r.stats)] : []),
+    ...goalsTable(r, report.parameters.concurrency),
+  ];
+}
+
+/** Issue 17's figures against their goals, from what this run measured (a figure not measured is left out). */
+function goalsTable(r: any, concurrency: number): string[] {
+  const perRequest = r.decisions && round((r.decisions.alone.api.median - r.decisions.alone.raw.median) / 2);
+  const rows: [string, unknown, string, boolean][] = [];
+  if (r.ingest) rows.push(['ingest accepted, API / raw client', r.ingest.ratio, '≥ 0.95', r.ingest.ratio >= 0.95]);
+  if (r.decisions) {
+    rows.push(['one operator alone, API − raw per request (median)', `${perRequest} ms`, '≤ 3 ms', perRequest <= 3]);
+    rows.push([
+      `${concurrency} operators, decision round trip API / raw (median)`,
+      r.decisions.ratio,
+      '≤ 1.10',
+      r.decisions.ratio <= 1.1,
+    ]);
+  }
+  if (r.openCases)
+    rows.push([
+      `worker RSS with ${r.openCases.count} open alerts`,
+      `${r.openCases.workerMb} MB`,
+      '< 512 MB',
+      r.openCases.workerMb < 512,
+    ]);
+  if (r.stats)
+    rows.push([
+      `GET /v1/stats over a year (${r.stats.rows} alerts), p95`,
+      `${round(r.stats.p95)} ms`,
+      '< 50 ms',
+      r.stats.p95 < 50,
+    ]);
+  if (r.replay)
+    rows.push(['replay of closed histories', `${r.replay.perSecond}/s`, '≥ 200/s', r.replay.perSecond >= 200]);
+  if (r.ingest)
+    rows.push([
+      `alerts in the queue per second, sustained${r.engineLimit ? ` (engine limit: ${r.engineLimit.firstTaskPerSecond}/s)` : ''}`,
+      `${r.ingest.api.sustainedPerSecond}/s`,
+      '≥ 60/s',
+      r.ingest.api.sustainedPerSecond >= 60,
+    ]);
+  if (rows.length === 0) return [];
+  return [
+    '',
+    '| figure | now | goal | met |',
+    '|---|---|---|---|',
+    ...rows.map(([figure, now, goal, met]) => `| ${figure} | ${String(now)} | ${goal} | ${met ? 'yes' : 'no'} |`),
   ];
 }
 
