@@ -377,7 +377,9 @@ describe('one case per alert', () => {
     // Back on a worker, the alert hears of its case and projects it over the forged view (the same seq
     // or a later one): the row ends as the workflow's own, which the file's reconciliation checks.
     const linked = await waitFor('the alert projects its case', async () => {
-      const latest = await latestWorkflowView<AlertView>(stack.client, alertWorkflowId(alert.alertId));
+      const latest = await latestWorkflowView<AlertView>(stack.client, alertWorkflowId(alert.alertId), {
+        stepsAfter: 0,
+      });
       return latest?.view?.stopPaymentId ? latest : undefined;
     });
     const seq = linked.steps.at(-1)?.seq ?? linked.startSeq;
