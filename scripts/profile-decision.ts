@@ -41,6 +41,13 @@ function quantiles(samples: number[]) {
   return { n: sorted.length, median: ms(at(0.5)), p95: ms(at(0.95)) };
 }
 
+/** CPU time (user + system) a process has used so far, from /proc. */
+function cpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 // --- a .cpuprofile, summarised ------------------------------------------------------------------------
 
 interface ProfileNode {
@@ -307,6 +314,7 @@ async function run() {
     }
     say(`measuring: ${pairs} pairs each way, alternating, one at a time${withKeys ? ', with Idempotency-Keys' : ''}`);
     if (profileFile) api.child.kill('SIGWINCH');
+    const cpuBefore = cpuMs(api.child.pid);
     const apiMs: number[] = [];
     const rawMs: number[] = [];
     const overhead: number[] = [];
@@ -324,6 +332,7 @@ async function run() {
       rawMs.push(r);
       overhead.push(a - r);
     }
+    const apiCpuMs = cpuMs(api.child.pid) - cpuBefore;
     if (profileFile) {
       api.child.kill('SIGWINCH');
       await sleep(2000);
@@ -337,6 +346,8 @@ async function run() {
       raw: quantiles(rawMs),
       overheadPerPair: quantiles(overhead),
       apiCommitsPerPairBeyondRaw: Math.round(((apiCommits - rawCommits) / pairs) * 10) / 10,
+      // CPU the API process spent per pair (its own work, whatever waits the machine adds to latencies).
+      apiCpuMsPerPair: Math.round((apiCpuMs / pairs) * 10) / 10,
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {
