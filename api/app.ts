@@ -16,6 +16,7 @@ import Fastify, {
 } from 'fastify';
 import type { FanzhaConfig } from '#config/index.js';
 import type { Database, DatabaseHandle } from '#db/client.js';
+import { createTokenCache, type TokenCache } from '#db/token-cache.js';
 import { createUserStore, type UserStore } from '#db/users.js';
 import webConsole from '#console/index.js';
 import bankSimulator from '#simulators/bank.js';
@@ -27,6 +28,8 @@ declare module 'fastify' {
     database: DatabaseHandle;
     db: Database;
     users: UserStore;
+    /** Verified API tokens (api/plugins/app/authentication.ts keeps it told of every change). */
+    tokenCache: TokenCache;
     temporal: Client;
   }
 }
@@ -89,7 +92,11 @@ export async function buildApp(deps: AppDeps) {
   app.decorate('config', deps.config);
   app.decorate('database', deps.database);
   app.decorate('db', deps.database.db);
-  app.decorate('users', createUserStore(deps.database.db));
+  // A change made here empties this process's cache before it is answered; other processes hear of it by NOTIFY.
+  const users = createUserStore(deps.database.db, { authChanged: () => tokenCache.changed() });
+  const tokenCache = createTokenCache({ findByToken: users.findByToken, ttlMs: deps.config.tokenCacheMs });
+  app.decorate('users', users);
+  app.decorate('tokenCache', tokenCache);
   app.decorate('temporal', deps.temporal);
 
   await app.register(autoload, { dir: path.join(here, 'plugins/app'), encapsulate: false, forceESM: true });

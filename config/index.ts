@@ -49,6 +49,12 @@ export interface FanzhaConfig {
   trustProxy: false | string;
   /** Failed authentications one address may make a minute; past it the address is refused before any token lookup. */
   authFailuresPerMinute: number;
+  /**
+   * How long an API process keeps a verified token → user without asking the database again
+   * (FANZHA_TOKEN_CACHE_SECONDS; 0: never). A revocation, a disabled user or a role change empties
+   * every process's cache at once (LISTEN/NOTIFY); this bounds what a missed notification could cost.
+   */
+  tokenCacheMs: number;
   /** Above this event-loop delay the API sheds load with 503 + Retry-After instead of answering ever later (FANZHA_MAX_EVENT_LOOP_DELAY_MS); 0: never. */
   maxEventLoopDelayMs: number;
   /**
@@ -288,6 +294,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     bankSimulator: !env.BANK_GATEWAY_URL && oneOf(env, 'FANZHA_BANK_SIMULATOR', ['0', '1'], '0') === '1',
     rateLimitPerMinute: integer(env, 'FANZHA_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
     authFailuresPerMinute: integer(env, 'FANZHA_AUTH_FAILURES_PER_MINUTE', 60, 1, 1_000_000),
+    tokenCacheMs: integer(env, 'FANZHA_TOKEN_CACHE_SECONDS', 60, 0, 3600) * 1000,
     trustProxy: trustProxy(env),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
     workerCachedWorkflows: integer(env, 'FANZHA_WORKER_CACHED_WORKFLOWS', 500, 2, 1_000_000),

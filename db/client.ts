@@ -18,9 +18,24 @@ import * as schema from './schema.js';
 export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
+/** What a LISTEN tells its owner. */
+export interface Listener {
+  /** A notification on the channel, with its payload. */
+  notified(payload: string): void;
+  /** The LISTEN is in place: every notification committed from now on arrives. */
+  listening(): void;
+  /** The connection holding the LISTEN is gone: notifications are missed until `listening` again. */
+  lost(): void;
+}
+
 export interface DatabaseHandle {
   db: Database;
   kind: 'postgres' | 'pglite';
+  /**
+   * LISTENs on `channel` until `stop`, re-establishing a lost LISTEN by itself (telling `lost`, then
+   * `listening` again). Notifications are sent with `pg_notify` in the transaction they describe.
+   */
+  listen(channel: string, listener: Listener): { stop(): Promise<void> };
   /** Applies the committed migrations (serialised across processes on PostgreSQL). */
   migrate(): Promise<void>;
   /** Resolves when the database answers within `timeoutMs`, rejects otherwise. */
@@ -65,6 +80,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
   return {
     db,
     kind: 'postgres',
+    listen: (channel, listener) => listenOnPostgres(url, channel, listener),
     async migrate() {
       // A dedicated connection holds an advisory lock so that several API/worker processes starting
       // together apply each migration once.
@@ -93,6 +109,12 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'pglite',
+    listen(channel, listener) {
+      // In-process: the one connection never drops while the database is open.
+      const unlisten = client.listen(channel, (payload) => listener.notified(payload));
+      void unlisten.then(() => listener.listening());
+      return { stop: async () => void (await unlisten.then((stop) => stop())) };
+    },
     async migrate() {
       await migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER });
     },
@@ -101,6 +123,80 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
     },
     async close() {
       if (!client.closed) await client.close();
+    },
+  };
+}
+
+/** A lost LISTEN is tried again after 1 s, then 2, 4, up to 10 s apart. */
+const RELISTEN_MS = [1_000, 2_000, 4_000, 10_000];
+/** How often the LISTEN connection must answer; one that does not within HEARTBEAT_TIMEOUT_MS counts as lost. */
+const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_TIMEOUT_MS = 2_000;
+export const LISTENER_APPLICATION_NAME = 'fanzha listener';
+
+/**
+ * A LISTEN on a connection of its own (postgres.js's `sql.listen` re-listens after a drop but neither
+ * says that it dropped nor retries a failed re-listen). The owner is told as soon as the connection
+ * closes, and a connection that stops answering (a network gone silent) is closed by the heartbeat.
+ */
+function listenOnPostgres(url: string, channel: string, listener: Listener): { stop(): Promise<void> } {
+  let stopped = false;
+  /** The connection whose LISTEN is in place, if any. */
+  let live: postgres.Sql | null = null;
+  let retry: NodeJS.Timeout | undefined;
+
+  const drop = (sql: postgres.Sql) => {
+    if (live !== sql) return;
+    live = null;
+    listener.lost();
+    void sql.end({ timeout: 0 }).catch(() => {});
+    if (!stopped) retry = setTimeout(() => void connect(1), RELISTEN_MS[0]);
+  };
+
+  async function connect(attempt: number): Promise<void> {
+    if (stopped) return;
+    // onnotify is postgres.js's own option for a connection's notifications, missing from its types.
+    const notifications = {
+      onnotify: (name: string, payload: string) => {
+        if (sql === live && name === channel) listener.notified(payload);
+      },
+    };
+    const sql: postgres.Sql = postgres(url, {
+      max: 1,
+      connect_timeout: 5,
+      idle_timeout: 0,
+      max_lifetime: null,
+      fetch_types: false,
+      connection: { application_name: LISTENER_APPLICATION_NAME },
+      onnotice: () => {},
+      onclose: () => drop(sql),
+      ...notifications,
+    });
+    try {
+      await sql`listen ${sql(channel)}`;
+      if (stopped) throw new Error('stopped');
+      live = sql;
+      listener.listening();
+    } catch {
+      await sql.end({ timeout: 0 }).catch(() => {});
+      if (!stopped)
+        retry = setTimeout(() => void connect(attempt + 1), RELISTEN_MS[Math.min(attempt, RELISTEN_MS.length - 1)]);
+    }
+  }
+
+  const heartbeat = setInterval(() => {
+    const sql = live;
+    if (sql) withTimeout(sql`select 1`.execute(), HEARTBEAT_TIMEOUT_MS, 'the LISTEN connection').catch(() => drop(sql));
+  }, HEARTBEAT_MS).unref();
+  void connect(0);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(heartbeat);
+      clearTimeout(retry);
+      const sql = live;
+      live = null;
+      if (sql) await sql.end({ timeout: 5 }).catch(() => {});
     },
   };
 }

@@ -1,6 +1,6 @@
 /** Users and their API tokens. A token is shown once; only its SHA-256 is stored. */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, gt, inArray, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Role } from '#domain/roles.js';
 import type { Database } from './client.js';
 import { adminLog, apiTokens, notifications, passwords, sessions, users } from './schema.js';
@@ -31,6 +31,22 @@ const toUser = (row: typeof users.$inferSelect): User => ({
 });
 
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** The channel on which every change to who a token stands for is announced (API processes cache tokens). */
+export const AUTH_CHANGES_CHANNEL = 'fanzha_auth';
+
+/**
+ * Announces, in the transaction that makes it, a change to what a token stands for (a token revoked
+ * or reassigned, a user changed, disabled or enabled): PostgreSQL delivers it to every listener when
+ * the transaction commits, and never if it rolls back.
+ */
+interface AuthChange {
+  userId: string;
+  action: string;
+}
+async function announceAuthChange(tx: Tx, change: AuthChange) {
+  await tx.execute(sql`select pg_notify(${AUTH_CHANGES_CHANNEL}, ${JSON.stringify(change)})`);
+}
 
 export const ADMIN_ACTIONS = [
   'user_created',
@@ -105,7 +121,23 @@ export async function logAdminAct(tx: Tx | Database, act: AdminAct) {
   });
 }
 
-export function createUserStore(db: Database) {
+/**
+ * `authChanged` is told after each committed change to what a token stands for, in this process,
+ * before the change is answered: this process's token cache never waits for its own announcement.
+ */
+export function createUserStore(db: Database, hooks: { authChanged?: () => void } = {}) {
+  /** Runs `change` in a transaction that announces an auth change; tells `authChanged` once it committed. */
+  const changingAuth = async <T>(change: (tx: Tx, announce: (what: AuthChange) => Promise<void>) => Promise<T>) => {
+    let announced = false;
+    const result = await db.transaction((tx) =>
+      change(tx, async (what) => {
+        announced = true;
+        await announceAuthChange(tx, what);
+      }),
+    );
+    if (announced) hooks.authChanged?.();
+    return result;
+  };
   return {
     /** With `by`, the creation is on the admin log (test fixtures create users without). */
     async create(
@@ -192,7 +224,7 @@ export function createUserStore(db: Database) {
       change: { name?: string; roles?: Role[]; stationId?: string | null; disabledBy?: string | null },
       by: ActingAdmin,
     ): Promise<User | null> {
-      return db.transaction(async (tx) => {
+      return changingAuth(async (tx, announce) => {
         const [before] = await tx.select().from(users).where(eq(users.userId, userId));
         const set: Partial<typeof users.$inferInsert> = {};
         if (change.name !== undefined) set.name = change.name;
@@ -203,6 +235,7 @@ export function createUserStore(db: Database) {
           set.disabledAt = change.disabledBy === null ? null : new Date();
         }
         const [row] = await tx.update(users).set(set).where(eq(users.userId, userId)).returning();
+        if (row) await announce({ userId, action: 'user_changed' });
         if (row && change.disabledBy)
           await tx
             .update(sessions)
@@ -264,14 +297,16 @@ export function createUserStore(db: Database) {
 
     /** true when a live token was revoked now. */
     async revokeToken(userId: string, tokenId: string, by: ActingAdmin): Promise<boolean> {
-      return db.transaction(async (tx) => {
+      return changingAuth(async (tx, announce) => {
         const revoked = await tx
           .update(apiTokens)
           .set({ revokedAt: new Date() })
           .where(and(eq(apiTokens.userId, userId), eq(apiTokens.tokenId, tokenId), isNull(apiTokens.revokedAt)))
           .returning({ tokenId: apiTokens.tokenId });
-        if (revoked.length === 1)
+        if (revoked.length === 1) {
           await logAdminAct(tx, { by, action: 'token_revoked', target: userId, detail: { tokenId } });
+          await announce({ userId, action: 'token_revoked' });
+        }
         return revoked.length === 1;
       });
     },
@@ -295,11 +330,13 @@ export function createUserStore(db: Database) {
 
     /** FANZHA_ADMIN_TOKEN bootstrap: user `admin` with role admin holds exactly this token afterwards. */
     async ensureAdmin(token: string): Promise<void> {
-      await db.transaction(async (tx) => {
+      await changingAuth(async (tx, announce) => {
         await tx
           .insert(users)
           .values({ userId: 'admin', name: 'admin', roles: ['admin'] })
           .onConflictDoUpdate({ target: users.userId, set: { roles: ['admin'] } });
+        // Start-up only: admin's roles may have been reset, and the bootstrap token may move below.
+        await announce({ userId: 'admin', action: 'bootstrap' });
         const hash = hashToken(token);
         const [existing] = await tx.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash));
         // The same token as before: live, it stays; revoked, it stays revoked (only a new FANZHA_ADMIN_TOKEN brings one back).

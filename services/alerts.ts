@@ -103,7 +103,7 @@ export function presentAlert<T extends Pick<AlertView, 'victim' | 'assignee' | '
 }
 
 /** Whether `shown` (the alert as presented) carries personal data whole: then its reading goes on the access log. */
-const showsWhole = (view: AlertView, shown: AlertView) =>
+const showsWhole = (view: Pick<AlertView, 'victim' | 'suspect'>, shown: Pick<AlertView, 'victim'>) =>
   shown.victim.phone === view.victim.phone || Boolean(view.suspect?.phone || view.suspect?.account);
 
 /** An alert as lists show it: without its timeline, suspect and platform note; masked for `user`. */
@@ -165,11 +165,19 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
   const offers = recentOffers();
   const accessLog = createAccessLog(db);
 
+  /** Puts `user`'s reading of the alert on the access log when what they are shown of it has a phone or account whole. */
+  async function logReading(
+    user: User,
+    view: Pick<AlertView, 'victim' | 'suspect' | 'assignee' | 'stationId' | 'workflowId'>,
+  ) {
+    if (showsWhole(view, presentAlert(view, user)))
+      await accessLog(user, 'alert_read', { workflowId: view.workflowId });
+  }
+
   /** The alert masked for `user`; on the access log when what they are shown has a phone or account whole. */
   async function shownTo(user: User, view: AlertView): Promise<AlertView> {
-    const shown = presentAlert(view, user);
-    if (showsWhole(view, shown)) await accessLog(user, 'alert_read', { workflowId: view.workflowId });
-    return shown;
+    await logReading(user, view);
+    return presentAlert(view, user);
   }
 
   /** The alert's authoritative view: the workflow's own newest view while it runs, the read model once closed. */
@@ -228,7 +236,13 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
         updateIdFor(user, idempotencyKey),
         `Alert ${alertId} is closed; it takes no more decisions.`,
       );
-      return await shownTo(user, await withTimeline({ temporal, db }, alertWorkflowId(alertId), answer));
+      // What is shown whole is known from the answer: its access-log entry is written while the timeline is
+      // read (one round trip less to wait for; should reading the timeline fail, the entry errs on the side of a read).
+      const [view] = await Promise.all([
+        withTimeline({ temporal, db }, alertWorkflowId(alertId), answer),
+        logReading(user, answer),
+      ]);
+      return presentAlert(view, user);
     } catch (error) {
       // An unknown alert is "not found", not "closed".
       if (isRefusal(error) && error.code === 'invalid_transition' && !(await view(alertId)))

@@ -1,5 +1,5 @@
 /** What the alert API guarantees beyond the state machine: uniqueness, races, scoping, masking, idempotency, input. */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, auditAccessLog, caseEvents, idempotencyKeys } from '#db/schema.js';
 import { alertApi, expectReadModelMatchesWorkflows, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
@@ -278,6 +278,37 @@ describe('decisions', () => {
     const retried = await api.callResult(operator, alert.alertId, { result: 'not_reached' }, key);
     expect(retried.statusCode).toBe(200);
     expect((await api.get(supervisor, alert.alertId)).json().callAttempts).toBe(1);
+  });
+
+  it('refuses a key sent with another request, waits out a claim still running, and re-runs one gone stale', async () => {
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    await api.claim(operator, alert.alertId);
+    const key = { 'idempotency-key': `half-${alert.alertId}` };
+    const report = { result: 'not_reached', reason: 'busy' };
+    expect((await api.callResult(operator, alert.alertId, report, key)).statusCode).toBe(200);
+    const other = await api.callResult(operator, alert.alertId, { result: 'not_reached', reason: 'no_answer' }, key);
+    expect(other.statusCode).toBe(409);
+    expect(other.json().detail).toMatch(/different request/);
+    // As if the API had died after the Update, before storing its answer: the claim is left without one.
+    const row = and(eq(idempotencyKeys.userId, operator.user.userId), eq(idempotencyKeys.key, key['idempotency-key']));
+    const setRow = (set: Partial<typeof idempotencyKeys.$inferInsert>) =>
+      stack.database.db.update(idempotencyKeys).set(set).where(row);
+    await setRow({ statusCode: null, response: null });
+    const running = await api.callResult(operator, alert.alertId, report, key);
+    expect(running.statusCode).toBe(409);
+    expect(running.json().detail).toMatch(/still being processed/);
+    await setRow({ createdAt: new Date(Date.now() - 31_000) });
+    // Stale, but for another request: still that request's key.
+    expect((await api.callResult(operator, alert.alertId, { result: 'not_reached' }, key)).statusCode).toBe(409);
+    const rerun = await api.callResult(operator, alert.alertId, report, key);
+    expect(rerun.statusCode).toBe(200);
+    expect(rerun.headers['idempotent-replayed']).toBeUndefined();
+    const [stored] = await stack.database.db.select().from(idempotencyKeys).where(row);
+    expect(stored).toMatchObject({ statusCode: 200 });
+    expect(Date.now() - stored!.createdAt.getTime()).toBeLessThan(30_000);
+    expect((await api.get(supervisor, alert.alertId)).json().callAttempts).toBe(1);
+    expect((await api.callResult(operator, alert.alertId, report, key)).headers['idempotent-replayed']).toBe('true');
   });
 });
 

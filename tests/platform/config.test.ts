@@ -108,6 +108,11 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('caches verified tokens for 60 s unless told otherwise (0: never)', () => {
+    expect(loadConfig({}).tokenCacheMs).toBe(60_000);
+    expect(loadConfig({ FANZHA_TOKEN_CACHE_SECONDS: '0' }).tokenCacheMs).toBe(0);
+  });
+
   it('accepts the policy file the demo ships', () => {
     const config = loadConfig({ FANZHA_POLICY_FILE: 'scripts/demo-policy.json' });
     expect(config.policy.alert.claimSla.high).toBe(1_000);

@@ -2,10 +2,12 @@
  * Bearer-token authentication and the role matrix as a declarative route option:
  * `config: { roles: ['admin'] }`, `config: { roles: 'any' }` (any signed-in user) or `config: { public: true }`.
  * A route that declares neither is refused at start-up, so nothing is left open by accident.
+ * Verified tokens are cached (db/token-cache.ts); every process LISTENs for the changes announced
+ * by the others, and while it cannot, its cache stays empty.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { User } from '#db/users.js';
+import { AUTH_CHANGES_CHANNEL, type User } from '#db/users.js';
 import { hasRole, type Role } from '#domain/roles.js';
 import { Problem } from '#api/problem.js';
 
@@ -68,6 +70,19 @@ export default fp(
         throw new Error(`route ${route.method} ${route.url} declares neither config.public nor config.roles`);
     });
 
+    const tokens = app.tokenCache;
+    if (app.config.tokenCacheMs > 0) {
+      const announcements = app.database.listen(AUTH_CHANGES_CHANNEL, {
+        notified: () => tokens.changed(),
+        listening: () => tokens.listening(),
+        lost: () => {
+          tokens.lost();
+          app.log.warn('lost the LISTEN for token changes: every request asks the database until it is back');
+        },
+      });
+      app.addHook('onClose', () => announcements.stop());
+    }
+
     const ledger = createFailureLedger(app.config.authFailuresPerMinute);
     app.addHook('onRequest', async (request: FastifyRequest, reply) => {
       const config = request.routeOptions.config;
@@ -87,7 +102,7 @@ export default fp(
         ledger.failed(request.ip);
         throw new Problem(401, 'unauthenticated', 'Send your API token as "Authorization: Bearer <token>".');
       }
-      const user = await app.users.findByToken(match[1]!);
+      const user = await tokens.findByToken(match[1]!);
       if (!user) {
         ledger.failed(request.ip);
         throw new Problem(401, 'unauthenticated', 'This token is unknown or has been revoked.');

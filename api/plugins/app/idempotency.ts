@@ -5,7 +5,7 @@
  * the Update) is safely re-run when its claim on the key goes stale.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, isNull, lt } from 'drizzle-orm';
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { withoutQueryParams } from '#db/errors.js';
@@ -82,21 +82,26 @@ export default fp(
       const userId = request.user.userId;
       const requestHash = fingerprint(request);
       const db = app.db;
-      // A key older than a day is forgotten: its use now is a new request.
-      await db
-        .delete(idempotencyKeys)
-        .where(
-          and(
-            eq(idempotencyKeys.userId, userId),
-            eq(idempotencyKeys.key, raw),
-            lt(idempotencyKeys.createdAt, new Date(Date.now() - IDEMPOTENCY_TTL_MS)),
-          ),
-        );
+      const now = Date.now();
+      // One round trip on the way in. The key is claimed when new; taken over as new when older than a day
+      // (forgotten); taken over when it is a claim gone stale (its request died half-way) for this same
+      // request. Anything else is left as it is and looked at below.
       const claimed = await db
         .insert(idempotencyKeys)
-        .values({ userId, key: raw, requestHash })
-        .onConflictDoNothing()
-        .returning();
+        .values({ userId, key: raw, requestHash, createdAt: new Date(now) })
+        .onConflictDoUpdate({
+          target: [idempotencyKeys.userId, idempotencyKeys.key],
+          set: { requestHash, statusCode: null, response: null, createdAt: new Date(now) },
+          setWhere: or(
+            lt(idempotencyKeys.createdAt, new Date(now - IDEMPOTENCY_TTL_MS)),
+            and(
+              isNull(idempotencyKeys.statusCode),
+              eq(idempotencyKeys.requestHash, requestHash),
+              lt(idempotencyKeys.createdAt, new Date(now - STALE_CLAIM_MS)),
+            ),
+          ),
+        })
+        .returning({ key: idempotencyKeys.key });
       if (claimed.length === 0) {
         const [existing] = await db
           .select()
@@ -114,24 +119,12 @@ export default fp(
           if (existing.statusCode >= 400) reply.type('application/problem+json');
           return reply.status(existing.statusCode).send(body ?? undefined);
         }
-        const takenOver = await db
-          .update(idempotencyKeys)
-          .set({ createdAt: new Date() })
-          .where(
-            and(
-              eq(idempotencyKeys.userId, userId),
-              eq(idempotencyKeys.key, raw),
-              isNull(idempotencyKeys.statusCode),
-              lt(idempotencyKeys.createdAt, new Date(Date.now() - STALE_CLAIM_MS)),
-            ),
-          )
-          .returning();
-        if (takenOver.length === 0)
-          throw new Problem(
-            409,
-            'conflict',
-            'A request with this Idempotency-Key is still being processed; retry in a few seconds.',
-          );
+        // A fresh claim without an answer (or one freed meanwhile): its request is still running.
+        throw new Problem(
+          409,
+          'conflict',
+          'A request with this Idempotency-Key is still being processed; retry in a few seconds.',
+        );
       }
       request.idempotencyKey = raw;
     });
