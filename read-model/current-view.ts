@@ -59,8 +59,13 @@ export async function withTimeline<V extends PendingSteps>(
 ): Promise<Omit<V, 'pendingSteps'> & Timelined> {
   const { pendingSteps = [], ...view } = answer;
   const projected = await projectedSteps(deps.db, workflowId);
-  const latest = await latestWorkflowView(deps.temporal, workflowId, { stepsAfter: projected.at(-1)?.seq ?? 0 });
-  return { ...view, timeline: mergeSteps(projected, [...(latest?.steps ?? []), ...pendingSteps]) };
+  const last = projected.at(-1)?.seq ?? 0;
+  // The usual case: the decision's own steps follow the projected ones directly, so no step is on its
+  // way in between and the history need not be read (it is most of an answer's cost after the Update).
+  const first = pendingSteps.reduce((min, step) => Math.min(min, step.seq), Infinity);
+  const onTheirWay =
+    first <= last + 1 ? [] : ((await latestWorkflowView(deps.temporal, workflowId, { stepsAfter: last }))?.steps ?? []);
+  return { ...view, timeline: mergeSteps(projected, [...onTheirWay, ...pendingSteps]) };
 }
 
 /** The steps of a workflow the read model has, oldest first. */

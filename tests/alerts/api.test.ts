@@ -207,6 +207,36 @@ describe('decisions', () => {
     }
   });
 
+  it('answers a decision with the whole timeline, steps not projected yet included', async () => {
+    const alert = newAlert();
+    await api.ingest(platform, alert);
+    const claimed = await api.claim(operator, alert.alertId);
+    expect(claimed.json().timeline.map((e: { kind: string }) => e.kind)).toEqual(['received', 'claimed']);
+    await waitFor('the claim projected', async () =>
+      (
+        await stack.database.db
+          .select()
+          .from(caseEvents)
+          .where(and(eq(caseEvents.workflowId, `alert-${alert.alertId}`), eq(caseEvents.kind, 'claimed')))
+      ).at(0),
+    );
+    // As if the claim's projection were still on its way: only the history holds that step now.
+    const claimStep = and(eq(caseEvents.workflowId, `alert-${alert.alertId}`), eq(caseEvents.kind, 'claimed'));
+    const held = await stack.database.db.delete(caseEvents).where(claimStep).returning();
+    try {
+      const answered = await api.callResult(operator, alert.alertId, { result: 'not_reached', reason: 'busy' });
+      expect(answered.statusCode).toBe(200);
+      expect(answered.json().timeline.map((e: { kind: string }) => e.kind)).toEqual([
+        'received',
+        'claimed',
+        'call_result',
+        'retry_scheduled',
+      ]);
+    } finally {
+      await stack.database.db.insert(caseEvents).values(held).onConflictDoNothing();
+    }
+  });
+
   it('refuses a call result from someone other than the assignee with 409 not_assignee', async () => {
     const alert = newAlert();
     await api.ingest(platform, alert);
