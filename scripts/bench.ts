@@ -551,6 +551,8 @@ const report = {
     statsRows: STATS_ROWS,
     targets: TARGETS,
     phases: [...PHASES],
+    // The worker's memory knob, when the run set it (README, "Worker memory").
+    workerCachedWorkflows: process.env.FANZHA_WORKER_CACHED_WORKFLOWS ?? 'default',
   },
   // Where the dev server ran, its results stay where they always were (earlier results compare).
   results: targets.dev ?? {},
