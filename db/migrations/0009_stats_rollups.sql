@@ -1,0 +1,147 @@
+CREATE TABLE "stats_rollups" (
+	"grain" text NOT NULL,
+	"bucket" timestamp with time zone NOT NULL,
+	"measure" text NOT NULL,
+	"key" text NOT NULL,
+	"stripe" integer NOT NULL,
+	"n" bigint NOT NULL,
+	"total" bigint NOT NULL,
+	CONSTRAINT "stats_rollups_grain_bucket_measure_key_stripe_pk" PRIMARY KEY("grain","bucket","measure","key","stripe")
+);
+--> statement-breakpoint
+CREATE INDEX "stop_payments_rejected_idx" ON "stop_payments" USING btree ("rejected_at");--> statement-breakpoint
+CREATE INDEX "stop_payments_first_stop_idx" ON "stop_payments" USING btree ("first_stop_at");--> statement-breakpoint
+-- The statistics' rollups (services/stats.ts). What a row contributes is one function per table, shared
+-- by the triggers (the delta of each write), the rebuild and the exact edges of a period: (at, measure,
+-- key, n, total), `at` being when it counts. Durations go into a DDSketch-style log histogram of 1 %
+-- relative accuracy: key ceil(ln(seconds) / ln(γ)), γ = 1.01 / 0.99; zero and less in the key 'zero'.
+CREATE FUNCTION "stats_sketch_key"(seconds double precision) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN seconds > 0 THEN ceil(ln(seconds) / ln(1.01::float8 / 0.99::float8))::int::text ELSE 'zero' END
+$$;--> statement-breakpoint
+-- Alerts count when received (with their breakdowns and durations), outcomes when closed.
+CREATE FUNCTION "stats_alert_contributions"(a "alerts")
+	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql IMMUTABLE AS $$
+	SELECT * FROM (VALUES
+		(a.received_at, 'received', '', 1::bigint, 0::bigint),
+		(a.received_at, 'fraud_type', a.fraud_type, 1, 0),
+		(a.received_at, 'station', a.station_id, 1, 0),
+		(a.received_at, 'risk_level', a.risk_level, 1, 0),
+		(CASE WHEN a.outcome = 'dissuaded' THEN a.received_at END, 'dissuaded_fraud_type', a.fraud_type, 1, coalesce(a.amount_at_risk_fen, 0)),
+		(CASE WHEN a.outcome = 'dissuaded' THEN a.received_at END, 'dissuaded_station', a.station_id, 1, coalesce(a.amount_at_risk_fen, 0)),
+		(CASE WHEN a.outcome = 'dissuaded' THEN a.received_at END, 'dissuaded_risk_level', a.risk_level, 1, coalesce(a.amount_at_risk_fen, 0)),
+		(CASE WHEN a.first_call_at IS NOT NULL THEN a.received_at END, 'call_seconds',
+		 stats_sketch_key(date_part('epoch', a.first_call_at - a.received_at)), 1, 0),
+		(CASE WHEN a.closed_at IS NOT NULL THEN a.received_at END, 'close_seconds',
+		 stats_sketch_key(date_part('epoch', a.closed_at - a.received_at)), 1, 0),
+		(a.closed_at, 'closed', coalesce(a.outcome, ''), 1, coalesce(a.amount_at_risk_fen, 0))
+	) AS c ("at", "measure", "key", "n", "total") WHERE c.at IS NOT NULL
+$$;--> statement-breakpoint
+-- Cases count when filed (with their amounts), decisions when taken, stops when the first one held.
+CREATE FUNCTION "stats_case_contributions"(s "stop_payments")
+	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql IMMUTABLE AS $$
+	SELECT * FROM (VALUES
+		(s.created_at, 'cases_requested', '', 1::bigint, s.requested_fen),
+		(CASE WHEN s.major THEN s.created_at END, 'cases_major', '', 1, 0),
+		(s.created_at, 'cases_stopped', '', 1, s.stopped_fen),
+		(s.created_at, 'cases_frozen', '', 1, s.frozen_fen),
+		(s.approved_at, 'cases_approved', '', 1, 0),
+		(s.rejected_at, 'cases_rejected', '', 1, 0),
+		(s.approved_at, 'approval_seconds', stats_sketch_key(date_part('epoch', s.approved_at - s.reported_at)), 1, 0),
+		(s.first_stop_at, 'stop_seconds', stats_sketch_key(date_part('epoch', s.first_stop_at - s.reported_at)), 1, 0)
+	) AS c ("at", "measure", "key", "n", "total") WHERE c.at IS NOT NULL
+$$;--> statement-breakpoint
+-- Deadline breaches, keyed '<deadline>:<level>'.
+CREATE FUNCTION "stats_event_contributions"(e "case_events")
+	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql IMMUTABLE AS $$
+	SELECT e.at, 'breaches', coalesce(e.detail ->> 'deadline', '') || ':' || coalesce(e.detail ->> 'level', ''), 1::bigint, 0::bigint
+	 WHERE e.kind = 'deadline_missed'
+$$;--> statement-breakpoint
+-- Every contribution that counts in [range_from, range_to), from the rows themselves.
+CREATE FUNCTION "stats_contributions_between"(range_from timestamptz, range_to timestamptz)
+	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql STABLE AS $$
+	SELECT c.* FROM alerts a CROSS JOIN LATERAL stats_alert_contributions(a) c
+	 WHERE ((a.received_at >= range_from AND a.received_at < range_to) OR (a.closed_at >= range_from AND a.closed_at < range_to))
+	   AND c.at >= range_from AND c.at < range_to
+	UNION ALL
+	SELECT c.* FROM stop_payments s CROSS JOIN LATERAL stats_case_contributions(s) c
+	 WHERE ((s.created_at >= range_from AND s.created_at < range_to) OR (s.approved_at >= range_from AND s.approved_at < range_to)
+	     OR (s.rejected_at >= range_from AND s.rejected_at < range_to) OR (s.first_stop_at >= range_from AND s.first_stop_at < range_to))
+	   AND c.at >= range_from AND c.at < range_to
+	UNION ALL
+	SELECT c.* FROM case_events e CROSS JOIN LATERAL stats_event_contributions(e) c
+	 WHERE e.kind = 'deadline_missed' AND e.at >= range_from AND e.at < range_to
+$$;--> statement-breakpoint
+-- The rollup rows a contribution lands in.
+CREATE FUNCTION "stats_grains"("at" timestamptz) RETURNS TABLE ("grain" text, "bucket" timestamptz) LANGUAGE sql STABLE AS $$
+	SELECT g, date_trunc(g, "at", 'UTC') FROM unnest(ARRAY['hour', 'day', 'month']) AS g
+$$;--> statement-breakpoint
+-- After each statement on a counted table: add what the written rows contribute now, less what they did
+-- before. A replayed projection writes the same values (nothing changes), a stale one is refused by its
+-- seq guard and an event inserted twice is skipped by ON CONFLICT DO NOTHING (no row, no delta). Each
+-- rollup row is updated on a stripe no other transaction holds (SKIP LOCKED), or on a new stripe: a
+-- writer never waits on another here, so concurrent projections of one hour neither queue nor deadlock.
+CREATE FUNCTION "stats_rollups_follow"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	contributions text := format('SELECT c.* FROM %%I r CROSS JOIN LATERAL %I(r) c',
+		CASE TG_TABLE_NAME WHEN 'alerts' THEN 'stats_alert_contributions'
+		                   WHEN 'stop_payments' THEN 'stats_case_contributions'
+		                   ELSE 'stats_event_contributions' END);
+	none text := 'SELECT NULL::timestamptz, NULL::text, NULL::text, 0::bigint, 0::bigint WHERE false';
+BEGIN
+	EXECUTE format($q$
+		WITH changes AS (
+			SELECT * FROM (%s) AS added ("at", measure, key, n, total)
+			UNION ALL
+			SELECT "at", measure, key, -n, -total FROM (%s) AS removed ("at", measure, key, n, total)),
+		deltas AS (
+			SELECT g.grain, g.bucket, c.measure, c.key, sum(c.n)::bigint AS n, sum(c.total)::bigint AS total
+			  FROM changes c CROSS JOIN LATERAL stats_grains(c."at") g
+			 GROUP BY 1, 2, 3, 4 HAVING sum(c.n) <> 0 OR sum(c.total) <> 0),
+		free AS (
+			SELECT grain, bucket, measure, key, min(stripe) AS stripe
+			  FROM (SELECT r.grain, r.bucket, r.measure, r.key, r.stripe FROM stats_rollups r
+			         WHERE (r.grain, r.bucket, r.measure, r.key) IN (SELECT grain, bucket, measure, key FROM deltas)
+			           FOR UPDATE SKIP LOCKED) AS unlocked
+			 GROUP BY 1, 2, 3, 4)
+		INSERT INTO stats_rollups AS r (grain, bucket, measure, key, stripe, n, total)
+		SELECT d.grain, d.bucket, d.measure, d.key, coalesce(f.stripe, 1 + floor(random() * 2147483646)::int), d.n, d.total
+		  FROM deltas d LEFT JOIN free f USING (grain, bucket, measure, key)
+		ON CONFLICT (grain, bucket, measure, key, stripe) DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total
+		$q$,
+		CASE WHEN TG_OP = 'DELETE' THEN none ELSE format(contributions, 'new_rows') END,
+		CASE WHEN TG_OP = 'INSERT' THEN none ELSE format(contributions, 'old_rows') END);
+	RETURN NULL;
+END;
+$$;--> statement-breakpoint
+-- Transition tables allow one event per trigger: three per table.
+CREATE TRIGGER "stats_alerts_inserted" AFTER INSERT ON "alerts" REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_alerts_updated" AFTER UPDATE ON "alerts" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_alerts_deleted" AFTER DELETE ON "alerts" REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_stop_payments_inserted" AFTER INSERT ON "stop_payments" REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_stop_payments_updated" AFTER UPDATE ON "stop_payments" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_stop_payments_deleted" AFTER DELETE ON "stop_payments" REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_case_events_inserted" AFTER INSERT ON "case_events" REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_case_events_updated" AFTER UPDATE ON "case_events" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+CREATE TRIGGER "stats_case_events_deleted" AFTER DELETE ON "case_events" REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+-- The rollups from the rows themselves, on one stripe: the backfill below, the benchmark's generated year,
+-- and a repair. Writers wait meanwhile (their deltas would land on rows this replaces).
+CREATE FUNCTION "stats_rollups_rebuild"() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	LOCK TABLE alerts, stop_payments, case_events IN SHARE MODE;
+	DELETE FROM stats_rollups;
+	INSERT INTO stats_rollups (grain, bucket, measure, key, stripe, n, total)
+	SELECT g.grain, g.bucket, c.measure, c.key, 0, sum(c.n), sum(c.total)
+	  FROM stats_contributions_between('-infinity', 'infinity') c CROSS JOIN LATERAL stats_grains(c."at") g
+	 GROUP BY 1, 2, 3, 4;
+END;
+$$;--> statement-breakpoint
+SELECT stats_rollups_rebuild();
