@@ -141,7 +141,8 @@ BEGIN
 	INSERT INTO stats_rollups (grain, bucket, measure, key, stripe, n, total)
 	SELECT g.grain, g.bucket, c.measure, c.key, 0, sum(c.n), sum(c.total)
 	  FROM stats_contributions_between('-infinity', 'infinity') c CROSS JOIN LATERAL stats_grains(c."at") g
-	 GROUP BY 1, 2, 3, 4;
+	 GROUP BY 1, 2, 3, 4
+	 ORDER BY 1, 2, 3, 4; -- a period's rows side by side: a year reads a few hundred pages, not a page a row
 END;
 $$;--> statement-breakpoint
 SELECT stats_rollups_rebuild();
