@@ -96,16 +96,15 @@ BEGIN
 		deltas AS (
 			SELECT g.grain, g.bucket, c.measure, c.key, sum(c.n)::bigint AS n, sum(c.total)::bigint AS total
 			  FROM changes c CROSS JOIN LATERAL stats_grains(c."at") g
-			 GROUP BY 1, 2, 3, 4 HAVING sum(c.n) <> 0 OR sum(c.total) <> 0),
-		free AS (
-			SELECT grain, bucket, measure, key, min(stripe) AS stripe
-			  FROM (SELECT r.grain, r.bucket, r.measure, r.key, r.stripe FROM stats_rollups r
-			         WHERE (r.grain, r.bucket, r.measure, r.key) IN (SELECT grain, bucket, measure, key FROM deltas)
-			           FOR UPDATE SKIP LOCKED) AS unlocked
-			 GROUP BY 1, 2, 3, 4)
+			 GROUP BY 1, 2, 3, 4 HAVING sum(c.n) <> 0 OR sum(c.total) <> 0)
+		-- Per rollup row, the first stripe nobody holds, locked; none free (or none yet): a new stripe.
 		INSERT INTO stats_rollups AS r (grain, bucket, measure, key, stripe, n, total)
-		SELECT d.grain, d.bucket, d.measure, d.key, coalesce(f.stripe, 1 + floor(random() * 2147483646)::int), d.n, d.total
-		  FROM deltas d LEFT JOIN free f USING (grain, bucket, measure, key)
+		SELECT d.grain, d.bucket, d.measure, d.key, coalesce(free.stripe, 1 + floor(random() * 2147483646)::int), d.n, d.total
+		  FROM deltas d
+		  LEFT JOIN LATERAL (
+			SELECT s.stripe FROM stats_rollups s
+			 WHERE s.grain = d.grain AND s.bucket = d.bucket AND s.measure = d.measure AND s.key = d.key
+			 ORDER BY s.stripe LIMIT 1 FOR UPDATE SKIP LOCKED) AS free ON true
 		ON CONFLICT (grain, bucket, measure, key, stripe) DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total
 		$q$,
 		CASE WHEN TG_OP = 'DELETE' THEN none ELSE format(contributions, 'new_rows') END,
