@@ -15,12 +15,13 @@ CREATE INDEX "stop_payments_first_stop_idx" ON "stop_payments" USING btree ("fir
 -- by the triggers (the delta of each write), the rebuild and the exact edges of a period: (at, measure,
 -- key, n, total), `at` being when it counts. Durations go into a DDSketch-style log histogram of 1 %
 -- relative accuracy: key ceil(ln(seconds) / ln(γ)), γ = 1.01 / 0.99; zero and less in the key 'zero'.
+CREATE TYPE "stats_contribution" AS ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint);--> statement-breakpoint
 CREATE FUNCTION "stats_sketch_key"(seconds double precision) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT CASE WHEN seconds > 0 THEN ceil(ln(seconds) / ln(1.01::float8 / 0.99::float8))::int::text ELSE 'zero' END
 $$;--> statement-breakpoint
 -- Alerts count when received (with their breakdowns and durations), outcomes when closed.
 CREATE FUNCTION "stats_alert_contributions"(a "alerts")
-	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql IMMUTABLE AS $$
+	RETURNS SETOF stats_contribution LANGUAGE sql IMMUTABLE AS $$
 	SELECT * FROM (VALUES
 		(a.received_at, 'received', '', 1::bigint, 0::bigint),
 		(a.received_at, 'fraud_type', a.fraud_type, 1, 0),
@@ -38,7 +39,7 @@ CREATE FUNCTION "stats_alert_contributions"(a "alerts")
 $$;--> statement-breakpoint
 -- Cases count when filed (with their amounts), decisions when taken, stops when the first one held.
 CREATE FUNCTION "stats_case_contributions"(s "stop_payments")
-	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql IMMUTABLE AS $$
+	RETURNS SETOF stats_contribution LANGUAGE sql IMMUTABLE AS $$
 	SELECT * FROM (VALUES
 		(s.created_at, 'cases_requested', '', 1::bigint, s.requested_fen),
 		(CASE WHEN s.major THEN s.created_at END, 'cases_major', '', 1, 0),
@@ -52,13 +53,13 @@ CREATE FUNCTION "stats_case_contributions"(s "stop_payments")
 $$;--> statement-breakpoint
 -- Deadline breaches, keyed '<deadline>:<level>'.
 CREATE FUNCTION "stats_event_contributions"(e "case_events")
-	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql IMMUTABLE AS $$
+	RETURNS SETOF stats_contribution LANGUAGE sql IMMUTABLE AS $$
 	SELECT e.at, 'breaches', coalesce(e.detail ->> 'deadline', '') || ':' || coalesce(e.detail ->> 'level', ''), 1::bigint, 0::bigint
 	 WHERE e.kind = 'deadline_missed'
 $$;--> statement-breakpoint
 -- Every contribution that counts in [range_from, range_to), from the rows themselves.
 CREATE FUNCTION "stats_contributions_between"(range_from timestamptz, range_to timestamptz)
-	RETURNS TABLE ("at" timestamptz, "measure" text, "key" text, "n" bigint, "total" bigint) LANGUAGE sql STABLE AS $$
+	RETURNS SETOF stats_contribution LANGUAGE sql STABLE AS $$
 	SELECT c.* FROM alerts a CROSS JOIN LATERAL stats_alert_contributions(a) c
 	 WHERE ((a.received_at >= range_from AND a.received_at < range_to) OR (a.closed_at >= range_from AND a.closed_at < range_to))
 	   AND c.at >= range_from AND c.at < range_to
@@ -75,62 +76,85 @@ $$;--> statement-breakpoint
 CREATE FUNCTION "stats_grains"("at" timestamptz) RETURNS TABLE ("grain" text, "bucket" timestamptz) LANGUAGE sql STABLE AS $$
 	SELECT g, date_trunc(g, "at", 'UTC') FROM unnest(ARRAY['hour', 'day', 'month']) AS g
 $$;--> statement-breakpoint
--- After each statement on a counted table: add what the written rows contribute now, less what they did
--- before. A replayed projection writes the same values (nothing changes), a stale one is refused by its
--- seq guard and an event inserted twice is skipped by ON CONFLICT DO NOTHING (no row, no delta). Each
--- rollup row is updated on a stripe no other transaction holds (SKIP LOCKED), or on a new stripe: a
--- writer never waits on another here, so concurrent projections of one hour neither queue nor deadlock.
-CREATE FUNCTION "stats_rollups_follow"() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-	contributions text := format('SELECT c.* FROM %%I r CROSS JOIN LATERAL %I(r) c',
-		CASE TG_TABLE_NAME WHEN 'alerts' THEN 'stats_alert_contributions'
-		                   WHEN 'stop_payments' THEN 'stats_case_contributions'
-		                   ELSE 'stats_event_contributions' END);
-	none text := 'SELECT NULL::timestamptz, NULL::text, NULL::text, 0::bigint, 0::bigint WHERE false';
+-- Adds to the rollups what `added` contributes less what `removed` did. Each rollup row is updated on a
+-- stripe no other transaction holds (SKIP LOCKED), or on a new stripe: a writer never waits on another
+-- here, so concurrent projections of one hour neither queue nor deadlock. (plpgsql keeps its plan.)
+CREATE FUNCTION "stats_rollups_add"(added stats_contribution[], removed stats_contribution[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-	EXECUTE format($q$
-		WITH changes AS (
-			SELECT * FROM (%s) AS added ("at", measure, key, n, total)
-			UNION ALL
-			SELECT "at", measure, key, -n, -total FROM (%s) AS removed ("at", measure, key, n, total)),
-		deltas AS (
-			SELECT g.grain, g.bucket, c.measure, c.key, sum(c.n)::bigint AS n, sum(c.total)::bigint AS total
-			  FROM changes c CROSS JOIN LATERAL stats_grains(c."at") g
-			 GROUP BY 1, 2, 3, 4 HAVING sum(c.n) <> 0 OR sum(c.total) <> 0)
-		-- Per rollup row, the first stripe nobody holds, locked; none free (or none yet): a new stripe.
-		INSERT INTO stats_rollups AS r (grain, bucket, measure, key, stripe, n, total)
-		SELECT d.grain, d.bucket, d.measure, d.key, coalesce(free.stripe, 1 + floor(random() * 2147483646)::int), d.n, d.total
-		  FROM deltas d
-		  LEFT JOIN LATERAL (
-			SELECT s.stripe FROM stats_rollups s
-			 WHERE s.grain = d.grain AND s.bucket = d.bucket AND s.measure = d.measure AND s.key = d.key
-			 ORDER BY s.stripe LIMIT 1 FOR UPDATE SKIP LOCKED) AS free ON true
-		ON CONFLICT (grain, bucket, measure, key, stripe) DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total
-		$q$,
-		CASE WHEN TG_OP = 'DELETE' THEN none ELSE format(contributions, 'new_rows') END,
-		CASE WHEN TG_OP = 'INSERT' THEN none ELSE format(contributions, 'old_rows') END);
+	WITH changes AS (
+		SELECT * FROM unnest(added)
+		UNION ALL
+		SELECT "at", measure, key, -n, -total FROM unnest(removed)),
+	deltas AS (
+		SELECT g.grain, g.bucket, c.measure, c.key, sum(c.n)::bigint AS n, sum(c.total)::bigint AS total
+		  FROM changes c CROSS JOIN LATERAL stats_grains(c."at") g
+		 GROUP BY 1, 2, 3, 4 HAVING sum(c.n) <> 0 OR sum(c.total) <> 0)
+	INSERT INTO stats_rollups AS r (grain, bucket, measure, key, stripe, n, total)
+	SELECT d.grain, d.bucket, d.measure, d.key, coalesce(free.stripe, 1 + floor(random() * 2147483646)::int), d.n, d.total
+	  FROM deltas d
+	  -- The first stripe of the row that nobody holds, locked; none free (or none yet): a new stripe.
+	  LEFT JOIN LATERAL (
+		SELECT s.stripe FROM stats_rollups s
+		 WHERE s.grain = d.grain AND s.bucket = d.bucket AND s.measure = d.measure AND s.key = d.key
+		 ORDER BY s.stripe LIMIT 1 FOR UPDATE SKIP LOCKED) AS free ON true
+	ON CONFLICT (grain, bucket, measure, key, stripe) DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total;
+END;
+$$;--> statement-breakpoint
+-- After each statement on a counted table: what the written rows contribute now, less what they did
+-- before. A replayed projection writes the same values (the two cancel out), a stale one is refused by
+-- its seq guard and an event inserted twice is skipped by ON CONFLICT DO NOTHING (no row, no change).
+CREATE FUNCTION "stats_alerts_changed"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	added stats_contribution[] := '{}';
+	removed stats_contribution[] := '{}';
+BEGIN
+	IF TG_OP <> 'DELETE' THEN added := ARRAY(SELECT c FROM new_rows r CROSS JOIN LATERAL stats_alert_contributions(r) c); END IF;
+	IF TG_OP <> 'INSERT' THEN removed := ARRAY(SELECT c FROM old_rows r CROSS JOIN LATERAL stats_alert_contributions(r) c); END IF;
+	IF cardinality(added) + cardinality(removed) > 0 THEN PERFORM stats_rollups_add(added, removed); END IF;
+	RETURN NULL;
+END;
+$$;--> statement-breakpoint
+CREATE FUNCTION "stats_stop_payments_changed"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	added stats_contribution[] := '{}';
+	removed stats_contribution[] := '{}';
+BEGIN
+	IF TG_OP <> 'DELETE' THEN added := ARRAY(SELECT c FROM new_rows r CROSS JOIN LATERAL stats_case_contributions(r) c); END IF;
+	IF TG_OP <> 'INSERT' THEN removed := ARRAY(SELECT c FROM old_rows r CROSS JOIN LATERAL stats_case_contributions(r) c); END IF;
+	IF cardinality(added) + cardinality(removed) > 0 THEN PERFORM stats_rollups_add(added, removed); END IF;
+	RETURN NULL;
+END;
+$$;--> statement-breakpoint
+CREATE FUNCTION "stats_case_events_changed"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	added stats_contribution[] := '{}';
+	removed stats_contribution[] := '{}';
+BEGIN
+	IF TG_OP <> 'DELETE' THEN added := ARRAY(SELECT c FROM new_rows r CROSS JOIN LATERAL stats_event_contributions(r) c); END IF;
+	IF TG_OP <> 'INSERT' THEN removed := ARRAY(SELECT c FROM old_rows r CROSS JOIN LATERAL stats_event_contributions(r) c); END IF;
+	IF cardinality(added) + cardinality(removed) > 0 THEN PERFORM stats_rollups_add(added, removed); END IF;
 	RETURN NULL;
 END;
 $$;--> statement-breakpoint
 -- Transition tables allow one event per trigger: three per table.
 CREATE TRIGGER "stats_alerts_inserted" AFTER INSERT ON "alerts" REFERENCING NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_alerts_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_alerts_updated" AFTER UPDATE ON "alerts" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_alerts_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_alerts_deleted" AFTER DELETE ON "alerts" REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_alerts_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_stop_payments_inserted" AFTER INSERT ON "stop_payments" REFERENCING NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_stop_payments_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_stop_payments_updated" AFTER UPDATE ON "stop_payments" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_stop_payments_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_stop_payments_deleted" AFTER DELETE ON "stop_payments" REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_stop_payments_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_case_events_inserted" AFTER INSERT ON "case_events" REFERENCING NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_case_events_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_case_events_updated" AFTER UPDATE ON "case_events" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_case_events_changed();--> statement-breakpoint
 CREATE TRIGGER "stats_case_events_deleted" AFTER DELETE ON "case_events" REFERENCING OLD TABLE AS old_rows
-	FOR EACH STATEMENT EXECUTE FUNCTION stats_rollups_follow();--> statement-breakpoint
+	FOR EACH STATEMENT EXECUTE FUNCTION stats_case_events_changed();--> statement-breakpoint
 -- The rollups from the rows themselves, on one stripe: the backfill below, the benchmark's generated year,
 -- and a repair. Writers wait meanwhile (their deltas would land on rows this replaces).
 CREATE FUNCTION "stats_rollups_rebuild"() RETURNS void LANGUAGE plpgsql AS $$
