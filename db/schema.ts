@@ -183,6 +183,9 @@ export const stopPayments = pgTable(
     index('stop_payments_reported_idx').on(t.reportedAt),
     index('stop_payments_created_idx').on(t.createdAt),
     index('stop_payments_approved_idx').on(t.approvedAt),
+    // With the two above, the statistics find a period's decisions and stops without reading every case.
+    index('stop_payments_rejected_idx').on(t.rejectedAt),
+    index('stop_payments_first_stop_idx').on(t.firstStopAt),
     index('stop_payments_victim_phone_idx').on(t.victimPhone, t.createdAt),
     // "Which other cases sent money to this account?" — filed transfers, before any hold exists.
     index('stop_payments_transfers_idx').using('gin', sql`(${t.detail} -> 'transfers') jsonb_path_ops`),
@@ -237,6 +240,27 @@ export const caseEvents = pgTable(
       .on(t.at, t.detail)
       .where(sql`${t.kind} = 'deadline_missed'`),
   ],
+);
+
+/**
+ * The statistics rolled up per hour, day and month (UTC), so that a year answers without reading a year
+ * of rows (services/stats.ts). Kept by triggers on alerts, stop_payments and case_events in the writing
+ * transaction, from what each row contributes (`measure`, `key` → `n`, `total`; see migration 0009), by
+ * the delta between the row before and after: a retried projection adds nothing, a refused one never
+ * fires. Several stripes of one row let concurrent writers each take one nobody holds; readers sum them.
+ */
+export const statsRollups = pgTable(
+  'stats_rollups',
+  {
+    grain: text('grain').notNull(),
+    bucket: at('bucket').notNull(),
+    measure: text('measure').notNull(),
+    key: text('key').notNull(),
+    stripe: integer('stripe').notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+    total: fen('total').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.grain, t.bucket, t.measure, t.key, t.stripe] })],
 );
 
 /** Notification outbox: written by workflow activities, delivered by the dispatcher exactly once. */

@@ -13,6 +13,7 @@ import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js'
 import { leftoverProcesses, startNodeProcess, stopAllProcesses } from '../helpers/processes.js';
 import { newFiling, stopPaymentApi } from '../helpers/stop-payments.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { keptAndRebuiltRollups } from '../helpers/stats.js';
 
 let stack: Stack;
 const ids = { open: '', closed: '', missing: '', caseId: '', holdId: '' };
@@ -102,6 +103,9 @@ describe('reconcile', () => {
     const again = await reconcile({ db, client: stack.client, taskQueue: tq() });
     expect(again.differences).toEqual([]);
     expect((await readModelRow(stack, ids.closed)).state).toBe('closed');
+    // The statistics' rollups followed every damage and repair: they are what the rows make of them.
+    const { kept, rebuilt } = await keptAndRebuiltRollups(db);
+    expect(kept).toEqual(rebuilt);
   });
 
   it('runs as `npm run reconcile`: exit 1 with differences, 0 after --repair', async () => {
