@@ -32,17 +32,33 @@ export interface Span {
 
 /**
  * [from, to) as rollup buckets — per grain, the buckets starting in [from, to) — and the partial hours at
- * its edges, which are read from the rows. A year is at most 11 months, 60 days, 46 hours and two partial
- * hours, however many alerts it holds.
+ * its edges, which are read from the rows: added (sign 1), or, when the period holds most of that hour,
+ * the hour's rollup less the rows of the rest of it (sign −1). So a period that ends now reads its last
+ * hour from the rollup less the nothing that comes after now, however busy that hour was. A year is at
+ * most 11 months, 60 days, 48 hours and four short spans of rows, however many alerts it holds.
  */
-export function periodPieces(from: Date, to: Date): { rollups: (Span & { grain: Grain })[]; edges: Span[] } {
+export function periodPieces(
+  from: Date,
+  to: Date,
+  /** Rows come no later than now: the part of an hour after it holds next to nothing to read. */
+  now = new Date(8.64e15),
+): { rollups: (Span & { grain: Grain })[]; edges: (Span & { sign: 1 | -1 })[] } {
   const rollups: (Span & { grain: Grain })[] = [];
-  const edges: Span[] = [];
+  const edges: (Span & { sign: 1 | -1 })[] = [];
   const split = (start: number, end: number, level: number) => {
     if (start >= end) return;
     const grain = GRAINS[level];
     if (!grain) {
-      edges.push({ from: new Date(start), to: new Date(end) });
+      // Within one hour: whichever reads fewer rows, the span itself or the rest of its hour (up to now).
+      const hour = floorTo('hour', start);
+      const rest = start - hour + Math.max(0, Math.min(now.getTime(), hour + HOUR) - end);
+      if (rest >= end - start) {
+        edges.push({ from: new Date(start), to: new Date(end), sign: 1 });
+        return;
+      }
+      rollups.push({ grain: 'hour', from: new Date(hour), to: new Date(hour + HOUR) });
+      if (start > hour) edges.push({ from: new Date(hour), to: new Date(start), sign: -1 });
+      if (end < hour + HOUR) edges.push({ from: new Date(end), to: new Date(hour + HOUR), sign: -1 });
       return;
     }
     const first = ceilTo(grain, start);

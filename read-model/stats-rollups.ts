@@ -18,7 +18,8 @@ const at = (date: Date) => sql`${date.toISOString()}::timestamptz`;
 
 /**
  * Everything that counts in [from, to), summed: the whole months, days and hours from the rollups, the
- * partial hours at the edges from the rows, by the same contribution functions. Ordered by measure, then
+ * partial hours at the edges from the rows (or their hour's rollup less the rows of the rest of it: one
+ * statement, one snapshot, so the difference is exact), by the same contribution functions. Ordered by measure, then
  * count (largest first), then key. `measures` narrows it.
  */
 export async function contributionsBetween(
@@ -27,14 +28,15 @@ export async function contributionsBetween(
   to: Date,
   measures?: string[],
 ): Promise<Contribution[]> {
-  const { rollups, edges } = periodPieces(from, to);
+  const { rollups, edges } = periodPieces(from, to, new Date());
   const parts = [
     ...rollups.map(
       (r) =>
         sql`select measure, key, n, total from stats_rollups where grain = ${r.grain} and bucket >= ${at(r.from)} and bucket < ${at(r.to)}`,
     ),
     ...edges.map(
-      (e) => sql`select measure, key, n, total from stats_contributions_between(${at(e.from)}, ${at(e.to)})`,
+      (e) =>
+        sql`select measure, key, ${e.sign} * n, ${e.sign} * total from stats_contributions_between(${at(e.from)}, ${at(e.to)})`,
     ),
   ];
   const only = measures

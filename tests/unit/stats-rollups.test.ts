@@ -5,26 +5,44 @@ import { periodPieces, SKETCH_ACCURACY, sketchQuantiles, sketchValue } from '#do
 const span = (from: string, to: string) => ({ from: new Date(from), to: new Date(to) });
 
 describe('periodPieces', () => {
-  it('takes whole months, then whole days, then whole hours, and leaves the partial hours to the rows', () => {
-    const { rollups, edges } = periodPieces(new Date('2026-03-23T10:17:00Z'), new Date('2026-05-19T15:42:00Z'));
+  it('takes whole months, then whole days, then whole hours, and a partial hour from the rows or from its rollup less the rest of it', () => {
+    const { rollups, edges } = periodPieces(new Date('2026-03-23T10:47:00Z'), new Date('2026-05-19T15:42:00Z'));
     expect(rollups).toEqual([
       { grain: 'hour', ...span('2026-03-23T11:00:00Z', '2026-03-24T00:00:00Z') },
       { grain: 'day', ...span('2026-03-24T00:00:00Z', '2026-04-01T00:00:00Z') },
       { grain: 'month', ...span('2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z') },
       { grain: 'day', ...span('2026-05-01T00:00:00Z', '2026-05-19T00:00:00Z') },
       { grain: 'hour', ...span('2026-05-19T00:00:00Z', '2026-05-19T15:00:00Z') },
+      { grain: 'hour', ...span('2026-05-19T15:00:00Z', '2026-05-19T16:00:00Z') },
     ]);
     expect(edges).toEqual([
-      span('2026-03-23T10:17:00Z', '2026-03-23T11:00:00Z'),
-      span('2026-05-19T15:00:00Z', '2026-05-19T15:42:00Z'),
+      // 13 minutes of the hour: read from the rows.
+      { ...span('2026-03-23T10:47:00Z', '2026-03-23T11:00:00Z'), sign: 1 },
+      // 42 minutes of the hour (a period ending now): the hour's rollup less the rows after its end.
+      { ...span('2026-05-19T15:42:00Z', '2026-05-19T16:00:00Z'), sign: -1 },
     ]);
   });
 
-  it('reads a period inside one hour from the rows alone, and an aligned one from the rollups alone', () => {
-    expect(periodPieces(new Date('2026-01-10T10:05:00Z'), new Date('2026-01-10T10:50:00Z'))).toEqual({
+  it('reads a short span inside one hour from the rows, a long one as the hour less the rest, and an aligned period from the rollups alone', () => {
+    expect(periodPieces(new Date('2026-01-10T10:05:00Z'), new Date('2026-01-10T10:20:00Z'))).toEqual({
       rollups: [],
-      edges: [span('2026-01-10T10:05:00Z', '2026-01-10T10:50:00Z')],
+      edges: [{ ...span('2026-01-10T10:05:00Z', '2026-01-10T10:20:00Z'), sign: 1 }],
     });
+    expect(periodPieces(new Date('2026-01-10T10:05:00Z'), new Date('2026-01-10T10:50:00Z'))).toEqual({
+      rollups: [{ grain: 'hour', ...span('2026-01-10T10:00:00Z', '2026-01-10T11:00:00Z') }],
+      edges: [
+        { ...span('2026-01-10T10:00:00Z', '2026-01-10T10:05:00Z'), sign: -1 },
+        { ...span('2026-01-10T10:50:00Z', '2026-01-10T11:00:00Z'), sign: -1 },
+      ],
+    });
+    // A period ending (a moment before) now: its last hour from the rollup, less the moment after its end.
+    expect(
+      periodPieces(new Date('2026-01-10T10:05:00Z'), new Date('2026-01-10T12:10:00Z'), new Date('2026-01-10T12:10:01Z'))
+        .edges,
+    ).toEqual([
+      { ...span('2026-01-10T10:00:00Z', '2026-01-10T10:05:00Z'), sign: -1 },
+      { ...span('2026-01-10T12:10:00Z', '2026-01-10T13:00:00Z'), sign: -1 },
+    ]);
     expect(periodPieces(new Date('2025-12-01T00:00:00Z'), new Date('2026-02-01T00:00:00Z'))).toEqual({
       rollups: [{ grain: 'month', ...span('2025-12-01T00:00:00Z', '2026-02-01T00:00:00Z') }],
       edges: [],
