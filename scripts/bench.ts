@@ -13,9 +13,8 @@
  * `--phases` runs some phases only (with what they need: decisions and replay need ingest's alerts, the
  * console needs the open cases); phases run separately can be merged into one dated result by hand.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -27,6 +26,7 @@ import { resolvePolicy } from '#domain/policy.js';
 import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
+import { LOAD_POLICY, scratch, scratchDatabase, spawnPart, writeLoadPolicy } from './bench/scratch.js';
 import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';
 import { generateYear } from './bench-year.js';
 import { engineCostPerCase, engineLimit } from './bench-engine.js';
@@ -123,20 +123,10 @@ const round = (n: number) => Math.round(n * 10) / 10;
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 async function main(target: Target): Promise<Record<string, unknown>> {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-bench-'));
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  const workspace = scratch('fanzha-bench-');
   try {
     // --- the stack ------------------------------------------------------------------------------
-    // Deadlines an hour or more away: the run measures the API and the engine, not an escalation storm
-    // (with the default 5-minute claim deadline every unclaimed alert of phase 1 escalates during phase 4).
-    const BENCH_POLICY = { alert: { claimSla: { high: '1h', medium: '2h', low: '4h' } } };
-    const policyFile = path.join(tmp, 'policy.json');
-    writeFileSync(policyFile, JSON.stringify(BENCH_POLICY));
+    const policyFile = writeLoadPolicy(workspace);
     const adminToken = randomBytes(24).toString('base64url');
     const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
     const appEnv = {
@@ -147,8 +137,8 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       FANZHA_POLICY_FILE: policyFile,
     };
     let devServer: DevServer | null = null;
-    let worker: ChildProcess | null = null;
-    let api: ChildProcess | null = null;
+    let worker: ReturnType<typeof spawnPart> | null = null;
+    let api: ReturnType<typeof spawnPart> | null = null;
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
     let databaseUrl = process.env.DATABASE_URL;
     let base: string;
@@ -161,21 +151,6 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       FANZHA_BANK_SIMULATOR: '1',
       FANZHA_AUDIT_KEY: process.env.FANZHA_AUDIT_KEY || randomBytes(32).toString('hex'),
     });
-    const spawnPart = (entry: string, name: string, partEnv: NodeJS.ProcessEnv) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-        env: partEnv,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child.stderr!.on('data', (d) => {
-        if (/error/i.test(String(d))) say(`${name}: ${String(d).trim().slice(0, 300)}`);
-      });
-      return child;
-    };
-    const stopPart = async (child: ChildProcess | null) => {
-      if (!child || child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    };
     if (target.kind === 'cluster') {
       // Its own databases on the local server, its own processes: one API, `workers` workers.
       const name = `fanzha_bench_${Date.now().toString(36)}`;
@@ -190,11 +165,11 @@ async function main(target: Target): Promise<Record<string, unknown>> {
         historyShards: 16,
         retentionDays: 30,
         namespace: 'default',
-        dataDir: tmp,
+        dataDir: workspace.dir,
         env: appEnv,
         log: say,
       });
-      cleanups.push(async () => {
+      workspace.undo(async () => {
         await cluster.stop();
         await dropClusterDatabases(adminUrl, name);
       });
@@ -205,31 +180,19 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       if (!temporalAddress) {
         devServer = await startDevServerOnFreePort({
           cliPath: await findOrBuildTemporalCli(say),
-          dbFile: path.join(tmp, 'temporal.sqlite'),
+          dbFile: path.join(workspace.dir, 'temporal.sqlite'),
           headless: true,
           log: say,
         });
-        cleanups.push(() => devServer!.stop());
+        workspace.undo(() => devServer!.stop());
         temporalAddress = devServer.address;
       }
-      if (!databaseUrl) {
-        const adminUrl = LOCAL_POSTGRES_URL;
-        const name = `fanzha_bench_${Date.now().toString(36)}`;
-        const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-        await admin.unsafe(`create database ${name}`);
-        cleanups.push(async () => {
-          await admin.unsafe(`drop database if exists ${name} with (force)`);
-          await admin.end();
-        });
-        const url = new URL(adminUrl);
-        url.pathname = `/${name}`;
-        databaseUrl = url.toString();
-      }
+      databaseUrl ??= await scratchDatabase(workspace, 'fanzha_bench');
       const port = await freePort();
-      worker = spawnPart('worker/main.ts', 'worker', env());
-      cleanups.push(() => stopPart(worker));
-      api = spawnPart('api/server.ts', 'api', { ...env(), PORT: String(port) });
-      cleanups.push(() => stopPart(api));
+      worker = spawnPart('worker/main.ts', 'worker', env(), say);
+      workspace.undo(() => worker?.stop());
+      api = spawnPart('api/server.ts', 'api', { ...env(), PORT: String(port) }, say);
+      workspace.undo(() => api?.stop());
       base = `http://127.0.0.1:${port}`;
     }
     for (let i = 0; ; i++) {
@@ -263,9 +226,9 @@ async function main(target: Target): Promise<Record<string, unknown>> {
     const operator = await user(['operator']);
     const supervisor = await user(['supervisor']);
     const connection = await Connection.connect({ address: temporalAddress! });
-    cleanups.push(() => connection.close());
+    workspace.undo(() => connection.close());
     const client = new Client({ connection });
-    const policy = resolvePolicy(BENCH_POLICY).alert;
+    const policy = resolvePolicy(LOAD_POLICY).alert;
     const alertInput = (id: string, stationId = 'bench-01'): AlertInput => ({
       alertId: id,
       source: 'ministry',
@@ -288,7 +251,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
     const run = randomBytes(3).toString('hex');
 
     const sql = postgres(databaseUrl!, { max: 2, onnotice: () => {} });
-    cleanups.push(() => sql.end());
+    workspace.undo(() => sql.end());
     const projected = async (prefix: string, state?: string) =>
       Number(
         (
@@ -446,10 +409,14 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       const openStart = await pool(OPEN, 64, (i) => startRaw(`O${run}-${i}`).then(() => undefined));
       const settled = await drained(`O${run}-`, OPEN);
       await sleep(2000);
-      const memory = { workerMb: rssMb(worker?.pid), apiMb: rssMb(api?.pid), temporalMb: rssMb(devServer?.pid) };
+      const memory = {
+        workerMb: rssMb(worker?.child.pid),
+        apiMb: rssMb(api?.child.pid),
+        temporalMb: rssMb(devServer?.pid),
+      };
       say(`   restarting the worker with ${OPEN} open`);
-      await stopPart(worker);
-      worker = spawnPart('worker/main.ts', 'worker', env());
+      await worker?.stop();
+      worker = spawnPart('worker/main.ts', 'worker', env(), say);
       const restartAt = performance.now();
       // Served again = a decision on open alerts answers (each needs the new worker to rebuild its state).
       const sample = Array.from({ length: 100 }, (_, k) => Math.floor((k * OPEN) / 100));
@@ -511,7 +478,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
 
     return results;
   } finally {
-    await cleanup();
+    await workspace.cleanup();
   }
 }
 
@@ -612,66 +579,69 @@ function devTable(report: any): string[] {
           }),
         ]
       : []),
-    '',
-    '| what | median | p95 | p99 | throughput / other |',
-    '|---|---|---|---|---|',
-    ...(r.ingest
-      ? [
-          timed(
-            `ingest through the API (${report.parameters.alerts} alerts, concurrency ${report.parameters.concurrency})`,
-            r.ingest.api,
-            `${r.ingest.api.perSecond}/s accepted, ${r.ingest.api.sustainedPerSecond}/s in the queue`,
-          ),
-          timed(
-            'ingest started directly with the client',
-            r.ingest.raw,
-            `${r.ingest.raw.perSecond}/s accepted, ${r.ingest.raw.sustainedPerSecond}/s in the queue (API/raw ${r.ingest.ratio})`,
-          ),
-        ]
-      : []),
-    ...(r.engineLimit
-      ? [
-          `| the engine's limit: minimal workflows (start, one task, one timer), same count and concurrency | | | | ${r.engineLimit.acceptedPerSecond}/s accepted, ${r.engineLimit.firstTaskPerSecond}/s through their first task |`,
-        ]
-      : []),
-    ...(r.decisions
-      ? [
-          timed('claim + call-result through the API', r.decisions.api),
-          timed('the same two Updates sent directly', r.decisions.raw, `API/raw ${r.decisions.ratio}`),
-          timed('claim + call-result through the API, one operator alone', r.decisions.alone.api),
-          timed(
-            'the same two Updates sent directly, alone',
-            r.decisions.alone.raw,
-            `API/raw ${r.decisions.alone.ratio}`,
-          ),
-        ]
-      : []),
-    ...(r.queueFreshness ? [timed('queue freshness (201 → in GET /v1/alerts)', r.queueFreshness)] : []),
-    ...(r.openCases
-      ? [
-          `| ${r.openCases.count} open alerts on timers | | | | started at ${r.openCases.startPerSecond}/s, all in the queue ${r.openCases.projectedAfterStartSeconds} s later; RSS worker ${r.openCases.workerMb} MB, API ${r.openCases.apiMb} MB, Temporal ${r.openCases.temporalMb ?? '–'} MB; worker restart → served in ${r.openCases.workerRestartToServedSeconds} s |`,
-        ]
-      : []),
-    ...(r.console
-      ? [
-          timed(
-            `console: the operator's page (${r.openCases.count} open alerts)`,
-            r.console.operatorPage,
-            'whole page, server side',
-          ),
-          timed("console: the approver's page", r.console.approverPage),
-          timed('console: a decision reaching another page (answer → SSE event)', r.console.decisionToEvent),
-        ]
-      : []),
-    ...(r.replay
-      ? [
-          `| replay of closed histories (one replay worker, one bundle) | | | | ${r.replay.perSecond} histories/s (${r.replay.histories}; bundling once ${r.replay.bundleSeconds ?? '–'} s) |`,
-        ]
-      : []),
-    ...(r.stats ? [timed(`GET /v1/stats over a year (${r.stats.rows} alerts)`, r.stats)] : []),
+    ...timedTable([
+      ...(r.ingest
+        ? [
+            timed(
+              `ingest through the API (${report.parameters.alerts} alerts, concurrency ${report.parameters.concurrency})`,
+              r.ingest.api,
+              `${r.ingest.api.perSecond}/s accepted, ${r.ingest.api.sustainedPerSecond}/s in the queue`,
+            ),
+            timed(
+              'ingest started directly with the client',
+              r.ingest.raw,
+              `${r.ingest.raw.perSecond}/s accepted, ${r.ingest.raw.sustainedPerSecond}/s in the queue (API/raw ${r.ingest.ratio})`,
+            ),
+          ]
+        : []),
+      ...(r.engineLimit
+        ? [
+            `| the engine's limit: minimal workflows (start, one task, one timer), same count and concurrency | | | | ${r.engineLimit.acceptedPerSecond}/s accepted, ${r.engineLimit.firstTaskPerSecond}/s through their first task |`,
+          ]
+        : []),
+      ...(r.decisions
+        ? [
+            timed('claim + call-result through the API', r.decisions.api),
+            timed('the same two Updates sent directly', r.decisions.raw, `API/raw ${r.decisions.ratio}`),
+            timed('claim + call-result through the API, one operator alone', r.decisions.alone.api),
+            timed(
+              'the same two Updates sent directly, alone',
+              r.decisions.alone.raw,
+              `API/raw ${r.decisions.alone.ratio}`,
+            ),
+          ]
+        : []),
+      ...(r.queueFreshness ? [timed('queue freshness (201 → in GET /v1/alerts)', r.queueFreshness)] : []),
+      ...(r.openCases
+        ? [
+            `| ${r.openCases.count} open alerts on timers | | | | started at ${r.openCases.startPerSecond}/s, all in the queue ${r.openCases.projectedAfterStartSeconds} s later; RSS worker ${r.openCases.workerMb} MB, API ${r.openCases.apiMb} MB, Temporal ${r.openCases.temporalMb ?? '–'} MB; worker restart → served in ${r.openCases.workerRestartToServedSeconds} s |`,
+          ]
+        : []),
+      ...(r.console
+        ? [
+            timed(
+              `console: the operator's page (${r.openCases.count} open alerts)`,
+              r.console.operatorPage,
+              'whole page, server side',
+            ),
+            timed("console: the approver's page", r.console.approverPage),
+            timed('console: a decision reaching another page (answer → SSE event)', r.console.decisionToEvent),
+          ]
+        : []),
+      ...(r.replay
+        ? [
+            `| replay of closed histories (one replay worker, one bundle) | | | | ${r.replay.perSecond} histories/s (${r.replay.histories}; bundling once ${r.replay.bundleSeconds ?? '–'} s) |`,
+          ]
+        : []),
+      ...(r.stats ? [timed(`GET /v1/stats over a year (${r.stats.rows} alerts)`, r.stats)] : []),
+    ]),
     ...goalsTable(r, report.parameters.concurrency),
   ];
 }
+
+/** The timed rows under their header, or nothing when the run measured none of them. */
+const timedTable = (rows: string[]) =>
+  rows.length ? ['', '| what | median | p95 | p99 | throughput / other |', '|---|---|---|---|---|', ...rows] : [];
 
 /** Issue 17's figures against their goals, from what this run measured (a figure not measured is left out). */
 function goalsTable(r: any, concurrency: number): string[] {

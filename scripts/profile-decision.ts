@@ -13,18 +13,16 @@
  * `node --cpu-prof`'s) and prints its heaviest functions (self and total time) and the share of each
  * part of the process.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
-import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import type { AlertInput } from '#domain/alert.js';
 import { resolvePolicy } from '#domain/policy.js';
 import { callResultUpdate, claimUpdate } from '#workflows/messages.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
+import { LOAD_POLICY, scratch, scratchDatabase, spawnPart, writeLoadPolicy } from './bench/scratch.js';
 import { freePort, startDevServerOnFreePort } from './temporal-dev-server.js';
 
 const option = (name: string) => {
@@ -142,17 +140,9 @@ async function run() {
   const warmup = 30;
   const withKeys = process.argv.includes('--idempotency');
   const profileFile = option('cpu-profile');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fanzha-profile-'));
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
-  const cleanup = async () => {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  const workspace = scratch('fanzha-profile-');
   try {
-    const policy = { alert: { claimSla: { high: '1h', medium: '2h', low: '4h' } } };
-    const policyFile = path.join(tmp, 'policy.json');
-    writeFileSync(policyFile, JSON.stringify(policy));
+    const policyFile = writeLoadPolicy(workspace);
     const adminToken = randomBytes(24).toString('base64url');
     const taskQueue = `profile-${randomBytes(4).toString('hex')}`;
 
@@ -160,23 +150,14 @@ async function run() {
     if (!temporalAddress) {
       const devServer = await startDevServerOnFreePort({
         cliPath: await findOrBuildTemporalCli(say),
-        dbFile: path.join(tmp, 'temporal.sqlite'),
+        dbFile: path.join(workspace.dir, 'temporal.sqlite'),
         headless: true,
         log: say,
       });
-      cleanups.push(() => devServer.stop());
+      workspace.undo(() => devServer.stop());
       temporalAddress = devServer.address;
     }
-    const dbName = `fanzha_profile_${Date.now().toString(36)}`;
-    const admin = postgres(LOCAL_POSTGRES_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${dbName}`);
-    cleanups.push(async () => {
-      await admin.unsafe(`drop database if exists ${dbName} with (force)`);
-      await admin.end();
-    });
-    const url = new URL(LOCAL_POSTGRES_URL);
-    url.pathname = `/${dbName}`;
-    const databaseUrl = url.toString();
+    const databaseUrl = await scratchDatabase(workspace, 'fanzha_profile');
 
     const port = await freePort();
     const env = {
@@ -191,29 +172,18 @@ async function run() {
       FANZHA_BANK_SIMULATOR: '1',
       FANZHA_AUDIT_KEY: randomBytes(32).toString('hex'),
     };
-    const spawnPart = (entry: string, name: string, nodeFlags: string[], partEnv: NodeJS.ProcessEnv) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', ...nodeFlags, entry], {
-        env: partEnv,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child.stderr!.on('data', (d) => {
-        if (/error/i.test(String(d))) say(`${name}: ${String(d).trim().slice(0, 300)}`);
-      });
-      const stop = async () => {
-        if (child.exitCode !== null) return;
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      };
-      cleanups.push(stop);
-      return { child, stop };
+    const startPart = (entry: string, name: string, partEnv: NodeJS.ProcessEnv, nodeFlags: string[] = []) => {
+      const part = spawnPart(entry, name, partEnv, say, nodeFlags);
+      workspace.undo(() => part.stop());
+      return part;
     };
     // The worker first: it migrates the database before the API starts.
-    spawnPart('worker/main.ts', 'worker', [], env);
-    const api = spawnPart(
+    startPart('worker/main.ts', 'worker', env);
+    const api = startPart(
       'api/server.ts',
       'api',
-      profileFile ? ['--import', './scripts/cpu-profile-on-signal.ts'] : [],
       { ...env, PORT: String(port), ...(profileFile ? { FANZHA_CPU_PROFILE: path.resolve(profileFile) } : {}) },
+      profileFile ? ['--import', './scripts/cpu-profile-on-signal.ts'] : [],
     );
     const base = `http://127.0.0.1:${port}`;
     for (
@@ -250,7 +220,7 @@ async function run() {
     const platform = await user(['platform']);
     const operator = await user(['operator']);
     const connection = await Connection.connect({ address: temporalAddress });
-    cleanups.push(() => connection.close());
+    workspace.undo(() => connection.close());
     const client = new Client({ connection });
     const run = randomBytes(3).toString('hex');
     const alertInput = (alertId: string): AlertInput => ({
@@ -273,13 +243,13 @@ async function run() {
           {
             alert: alertInput(`R${run}-${i}`),
             receivedAt: new Date().toISOString(),
-            policy: resolvePolicy(policy).alert,
+            policy: resolvePolicy(LOAD_POLICY).alert,
           },
         ],
       });
     }
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    cleanups.push(() => sql.end());
+    workspace.undo(() => sql.end());
     const queued = async () => Number((await sql`select count(*) as n from alerts where state = 'queued'`)[0]!.n);
     while ((await queued()) < 2 * count) await sleep(250);
     await sleep(1000);
@@ -351,7 +321,7 @@ async function run() {
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {
-    await cleanup();
+    await workspace.cleanup();
   }
 }
 
