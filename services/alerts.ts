@@ -169,15 +169,16 @@ export function createAlertService(deps: { db: Database; temporal: Client; confi
   async function logReading(
     user: User,
     view: Pick<AlertView, 'victim' | 'suspect' | 'assignee' | 'stationId' | 'workflowId'>,
+    shown: Pick<AlertView, 'victim'> = presentAlert(view, user),
   ) {
-    if (showsWhole(view, presentAlert(view, user)))
-      await accessLog(user, 'alert_read', { workflowId: view.workflowId });
+    if (showsWhole(view, shown)) await accessLog(user, 'alert_read', { workflowId: view.workflowId });
   }
 
   /** The alert masked for `user`; on the access log when what they are shown has a phone or account whole. */
   async function shownTo(user: User, view: AlertView): Promise<AlertView> {
-    await logReading(user, view);
-    return presentAlert(view, user);
+    const shown = presentAlert(view, user);
+    await logReading(user, view, shown);
+    return shown;
   }
 
   /** The alert's authoritative view: the workflow's own newest view while it runs, the read model once closed. */
