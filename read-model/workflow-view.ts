@@ -8,9 +8,9 @@
  * and the workflow stops on a nondeterminism error the next time it is rebuilt. The reliability
  * suite caught cases stuck this way. So nothing in Fanzha queries a running workflow.
  *
- * What is read instead is what the workflow itself said last: its result once completed, otherwise the
- * newer of the view in the last projection it scheduled and the view its last decision (Update)
- * answered with. After a decision that is exact (read-your-writes for the person who decided); a
+ * What is read instead is what the workflow itself said last: the newer of the view in the last
+ * projection it scheduled and the view its last decision (Update) answered with (a run projects its
+ * final view before it completes). After a decision that is exact (read-your-writes for the person who decided); a
  * signal or a timer shows as soon as its projection is scheduled, at most one write later. A hold that
  * continued as new and has not changed since has its view in its input.
  */
@@ -88,14 +88,9 @@ export async function latestWorkflowView<V>(
       throw error;
     }
     for (const event of page.history?.events ?? []) {
-      if (running === null) {
-        // The newest event says whether the run is over.
-        if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) {
-          const result = decode<V>(event.workflowExecutionCompletedEventAttributes?.result);
-          if (result !== undefined) view = withoutTimeline(result) as V;
-        }
-        running = !CLOSING.has(event.eventType ?? 0);
-      }
+      // The newest event says whether the run is over. (Its result is not the view: a run projects its
+      // last view before it completes, and returns only how it ended.)
+      if (running === null) running = !CLOSING.has(event.eventType ?? 0);
       if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
         const attributes = event.activityTaskScheduledEventAttributes;
         if (attributes?.activityType?.name && PROJECTION_ACTIVITIES.has(attributes.activityType.name)) {

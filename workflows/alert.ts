@@ -43,6 +43,7 @@ import {
   type TransferDecision,
   type VisitResultDecision,
   type AlertAnswer as AlertView,
+  type AlertResult,
 } from './messages.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { iso, PROJECTION_OPTIONS, refuse, requireState } from './shared.js';
@@ -116,6 +117,12 @@ class Alert {
   snapshot(): AlertView {
     const { view } = this;
     return { ...view, assignee: view.assignee && { ...view.assignee } };
+  }
+
+  /** How it ended (the workflow's result): the view itself is in the last projection. */
+  result(): AlertResult {
+    const { alertId, workflowId, state, outcome, closedAt } = this.view;
+    return { alertId, workflowId, state, outcome, closedAt };
   }
 
   get closed(): boolean {
@@ -412,7 +419,7 @@ class Alert {
   }
 }
 
-export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertView> {
+export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertResult> {
   const alert = new Alert(input);
   const { recorder } = alert;
 
@@ -461,5 +468,5 @@ export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertVie
 
   await condition(allHandlersFinished);
   await recorder.flush();
-  return alert.snapshot();
+  return alert.result();
 }

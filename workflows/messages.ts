@@ -27,6 +27,17 @@ export interface PendingSteps {
 export type AlertAnswer = WithoutTimeline<AlertView> & PendingSteps;
 export type StopPaymentAnswer = WithoutTimeline<StopPaymentView> & PendingSteps;
 
+/**
+ * What a closed alert or case returns: how it ended, for the audit timeline's last line. Its whole view
+ * is in the last projection it scheduled (it waits for that projection before it completes), so the
+ * history does not carry the view a second time.
+ */
+export type AlertResult = Pick<AlertView, 'alertId' | 'workflowId' | 'state' | 'outcome' | 'closedAt'>;
+export type StopPaymentResult = Pick<
+  StopPaymentView,
+  'stopPaymentId' | 'workflowId' | 'state' | 'requestedFen' | 'stoppedFen' | 'frozenFen' | 'closedAt'
+>;
+
 /** Error types a validator refuses a decision with; the API maps them to 409/403 codes. */
 export const REFUSAL = {
   invalidTransition: 'invalid_transition',

@@ -50,6 +50,7 @@ import {
   type RejectDecision,
   type ReleaseCaseDecision,
   type StopPaymentAnswer as StopPaymentView,
+  type StopPaymentResult,
 } from './messages.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { ANSWER_WAIT, iso, PROJECTION_OPTIONS, refuse, requireState } from './shared.js';
@@ -131,6 +132,12 @@ class StopPaymentCase {
   /** A decision's answer: the view, and its steps not yet handed to a projection (see PendingSteps). */
   answer(): StopPaymentView {
     return { ...this.snapshot(), pendingSteps: this.recorder.queued };
+  }
+
+  /** How it ended (the workflow's result): the view itself is in the last projection. */
+  result(): StopPaymentResult {
+    const { stopPaymentId, workflowId, state, requestedFen, stoppedFen, frozenFen, closedAt } = this.view;
+    return { stopPaymentId, workflowId, state, requestedFen, stoppedFen, frozenFen, closedAt };
   }
 
   snapshot(): StopPaymentView {
@@ -455,7 +462,7 @@ class StopPaymentCase {
   }
 }
 
-export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Promise<StopPaymentView> {
+export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Promise<StopPaymentResult> {
   const { filing, stopPaymentId } = input;
   const stopPayment = new StopPaymentCase(input);
   const { recorder } = stopPayment;
@@ -532,5 +539,5 @@ export async function StopPaymentWorkflow(input: StopPaymentWorkflowInput): Prom
 
   await condition(allHandlersFinished);
   await recorder.flush();
-  return stopPayment.snapshot();
+  return stopPayment.result();
 }

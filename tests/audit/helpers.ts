@@ -74,7 +74,7 @@ export async function changedWorkflowBundle(): Promise<string> {
     cpSync(path.join(REPO_ROOT, folder), path.join(dir, folder), { recursive: true });
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const file = path.join(dir, 'workflows', 'alert.ts');
-  const anchor = 'export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertView> {\n';
+  const anchor = 'export async function AlertWorkflow(input: AlertWorkflowInput): Promise<AlertResult> {\n';
   const source = readFileSync(file, 'utf8');
   if (!source.includes(anchor))
     throw new Error(`workflows/alert.ts no longer has "${anchor.trim()}": update the changed-code test`);
