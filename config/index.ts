@@ -63,6 +63,13 @@ export interface FanzhaConfig {
    * center acts on at once, not by every open one. README "Worker memory" has the measurement.
    */
   workerCachedWorkflows: number;
+  /**
+   * The memory a worker process is sized for (FANZHA_WORKER_MEMORY_MB): `npm start`, `npm run cluster`
+   * and `npm run worker` start it with the V8 heap limit derived from it (workerNodeFlags), and the
+   * workflow cache is sized from it unless FANZHA_WORKER_CACHED_WORKFLOWS says otherwise. README
+   * "Worker memory" has the measurement behind the numbers.
+   */
+  workerMemoryMb: number;
   /** The center's time zone: every time the console shows is in it (FANZHA_TIME_ZONE); stored times are UTC. */
   timeZone: string;
   /** The center's name as its printed notices carry it (FANZHA_CENTER_NAME). */
@@ -252,6 +259,29 @@ export function archiveKey(config: FanzhaConfig): Buffer | null {
 export const archiveKeyId = (key: Buffer) =>
   createHmac('sha256', key).update('fanzha audit key id').digest('hex').slice(0, 16);
 
+/** FANZHA_WORKER_MEMORY_MB's default and floor (README "Worker memory"). */
+export const WORKER_MEMORY_DEFAULT_MB = 512;
+export const WORKER_MEMORY_MIN_MB = 256;
+/** What one cached workflow holds in the workflow thread's heap, measured (README "Worker memory"). */
+const CACHED_WORKFLOW_KB = 150;
+
+/**
+ * The V8 heap limit (old space) of each of a worker's two isolates — the main thread (activities, the
+ * SDK) and the workflow thread (the cached workflows) — out of its memory: 30 % each, the other 40 %
+ * for Node, the SDK's core and the code. Left at V8's default (a quarter of the machine's memory) a
+ * worker grew its heaps far past what it used before collecting them.
+ */
+export const workerHeapMb = (memoryMb: number) => Math.floor(memoryMb * 0.3);
+
+/** The workflow cache a worker of `memoryMb` keeps: half of its workflow thread's heap. */
+export const cachedWorkflowsFor = (memoryMb: number) =>
+  Math.max(2, Math.floor((workerHeapMb(memoryMb) * 1024) / 2 / CACHED_WORKFLOW_KB));
+
+/** The node flags a worker process is started with: `npm start`, `npm run cluster`, `npm run worker`, the bench. */
+export function workerNodeFlags(config: Pick<FanzhaConfig, 'workerMemoryMb'>): string[] {
+  return [`--max-old-space-size=${workerHeapMb(config.workerMemoryMb)}`];
+}
+
 export function loadConfig(env: Env = process.env): FanzhaConfig {
   const dataDir = path.resolve(env.FANZHA_DATA_DIR || './data');
   const host = env.HOST || '127.0.0.1';
@@ -266,6 +296,13 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(taskQueue))
     throw new ConfigError('FANZHA_TASK_QUEUE', 'must be 1-200 letters, digits or ._-', taskQueue);
   const embedded = !env.TEMPORAL_ADDRESS && !env.TEMPORAL_PROFILE && !env.TEMPORAL_CONFIG_FILE;
+  const workerMemoryMb = integer(
+    env,
+    'FANZHA_WORKER_MEMORY_MB',
+    WORKER_MEMORY_DEFAULT_MB,
+    WORKER_MEMORY_MIN_MB,
+    1_000_000,
+  );
   const devServerPort = integer(env, 'FANZHA_TEMPORAL_PORT', 7233, 1, 65535);
   const devServerUiPort = integer(env, 'FANZHA_TEMPORAL_UI_PORT', 8233, 1, 65535);
   const connect = embedded
@@ -297,7 +334,14 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     tokenCacheMs: integer(env, 'FANZHA_TOKEN_CACHE_SECONDS', 60, 0, 3600) * 1000,
     trustProxy: trustProxy(env),
     maxEventLoopDelayMs: integer(env, 'FANZHA_MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
-    workerCachedWorkflows: integer(env, 'FANZHA_WORKER_CACHED_WORKFLOWS', 500, 2, 1_000_000),
+    workerMemoryMb,
+    workerCachedWorkflows: integer(
+      env,
+      'FANZHA_WORKER_CACHED_WORKFLOWS',
+      cachedWorkflowsFor(workerMemoryMb),
+      2,
+      1_000_000,
+    ),
     timeZone: timeZone(env),
     centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),
     notifications: notificationConfig(env),

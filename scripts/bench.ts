@@ -23,7 +23,7 @@ import postgres from 'postgres';
 import type { AlertInput } from '#domain/alert.js';
 import { callResultUpdate, claimUpdate } from '#workflows/messages.js';
 import { resolvePolicy } from '#domain/policy.js';
-import { LOCAL_POSTGRES_URL } from '#config/index.js';
+import { loadConfig, LOCAL_POSTGRES_URL, workerNodeFlags } from '#config/index.js';
 import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { LOAD_POLICY, scratch, scratchDatabase, spawnPart, writeLoadPolicy } from './bench/scratch.js';
@@ -151,6 +151,8 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       FANZHA_BANK_SIMULATOR: '1',
       FANZHA_AUDIT_KEY: process.env.FANZHA_AUDIT_KEY || randomBytes(32).toString('hex'),
     });
+    // Sized as `npm start` and `npm run cluster` size theirs (FANZHA_WORKER_MEMORY_MB).
+    const startWorker = () => spawnPart('worker/main.ts', 'worker', env(), say, workerNodeFlags(loadConfig(env())));
     if (target.kind === 'cluster') {
       // Its own databases on the local server, its own processes: one API, `workers` workers.
       const name = `fanzha_bench_${Date.now().toString(36)}`;
@@ -189,7 +191,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       }
       databaseUrl ??= await scratchDatabase(workspace, 'fanzha_bench');
       const port = await freePort();
-      worker = spawnPart('worker/main.ts', 'worker', env(), say);
+      worker = startWorker();
       workspace.undo(() => worker?.stop());
       api = spawnPart('api/server.ts', 'api', { ...env(), PORT: String(port) }, say);
       workspace.undo(() => api?.stop());
@@ -416,7 +418,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       };
       say(`   restarting the worker with ${OPEN} open`);
       await worker?.stop();
-      worker = spawnPart('worker/main.ts', 'worker', env(), say);
+      worker = startWorker();
       const restartAt = performance.now();
       // Served again = a decision on open alerts answers (each needs the new worker to rebuild its state).
       const sample = Array.from({ length: 100 }, (_, k) => Math.floor((k * OPEN) / 100));
@@ -526,6 +528,7 @@ const report = {
     targets: TARGETS,
     phases: [...PHASES],
     // The worker's memory knob, when the run set it (README, "Worker memory").
+    workerMemoryMb: process.env.FANZHA_WORKER_MEMORY_MB ?? 'default',
     workerCachedWorkflows: process.env.FANZHA_WORKER_CACHED_WORKFLOWS ?? 'default',
   },
   // Where the dev server ran, its results stay where they always were (earlier results compare).
@@ -535,7 +538,6 @@ const report = {
 mkdirSync('bench/results', { recursive: true });
 const stamp = report.at.replace(/[:.]/g, '-');
 writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify(report, null, 2)}\n`);
-// latest.json is the whole bench's (docs cite it): a statistics-only run leaves it as it is.
 // latest.json is the last whole run (README's table); a run of some phases is only its dated file.
 if (PHASES.size === PHASE_NAMES.length)
   writeFileSync('bench/results/latest.json', `${JSON.stringify(report, null, 2)}\n`);
@@ -640,8 +642,11 @@ function devTable(report: any): string[] {
 }
 
 /** The timed rows under their header, or nothing when the run measured none of them. */
-const timedTable = (rows: string[]) =>
-  rows.length ? ['', '| what | median | p95 | p99 | throughput / other |', '|---|---|---|---|---|', ...rows] : [];
+function timedTable(rows: string[]): string[] {
+  return rows.length
+    ? ['', '| what | median | p95 | p99 | throughput / other |', '|---|---|---|---|---|', ...rows]
+    : [];
+}
 
 /** Issue 17's figures against their goals, from what this run measured (a figure not measured is left out). */
 function goalsTable(r: any, concurrency: number): string[] {

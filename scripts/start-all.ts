@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit } from '#config/index.js';
+import { loadConfigOrExit, workerNodeFlags } from '#config/index.js';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { alive, createSupervisor, killGroup, sleep, spawnGroup } from './supervise.js';
 import { findOrBuildTemporalCli, TemporalCliError } from './temporal-cli.js';
@@ -99,7 +99,8 @@ const APP_SCRIPT = fileURLToPath(new URL('./start-app.ts', import.meta.url));
 let app: ReturnType<typeof spawnGroup> | null = null;
 
 const appSupervision = supervisor.keep('the application process', async () => {
-  app = spawnGroup(process.execPath, ['--import', 'tsx', APP_SCRIPT], { env: childEnv });
+  // The worker runs in it, so the process is sized for the worker (FANZHA_WORKER_MEMORY_MB).
+  app = spawnGroup(process.execPath, ['--import', 'tsx', ...workerNodeFlags(config), APP_SCRIPT], { env: childEnv });
   lock.setChildren([app.pid]);
   return app;
 });

@@ -1,4 +1,5 @@
 /** `npm run worker`: one worker process. Run several against one cluster to scale out. */
+import { getHeapStatistics } from 'node:v8';
 import { Client } from '@temporalio/client';
 import closeWithGrace from 'close-with-grace';
 import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
@@ -47,7 +48,11 @@ ensureArchiverSchedule(new Client({ connection, namespace: config.temporal.names
     ),
   (error) => console.error(`could not create the archiver schedule: ${(error as Error).message}`),
 );
-console.error(`worker polling task queue "${config.temporal.taskQueue}" in namespace "${config.temporal.namespace}"`);
+// The sizing in force (README "Worker memory"): a worker started by hand without the flag shows it here.
+const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+console.error(
+  `worker polling task queue "${config.temporal.taskQueue}" in namespace "${config.temporal.namespace}" (${config.workerCachedWorkflows} cached workflows, V8 heap limit ${heapLimitMb} MB)`,
+);
 
 closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
   if (err) console.error('worker shutting down after an error', err);

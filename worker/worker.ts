@@ -1,4 +1,9 @@
 /** The worker: task queue `fanzha` (configurable), bundled workflows/, activities from their dependencies. */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import {
   DefaultLogger,
@@ -50,13 +55,29 @@ export interface FanzhaWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
+/**
+ * The workflow bundle, made by a child process: bundling in the worker itself left webpack's heap
+ * behind in it (about 100 MB of a worker's memory for good; README "Worker memory").
+ */
+export async function bundleWorkflowsApart(): Promise<{ code: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fanzha-bundle-'));
+  try {
+    const file = path.join(dir, 'workflows.js');
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', BUNDLE_ENTRY, file], { maxBuffer: 16 * 2 ** 20 });
+    return { code: await readFile(file, 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+const BUNDLE_ENTRY = fileURLToPath(new URL('./bundle-workflows.ts', import.meta.url));
+
 export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<Worker> {
   const { config, connection, deps } = options;
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflowsApart()),
     activities: {
       ...createActivities({
         bankGateway: createBankGateway({ baseUrl: bankGatewayUrl(config) }),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
+import { loadConfig, workerNodeFlags } from '#config/index.js';
 import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalServer } from '../temporal-server.js';
 import { alive, createSupervisor, sleep, spawnGroup } from '../supervise.js';
@@ -205,8 +206,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   // --- the bank simulator ------------------------------------------------------------------------------
   const bankPort = options.port + options.apis + 1;
   const bankGatewayUrl = options.env?.BANK_GATEWAY_URL ?? `http://${options.host}:${bankPort}/sim/bank`;
-  const node = (entry: string, env: NodeJS.ProcessEnv, logName: string) =>
-    spawnGroup(process.execPath, ['--import', 'tsx', entry], { env, logFile: path.join(logDir, `${logName}.log`) });
+  const node = (entry: string, env: NodeJS.ProcessEnv, logName: string, nodeFlags: string[] = []) =>
+    spawnGroup(process.execPath, ['--import', 'tsx', ...nodeFlags, entry], {
+      env,
+      logFile: path.join(logDir, `${logName}.log`),
+    });
   if (!options.env?.BANK_GATEWAY_URL) {
     const bank = keep(
       'the bank simulator',
@@ -249,7 +253,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         mkdirSync(logDir, { recursive: true });
         writeFileSync(logFile, '', { flag: 'a' });
         from = readFileSync(logFile, 'utf8').length;
-        return node(WORKER_ENTRY, { ...common, FANZHA_WORKFLOW_BUNDLE: bundlePath, ...env }, `worker-${i + 1}`);
+        const workerEnv = { ...common, FANZHA_WORKFLOW_BUNDLE: bundlePath, ...env };
+        return node(WORKER_ENTRY, workerEnv, `worker-${i + 1}`, workerNodeFlags(loadConfig(workerEnv)));
       },
       (child) => polling(child, logFile, from),
     );

@@ -8,6 +8,7 @@ import { mkdtempSync, openSync, readFileSync, closeSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig, workerNodeFlags } from '#config/index.js';
 import { waitFor } from './alerts.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,10 +59,11 @@ export function startNodeProcess(
   script: string,
   env: Record<string, string>,
   args: string[] = [],
+  nodeFlags: string[] = [],
 ): ManagedProcess {
   const logFile = path.join(logDirectory(), `${name}-${spawned.length + 1}.log`);
   const fd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...nodeFlags, script, ...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -139,9 +141,9 @@ export async function waitForOutput(proc: ManagedProcess, pattern: RegExp, timeo
   });
 }
 
-/** Starts the worker process (`npm run worker`) and waits until it polls its task queue. */
+/** Starts the worker process as `npm run worker` does (sized by FANZHA_WORKER_MEMORY_MB) and waits until it polls its task queue. */
 export async function startWorkerProcess(env: Record<string, string>): Promise<ManagedProcess> {
-  const worker = startNodeProcess('worker', 'worker/main.ts', env);
+  const worker = startNodeProcess('worker', 'worker/main.ts', env, [], workerNodeFlags(loadConfig(env)));
   try {
     await waitForOutput(worker, /worker polling task queue/);
   } catch (error) {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bankGatewayUrl, ConfigError, loadConfig } from '#config/index.js';
+import { bankGatewayUrl, ConfigError, loadConfig, workerNodeFlags } from '#config/index.js';
 import { parseDuration } from '#domain/duration.js';
 import { PolicyError, resolvePolicy } from '#domain/policy.js';
 
@@ -111,6 +111,45 @@ describe('configuration', () => {
   it('caches verified tokens for 60 s unless told otherwise (0: never)', () => {
     expect(loadConfig({}).tokenCacheMs).toBe(60_000);
     expect(loadConfig({ FANZHA_TOKEN_CACHE_SECONDS: '0' }).tokenCacheMs).toBe(0);
+  });
+
+  it('sizes a worker from FANZHA_WORKER_MEMORY_MB: a heap limit for each of its two isolates, and its workflow cache', () => {
+    const sized = (env: Record<string, string>) => {
+      const config = loadConfig(env);
+      const heapMb = Number(/^--max-old-space-size=(\d+)$/.exec(workerNodeFlags(config).join(' '))![1]);
+      return { memoryMb: config.workerMemoryMb, heapMb, cached: config.workerCachedWorkflows };
+    };
+    const standard = sized({});
+    expect(standard.memoryMb).toBe(512);
+    // Two heaps at their limit leave room for Node and the SDK's core within the budget.
+    expect(2 * standard.heapMb).toBeLessThan(0.7 * standard.memoryMb);
+    // The cache fills half the workflow thread's heap at 150 KB a workflow (README "Worker memory").
+    expect(standard.cached * 150).toBeLessThanOrEqual((standard.heapMb * 1024) / 2);
+    expect(standard.cached).toBeGreaterThan(((standard.heapMb * 1024) / 2 - 150) / 150);
+    const large = sized({ FANZHA_WORKER_MEMORY_MB: '2048' });
+    expect(large.heapMb).toBe(4 * standard.heapMb + 2);
+    expect(large.cached).toBeGreaterThan(3.9 * standard.cached);
+    // An explicit cache wins over the derived one.
+    expect(sized({ FANZHA_WORKER_MEMORY_MB: '2048', FANZHA_WORKER_CACHED_WORKFLOWS: '40' }).cached).toBe(40);
+    expect(() => loadConfig({ FANZHA_WORKER_MEMORY_MB: '100' })).toThrow(
+      /^FANZHA_WORKER_MEMORY_MB must be a whole number from 256/,
+    );
+  });
+
+  it('`npm run worker` starts the worker with those flags; a bad size stops it with exit code 2 naming the setting', () => {
+    const flags = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/worker-node-flags.ts'], {
+      env: { ...process.env, FANZHA_WORKER_MEMORY_MB: '1024' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(flags.stdout.trim()).toBe(workerNodeFlags({ workerMemoryMb: 1024 }).join(' '));
+    const bad = spawnSync('npm', ['run', '--silent', 'worker'], {
+      env: { ...process.env, FANZHA_WORKER_MEMORY_MB: '100', DATABASE_URL: 'postgres://127.0.0.1:1/none' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('FANZHA_WORKER_MEMORY_MB must be a whole number from 256');
   });
 
   it('accepts the policy file the demo ships', () => {

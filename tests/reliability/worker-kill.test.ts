@@ -59,6 +59,10 @@ describe('worker killed mid-load', () => {
     const plan = buildPlan(7101, 'wk', { alerts: 200, cases: 20, operators: actors.operators.length });
     await seedBank(plan, stack);
     let worker: ManagedProcess = await startWorkerProcess(workerEnv);
+    // Sized by its memory budget (FANZHA_WORKER_MEMORY_MB, default 512), not by V8's share of the machine.
+    const heapLimitMb = Number(/V8 heap limit (\d+) MB/.exec(worker.output())?.[1]);
+    expect(heapLimitMb).toBeGreaterThan(0);
+    expect(heapLimitMb).toBeLessThan(512);
     const api = await loggedApp(stack);
     const state = newRunState(plan);
     const t0 = Date.now();
