@@ -186,6 +186,14 @@ function temporalConnect(env: Env): ClientConnectConfig {
   }
 }
 
+/** `whsec_<base64>` of 24–64 bytes, the key size the Standard Webhooks specification asks for. */
+function isStandardWebhookSecret(secret: string) {
+  const base64 = secret.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0) return false;
+  const bytes = Buffer.from(base64, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
 function notificationConfig(env: Env): FanzhaConfig['notifications'] {
   const webhooks: FanzhaConfig['notifications']['webhooks'] = {};
   for (const role of NOTIFICATION_RECIPIENTS) {
@@ -198,6 +206,12 @@ function notificationConfig(env: Env): FanzhaConfig['notifications'] {
       'FANZHA_WEBHOOK_SECRET',
       'must be at least 16 characters when a FANZHA_WEBHOOK_URL_<ROLE> is set (it signs every webhook)',
       webhookSecret ? '<redacted>' : undefined,
+    );
+  if (webhookSecret?.startsWith('whsec_') && !isStandardWebhookSecret(webhookSecret))
+    throw new ConfigError(
+      'FANZHA_WEBHOOK_SECRET',
+      'a Standard Webhooks secret must be "whsec_" and the base64 of 24 to 64 random bytes',
+      '<redacted>',
     );
   return { webhooks, webhookSecret, pollIntervalMs: integer(env, 'FANZHA_NOTIFY_POLL_MS', 1000, 10, 600_000) };
 }
