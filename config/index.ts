@@ -85,6 +85,17 @@ export interface FanzhaConfig {
     webhookSecret: string | null;
     pollIntervalMs: number;
   };
+  /**
+   * OpenTelemetry traces, off unless the standard OTEL_* variables ask for them: an OTLP endpoint
+   * (OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or OTEL_TRACES_EXPORTER=otlp;
+   * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn them off. The exporter reads the rest
+   * (headers, timeout) from the environment itself.
+   */
+  tracing: {
+    enabled: boolean;
+    /** OTEL_SERVICE_NAME; null: each process names itself (fanzha-api, fanzha-worker, fanzha). */
+    serviceName: string | null;
+  };
 }
 
 export const NOTIFICATION_RECIPIENTS = [
@@ -216,6 +227,26 @@ function notificationConfig(env: Env): FanzhaConfig['notifications'] {
   return { webhooks, webhookSecret, pollIntervalMs: integer(env, 'FANZHA_NOTIFY_POLL_MS', 1000, 10, 600_000) };
 }
 
+function tracingConfig(env: Env): FanzhaConfig['tracing'] {
+  const serviceName = env.OTEL_SERVICE_NAME || null;
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { enabled: false, serviceName };
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() || null;
+  if (exporter === 'none') return { enabled: false, serviceName };
+  if (exporter !== null && exporter !== 'otlp')
+    throw new ConfigError('OTEL_TRACES_EXPORTER', 'must be "otlp" or "none" (traces go out over OTLP only)', exporter);
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (protocol && protocol !== 'http/protobuf')
+    throw new ConfigError(
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'must be "http/protobuf" (the OTLP exporter Fanzha ships)',
+      protocol,
+    );
+  const endpoint =
+    url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']) ??
+    url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+  return { enabled: exporter === 'otlp' || endpoint !== null, serviceName };
+}
+
 function auditConfig(env: Env): FanzhaConfig['audit'] {
   const every = env.FANZHA_ARCHIVE_EVERY || '1m';
   let archiveEveryMs: number;
@@ -315,6 +346,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     timeZone: timeZone(env),
     centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),
     notifications: notificationConfig(env),
+    tracing: tracingConfig(env),
     audit: auditConfig(env),
   };
 }

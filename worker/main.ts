@@ -4,6 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
 import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
+import { startTracing } from '#services/tracing.js';
 import { channelsFromConfig, createDispatcher } from './notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from './worker.js';
 
@@ -14,6 +15,7 @@ if (!config.databaseUrl) {
   );
   process.exit(2);
 }
+const tracing = await startTracing(config.tracing, 'fanzha-worker');
 const database = await prepareDatabase(config);
 installWorkerRuntime(config.logLevel);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions);
@@ -24,6 +26,7 @@ const worker = await createFanzhaWorker({
   config,
   connection,
   deps: { db: database.db },
+  tracing,
   ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
 });
 const running = worker.run();
@@ -56,6 +59,7 @@ closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
   await Promise.all([running.catch(() => {}), dispatcher.stop()]);
   await connection.close();
   await database.close();
+  await tracing?.shutdown();
 });
 
 await running;
