@@ -29,6 +29,10 @@ const worker = await createFanzhaWorker({
   tracing,
   ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
 });
+if (tracing && bundlePath)
+  console.error(
+    'tracing: the workflows run from FANZHA_WORKFLOW_BUNDLE, which has the tracing interceptors only if it was built with them (README "Traces")',
+  );
 const running = worker.run();
 const dispatcher = createDispatcher({
   db: database.db,
