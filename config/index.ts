@@ -81,7 +81,7 @@ export interface FanzhaConfig {
   notifications: {
     /** Webhook per recipient role (FANZHA_WEBHOOK_URL_<ROLE>); roles without one are delivered to the log. */
     webhooks: Partial<Record<NotificationRecipient, string>>;
-    /** HMAC-SHA256 key that signs every webhook body. */
+    /** Signs every webhook (Standard Webhooks): `whsec_<base64>`, or a plain secret whose UTF-8 bytes are the key. */
     webhookSecret: string | null;
     pollIntervalMs: number;
   };
