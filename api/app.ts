@@ -83,6 +83,15 @@ export async function buildApp(deps: AppDeps) {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Traces (OTEL_*, services/tracing.ts), registered first so that every hook and route after it runs
+  // inside the request's span; the health probes stay out. Off, @fastify/otel is not even loaded.
+  if (deps.config.tracing.enabled) {
+    const { FastifyOtelInstrumentation } = await import('@fastify/otel');
+    const probes = new Set(['/healthz', '/readyz']);
+    await app.register(
+      new FastifyOtelInstrumentation({ ignorePaths: (route) => probes.has(route.url.split('?')[0]!) }).plugin(),
+    );
+  }
   // JSON only: anything else is a 415 that says so, not a confusing schema error.
   app.removeContentTypeParser('text/plain');
   // A POST without a body means "no fields": required ones are then reported by name.

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
 import { buildApp } from './app.js';
 import { createTemporalClient } from '#services/temporal-client.js';
+import { startTracing } from '#services/tracing.js';
 
 const config = loadConfigOrExit(process.env, { banks: true, auditKey: true });
 if (!config.databaseUrl) {
@@ -12,6 +13,7 @@ if (!config.databaseUrl) {
   );
   process.exit(2);
 }
+const tracing = await startTracing(config.tracing, 'fanzha-api');
 const database = await prepareDatabase(config);
 const temporal = createTemporalClient(config);
 const app = await buildApp({ config, database, temporal });
@@ -22,6 +24,7 @@ closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
   await app.close();
   await temporal.connection.close();
   await database.close();
+  await tracing?.shutdown();
 });
 
 await app.listen({ host: config.host, port: config.port });

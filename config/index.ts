@@ -88,9 +88,20 @@ export interface FanzhaConfig {
   notifications: {
     /** Webhook per recipient role (FANZHA_WEBHOOK_URL_<ROLE>); roles without one are delivered to the log. */
     webhooks: Partial<Record<NotificationRecipient, string>>;
-    /** HMAC-SHA256 key that signs every webhook body. */
+    /** Signs every webhook (Standard Webhooks): `whsec_<base64>`, or a plain secret whose UTF-8 bytes are the key. */
     webhookSecret: string | null;
     pollIntervalMs: number;
+  };
+  /**
+   * OpenTelemetry traces, off unless the standard OTEL_* variables ask for them: an OTLP endpoint
+   * (OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or OTEL_TRACES_EXPORTER=otlp;
+   * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn them off. The exporter reads the rest
+   * (headers, timeout) from the environment itself.
+   */
+  tracing: {
+    enabled: boolean;
+    /** OTEL_SERVICE_NAME; null: each process names itself (fanzha-api, fanzha-worker, fanzha). */
+    serviceName: string | null;
   };
 }
 
@@ -193,6 +204,14 @@ function temporalConnect(env: Env): ClientConnectConfig {
   }
 }
 
+/** `whsec_<base64>` of 24–64 bytes, the key size the Standard Webhooks specification asks for. */
+function isStandardWebhookSecret(secret: string) {
+  const base64 = secret.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0) return false;
+  const bytes = Buffer.from(base64, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
+
 function notificationConfig(env: Env): FanzhaConfig['notifications'] {
   const webhooks: FanzhaConfig['notifications']['webhooks'] = {};
   for (const role of NOTIFICATION_RECIPIENTS) {
@@ -206,7 +225,33 @@ function notificationConfig(env: Env): FanzhaConfig['notifications'] {
       'must be at least 16 characters when a FANZHA_WEBHOOK_URL_<ROLE> is set (it signs every webhook)',
       webhookSecret ? '<redacted>' : undefined,
     );
+  if (webhookSecret?.startsWith('whsec_') && !isStandardWebhookSecret(webhookSecret))
+    throw new ConfigError(
+      'FANZHA_WEBHOOK_SECRET',
+      'a Standard Webhooks secret must be "whsec_" and the base64 of 24 to 64 random bytes',
+      '<redacted>',
+    );
   return { webhooks, webhookSecret, pollIntervalMs: integer(env, 'FANZHA_NOTIFY_POLL_MS', 1000, 10, 600_000) };
+}
+
+function tracingConfig(env: Env): FanzhaConfig['tracing'] {
+  const serviceName = env.OTEL_SERVICE_NAME || null;
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { enabled: false, serviceName };
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() || null;
+  if (exporter === 'none') return { enabled: false, serviceName };
+  if (exporter !== null && exporter !== 'otlp')
+    throw new ConfigError('OTEL_TRACES_EXPORTER', 'must be "otlp" or "none" (traces go out over OTLP only)', exporter);
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (protocol && protocol !== 'http/protobuf')
+    throw new ConfigError(
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'must be "http/protobuf" (the OTLP exporter Fanzha ships)',
+      protocol,
+    );
+  const endpoint =
+    url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']) ??
+    url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+  return { enabled: exporter === 'otlp' || endpoint !== null, serviceName };
 }
 
 function auditConfig(env: Env): FanzhaConfig['audit'] {
@@ -345,6 +390,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     timeZone: timeZone(env),
     centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),
     notifications: notificationConfig(env),
+    tracing: tracingConfig(env),
     audit: auditConfig(env),
   };
 }

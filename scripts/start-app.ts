@@ -9,6 +9,7 @@ import closeWithGrace from 'close-with-grace';
 import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
 import { buildApp } from '#api/app.js';
 import { createTemporalClient } from '#services/temporal-client.js';
+import { startTracing } from '#services/tracing.js';
 import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
 import { channelsFromConfig, createDispatcher } from '#worker/notifications/dispatcher.js';
@@ -56,6 +57,10 @@ setInterval(() => {
   if (process.ppid !== parentAtStart && !stopping) process.kill(process.pid, 'SIGTERM');
 }, 1000).unref();
 
+// Before anything that makes spans; flushed last (stops run in reverse).
+const tracing = await startTracing(config.tracing, 'fanzha');
+if (tracing) stops.push(() => tracing.shutdown());
+
 const database = await prepareDatabase(config);
 stops.push(() => database.close());
 say(
@@ -65,7 +70,7 @@ say(
 installWorkerRuntime(config.logLevel);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
 stops.push(() => connection.close());
-const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db } });
+const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db }, tracing });
 const running = worker.run();
 running.catch((error) => {
   if (!stopping) {

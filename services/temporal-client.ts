@@ -3,8 +3,10 @@ import {
   Connection,
   defaultGrpcRetryOptions,
   makeGrpcRetryInterceptor,
+  type ClientInterceptors,
   type ConnectionOptions,
 } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client/index.js';
 import type { FanzhaConfig } from '#config/index.js';
 
 /**
@@ -16,8 +18,15 @@ export function createTemporalClient(config: FanzhaConfig): Client {
     ...(config.temporal.connect.connectionOptions as ConnectionOptions),
     interceptors: [makeGrpcRetryInterceptor(answerUpdateLimitAtOnce)],
   });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, interceptors: clientInterceptors(config) });
 }
+
+/**
+ * With tracing on, every start, Update and signal is a span of the request that made it, and carries
+ * its context to the workflow in a Temporal header (services/tracing.ts); off, none.
+ */
+export const clientInterceptors = (config: Pick<FanzhaConfig, 'tracing'>): ClientInterceptors =>
+  config.tracing.enabled ? { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } : {};
 
 const RESOURCE_EXHAUSTED = 8;
 const retry = defaultGrpcRetryOptions();

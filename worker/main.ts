@@ -5,6 +5,7 @@ import closeWithGrace from 'close-with-grace';
 import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
 import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
+import { startTracing } from '#services/tracing.js';
 import { channelsFromConfig, createDispatcher } from './notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from './worker.js';
 
@@ -15,6 +16,7 @@ if (!config.databaseUrl) {
   );
   process.exit(2);
 }
+const tracing = await startTracing(config.tracing, 'fanzha-worker');
 const database = await prepareDatabase(config);
 installWorkerRuntime(config.logLevel);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions);
@@ -25,8 +27,13 @@ const worker = await createFanzhaWorker({
   config,
   connection,
   deps: { db: database.db },
+  tracing,
   ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
 });
+if (tracing && bundlePath)
+  console.error(
+    'tracing: the workflows run from FANZHA_WORKFLOW_BUNDLE, which has the tracing interceptors only if it was built with them (README "Traces")',
+  );
 const running = worker.run();
 const dispatcher = createDispatcher({
   db: database.db,
@@ -61,6 +68,7 @@ closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
   await Promise.all([running.catch(() => {}), dispatcher.stop()]);
   await connection.close();
   await database.close();
+  await tracing?.shutdown();
 });
 
 await running;

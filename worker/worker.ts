@@ -16,6 +16,8 @@ import {
 import { createActivities, type ActivityDeps } from '#activities/index.js';
 import { createBankGateway } from '#activities/bank-gateway.js';
 import { archiveKey, bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
+import type { Tracing } from '#services/tracing.js';
+import { workerTracingOptions } from './tracing.js';
 
 /** The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters. */
 export function installWorkerRuntime(logLevel: string) {
@@ -53,6 +55,8 @@ export interface FanzhaWorkerOptions {
   /** Tests may replace activities; the engine and the database stay real. */
   activities?: Partial<ReturnType<typeof createActivities>>;
   workerOptions?: Partial<WorkerOptions>;
+  /** Traces of workflows and activities (services/tracing.ts startTracing); null/absent: none, at no cost. */
+  tracing?: Tracing | null;
 }
 
 /**
@@ -89,6 +93,7 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
     shutdownGraceTime: '10s',
     // Bounded by the setting, not by the heap (the SDK's default would keep thousands of open alerts).
     maxCachedWorkflows: config.workerCachedWorkflows,
+    ...(options.tracing ? workerTracingOptions(options.tracing, { bundled: !options.workflowBundle }) : {}),
     ...options.workerOptions,
   });
 }

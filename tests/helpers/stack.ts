@@ -14,6 +14,7 @@ import { openDatabase, type DatabaseHandle } from '#db/client.js';
 import { createUserStore, type User } from '#db/users.js';
 import type { Role } from '#domain/roles.js';
 import { resolvePolicy } from '#domain/policy.js';
+import { clientInterceptors } from '#services/temporal-client.js';
 import { createFanzhaWorker, type FanzhaWorkerOptions } from '#worker/worker.js';
 import { databaseUrl } from '../global-setup.js';
 
@@ -48,6 +49,10 @@ export interface StackOptions {
   /** Another Temporal server than the run's shared one (e.g. a test that restarts its own). */
   temporalAddress?: string;
   activities?: FanzhaWorkerOptions['activities'];
+  /** The worker's traces (services/tracing.ts); its workflows need a bundle built with their interceptors. */
+  tracing?: FanzhaWorkerOptions['tracing'];
+  /** Instead of the run's prebuilt bundle. */
+  workflowBundlePath?: string;
 }
 
 export interface Caller {
@@ -95,7 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   config.policy = resolvePolicy(options.policy ?? {});
   const database = await openDatabase({ url, dataDir: config.dataDir, poolSize: 5 });
   const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', interceptors: clientInterceptors(config) });
   const app = await buildApp({ config, database, temporal: client, logger: false });
   // Listening for real: the worker reaches the bank simulator over HTTP, as in the embedded default.
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -116,8 +121,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         config,
         connection: workerConnection,
         deps: { db: database.db },
-        workflowBundle: { codePath: inject('workflowBundlePath') },
+        workflowBundle: { codePath: options.workflowBundlePath ?? inject('workflowBundlePath') },
         activities: options.activities,
+        tracing: options.tracing,
       });
       worker = { worker: created, running: created.run(), connection: workerConnection };
       return created;

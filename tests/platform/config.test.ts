@@ -159,6 +159,36 @@ describe('configuration', () => {
     expect(config.policy.stopPayment.maxRestops).toBe(2);
   });
 
+  it('takes a whsec_ webhook secret only as base64 of 24 to 64 bytes, and never echoes it', () => {
+    const hook = { FANZHA_WEBHOOK_URL_SUPERVISOR: 'http://127.0.0.1:9/hook' };
+    const whsec = (bytes: number) => `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`;
+    expect(loadConfig({ ...hook, FANZHA_WEBHOOK_SECRET: whsec(32) }).notifications.webhookSecret).toBe(whsec(32));
+    expect(loadConfig({ ...hook, FANZHA_WEBHOOK_SECRET: 'a-plain-secret-of-16+' }).notifications.webhookSecret).toBe(
+      'a-plain-secret-of-16+',
+    );
+    for (const bad of [whsec(16), whsec(65), 'whsec_not*base64-at-all!!!!!!!!!!!!!!'])
+      expect(() => loadConfig({ ...hook, FANZHA_WEBHOOK_SECRET: bad })).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining(bad.slice(6)) }),
+      );
+    expect(() => loadConfig({ ...hook, FANZHA_WEBHOOK_SECRET: whsec(16) })).toThrow(/FANZHA_WEBHOOK_SECRET.*whsec_/);
+  });
+
+  it('traces only when the standard OTEL_* variables ask for it', () => {
+    expect(loadConfig({}).tracing).toEqual({ enabled: false, serviceName: null });
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(loadConfig(endpoint).tracing.enabled).toBe(true);
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c/v1/traces' }).tracing.enabled).toBe(true);
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'fz' }).tracing).toEqual({
+      enabled: true,
+      serviceName: 'fz',
+    });
+    expect(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing.enabled).toBe(false);
+    expect(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing.enabled).toBe(false);
+    expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow(/OTEL_TRACES_EXPORTER/);
+    expect(() => loadConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/http\/protobuf/);
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+  });
+
   it('never echoes a database password in an error', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).toThrow(/admin:\*\*\*@/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret@db/x' })).not.toThrow(/s3cret/);
