@@ -312,11 +312,11 @@ const CACHED_WORKFLOW_KB = 150;
 
 /**
  * The V8 heap limit (old space) of each of a worker's two isolates — the main thread (activities, the
- * SDK) and the workflow thread (the cached workflows) — out of its memory: 30 % each, the other 40 %
- * for Node, the SDK's core and the code. Left at V8's default (a quarter of the machine's memory) a
- * worker grew its heaps far past what it used before collecting them.
+ * SDK) and the workflow thread (the cached workflows) — out of its memory: 20 % each. V8 adds its young
+ * generation and code to each, and the rest is Node, the SDK's core and the code; left at V8's default
+ * (a quarter of the machine's memory) a worker grew its heaps far past what it used before collecting.
  */
-export const workerHeapMb = (memoryMb: number) => Math.floor(memoryMb * 0.3);
+export const workerHeapMb = (memoryMb: number) => Math.floor(memoryMb * 0.2);
 
 /** The workflow cache a worker of `memoryMb` keeps: half of its workflow thread's heap. */
 export const cachedWorkflowsFor = (memoryMb: number) =>

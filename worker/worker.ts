@@ -17,7 +17,7 @@ import { createActivities, type ActivityDeps } from '#activities/index.js';
 import { createBankGateway } from '#activities/bank-gateway.js';
 import { archiveKey, bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
 import type { Tracing } from '#services/tracing.js';
-import { workerTracingOptions } from './tracing.js';
+import { TRACING_WORKFLOW_INTERCEPTORS, workerTracingOptions } from './tracing.js';
 
 /** The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters. */
 export function installWorkerRuntime(logLevel: string) {
@@ -63,11 +63,13 @@ export interface FanzhaWorkerOptions {
  * The workflow bundle, made by a child process: bundling in the worker itself left webpack's heap
  * behind in it (about 100 MB of a worker's memory for good; README "Worker memory").
  */
-export async function bundleWorkflowsApart(): Promise<{ code: string }> {
+export async function bundleWorkflowsApart(interceptorModules: string[] = []): Promise<{ code: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fanzha-bundle-'));
   try {
     const file = path.join(dir, 'workflows.js');
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', BUNDLE_ENTRY, file], { maxBuffer: 16 * 2 ** 20 });
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', BUNDLE_ENTRY, file, ...interceptorModules], {
+      maxBuffer: 16 * 2 ** 20,
+    });
     return { code: await readFile(file, 'utf8') };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -81,7 +83,8 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflowsApart()),
+    workflowBundle:
+      options.workflowBundle ?? (await bundleWorkflowsApart(options.tracing ? [TRACING_WORKFLOW_INTERCEPTORS] : [])),
     activities: {
       ...createActivities({
         bankGateway: createBankGateway({ baseUrl: bankGatewayUrl(config) }),
@@ -93,7 +96,7 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
     shutdownGraceTime: '10s',
     // Bounded by the setting, not by the heap (the SDK's default would keep thousands of open alerts).
     maxCachedWorkflows: config.workerCachedWorkflows,
-    ...(options.tracing ? workerTracingOptions(options.tracing, { bundled: !options.workflowBundle }) : {}),
+    ...(options.tracing ? workerTracingOptions(options.tracing) : {}),
     ...options.workerOptions,
   });
 }

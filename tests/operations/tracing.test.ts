@@ -7,13 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { alertWorkflowId } from '#domain/alert.js';
 import { startTracing, type Tracing } from '#services/tracing.js';
 import { TRACING_WORKFLOW_INTERCEPTORS, workerTracingOptions } from '#worker/tracing.js';
-import { WORKFLOWS_PATH } from '#worker/worker.js';
+import { bundleWorkflowsApart } from '#worker/worker.js';
 import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { loadGoldens } from '../helpers/goldens.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -25,12 +25,9 @@ let tracedBundlePath: string;
 
 beforeAll(async () => {
   tracing = (await startTracing({ enabled: true, serviceName: null }, 'fanzha-test', exporter))!;
-  // The run's prebuilt bundle has no tracing interceptors (tracing is off by default): one that has them.
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: [TRACING_WORKFLOW_INTERCEPTORS],
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
+  // The run's prebuilt bundle has no tracing interceptors (tracing is off by default): the one a tracing
+  // worker makes for itself.
+  const { code } = await bundleWorkflowsApart([TRACING_WORKFLOW_INTERCEPTORS]);
   tracedBundlePath = path.join(mkdtempSync(path.join(os.tmpdir(), 'fanzha-traced-')), 'bundle.js');
   writeFileSync(tracedBundlePath, code);
   stack = await startStack({ env: { OTEL_TRACES_EXPORTER: 'otlp' }, tracing, workflowBundlePath: tracedBundlePath });
@@ -103,7 +100,7 @@ describe('tracing', () => {
       {
         workflowBundle: { codePath: tracedBundlePath },
         replayName: 'golden-traced',
-        sinks: workerTracingOptions(tracing, { bundled: false }).sinks,
+        sinks: workerTracingOptions(tracing).sinks,
       },
       goldens.map((g) => ({ workflowId: g.file, history: historyFromJSON(g.json) })),
     ))

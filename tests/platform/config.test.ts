@@ -122,12 +122,12 @@ describe('configuration', () => {
     const standard = sized({});
     expect(standard.memoryMb).toBe(512);
     // Two heaps at their limit leave room for Node and the SDK's core within the budget.
-    expect(2 * standard.heapMb).toBeLessThan(0.7 * standard.memoryMb);
+    expect(2 * standard.heapMb).toBeLessThan(0.5 * standard.memoryMb);
     // The cache fills half the workflow thread's heap at 150 KB a workflow (README "Worker memory").
     expect(standard.cached * 150).toBeLessThanOrEqual((standard.heapMb * 1024) / 2);
     expect(standard.cached).toBeGreaterThan(((standard.heapMb * 1024) / 2 - 150) / 150);
     const large = sized({ FANZHA_WORKER_MEMORY_MB: '2048' });
-    expect(large.heapMb).toBe(4 * standard.heapMb + 2);
+    expect(large.heapMb).toBe(4 * standard.heapMb + 1);
     expect(large.cached).toBeGreaterThan(3.9 * standard.cached);
     // An explicit cache wins over the derived one.
     expect(sized({ FANZHA_WORKER_MEMORY_MB: '2048', FANZHA_WORKER_CACHED_WORKFLOWS: '40' }).cached).toBe(40);
