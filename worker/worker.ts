@@ -12,10 +12,23 @@ import { createActivities, type ActivityDeps } from '#activities/index.js';
 import { createBankGateway } from '#activities/bank-gateway.js';
 import { archiveKey, bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
 
-/** The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters. */
-export function installWorkerRuntime(logLevel: string) {
+/**
+ * The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters.
+ * With `metricsAddress` (FANZHA_WORKER_METRICS_ADDRESS) the SDK serves its metrics, and the activities'
+ * (bank gateway calls), for Prometheus at http://<address>/metrics, in seconds and with `_total` counters.
+ */
+export function installWorkerRuntime(logLevel: string, metricsAddress: string | null = null) {
   const level = logLevel === 'debug' || logLevel === 'trace' ? 'DEBUG' : logLevel === 'silent' ? 'ERROR' : 'WARN';
-  Runtime.install({ logger: new DefaultLogger(level) });
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    ...(metricsAddress && {
+      telemetryOptions: {
+        metrics: {
+          prometheus: { bindAddress: metricsAddress, useSecondsForDurations: true, countersTotalSuffix: true },
+        },
+      },
+    }),
+  });
 }
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
