@@ -115,6 +115,8 @@ describe('the API’s /metrics', () => {
     // A user's API token is not the scraper's.
     const asUser = await stack.request(supervisor, { method: 'GET', url: '/metrics' });
     expect(asUser.statusCode).toBe(401);
+    const openapi = (await stack.request(null, { method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(openapi.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
   });
 
   it('counts alerts queued, then overdue at escalation level 1, and the notification left undelivered', async () => {
