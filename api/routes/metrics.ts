@@ -4,7 +4,7 @@
  * plugin, and the supervisor's figures read from the database at each scrape (services/operations.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge } from 'prom-client';
 import { Type } from 'typebox';
 import type { OperationsFigures } from '#services/operations.js';
@@ -86,10 +86,14 @@ export default async function metrics(app: FastifyInstance) {
     {
       // Prometheus holds no user: its own token, checked below. Answered even while the API sheds load.
       config: { public: true, pressureHandler: () => {} },
-      onRequest: async (request: FastifyRequest) => {
+      onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+        // Guessing this token costs what guessing a user's does: the same per-address budget.
+        app.authFailures.refuseIfBlocked(request, reply);
         const match = /^Bearer (.{1,512})$/.exec(request.headers.authorization ?? '');
-        if (!match || !timingSafeEqual(digest(match[1]!), expected))
+        if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
+          app.authFailures.failed(request);
           throw new Problem(401, 'unauthenticated', 'Send FANZHA_METRICS_TOKEN as "Authorization: Bearer <token>".');
+        }
       },
       schema: {
         tags: ['health'],
@@ -99,6 +103,7 @@ export default async function metrics(app: FastifyInstance) {
         response: {
           200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String() } } },
           401: ProblemSchema,
+          429: ProblemSchema,
         },
       },
     },

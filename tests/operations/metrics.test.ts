@@ -59,7 +59,7 @@ beforeAll(async () => {
   installWorkerRuntime('silent', `127.0.0.1:${port}`);
   workerMetricsUrl = `http://127.0.0.1:${port}/metrics`;
   stack = await startStack({
-    env: { FANZHA_METRICS_TOKEN: TOKEN },
+    env: { FANZHA_METRICS_TOKEN: TOKEN, FANZHA_AUTH_FAILURES_PER_MINUTE: '5' },
     policy: {
       // Level 1 lasts one deadline's span (then level 2): long enough for a scrape to see it.
       alert: { claimSla: { high: '5s', medium: '10m', low: '10m' } },
@@ -117,6 +117,21 @@ describe('the API’s /metrics', () => {
     expect(asUser.statusCode).toBe(401);
     const openapi = (await stack.request(null, { method: 'GET', url: '/openapi.json' })).json();
     expect(Object.keys(openapi.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
+  });
+
+  it('refuses an address that keeps guessing the token, as it refuses guessed user tokens', async () => {
+    const from = (remoteAddress: string, token: string) =>
+      stack.request(null, {
+        method: 'GET',
+        url: '/metrics',
+        remoteAddress,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    for (let i = 0; i < 5; i++) expect((await from('203.0.113.7', `guess-${i}-0123456789abcdef`)).statusCode).toBe(401);
+    const blocked = await from('203.0.113.7', TOKEN);
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await from('198.51.100.2', TOKEN)).statusCode).toBe(200);
   });
 
   it('counts alerts queued, then overdue at escalation level 1, and the notification left undelivered', async () => {
