@@ -7,7 +7,7 @@ import { and, asc, count, desc, eq, gt, inArray, isNull, min, ne, or, sql } from
 import type { Database } from '#db/client.js';
 import { alerts, notifications, sessions, stopPayments, users } from '#db/schema.js';
 import type { User } from '#db/users.js';
-import type { AlertView } from '#domain/alert.js';
+import { ALERT_STATES, type AlertView } from '#domain/alert.js';
 import type { Role } from '#domain/roles.js';
 import { MAY } from '#domain/roles.js';
 import { alertSummary } from './alerts.js';
@@ -18,18 +18,23 @@ import { caseSummary } from './stop-payments.js';
 const ESCALATED_LIMIT = 50;
 const HELD_LIMIT = 100;
 
+const OPEN_ALERT_STATES = ALERT_STATES.filter((state) => state !== 'closed');
+
 /** Open alerts by state and escalation level, and how many of them are past their deadline (the board, /metrics). */
 export function openAlertCounts(db: Database) {
-  return db
-    .select({
-      state: alerts.state,
-      escalationLevel: alerts.escalationLevel,
-      open: count(),
-      overdue: sql<number>`count(*) filter (where ${alerts.overdue})::int`,
-    })
-    .from(alerts)
-    .where(ne(alerts.state, 'closed'))
-    .groupBy(alerts.state, alerts.escalationLevel);
+  return (
+    db
+      .select({
+        state: alerts.state,
+        escalationLevel: alerts.escalationLevel,
+        open: count(),
+        overdue: sql<number>`count(*) filter (where ${alerts.overdue})::int`,
+      })
+      .from(alerts)
+      // The open states by name, not "not closed": the queue index (state first) then skips the closed rows.
+      .where(inArray(alerts.state, OPEN_ALERT_STATES))
+      .groupBy(alerts.state, alerts.escalationLevel)
+  );
 }
 
 /** Stop-payment cases awaiting approval or holding money, by state and escalation level (the board, /metrics). */
