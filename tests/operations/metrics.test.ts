@@ -64,7 +64,7 @@ beforeAll(async () => {
       // Level 1 lasts one deadline's span (then level 2): long enough for a scrape to see it.
       alert: { claimSla: { high: '5s', medium: '10m', low: '10m' } },
       // A stop held for an hour is "about to lapse": within the default 12 h reminder to freeze it.
-      stopPayment: { approvalSla: '3s', stopValidity: '1h' },
+      stopPayment: { approvalSla: '5s', stopValidity: '1h' },
     },
   });
   [platform, supervisor, calltaker, approver] = await Promise.all([
@@ -251,7 +251,14 @@ describe('the worker’s exporter', () => {
     expect(value(before, 'temporal_sticky_cache_hit_total')).toBeDefined();
 
     expect((await alertApi(stack).ingest(platform, newAlert({ riskLevel: 'low' }))).statusCode).toBe(201);
-    const after = await scrapeUntil('more workflow tasks', scrapeWorker, (s) => tasks(s) > tasks(before));
+    const stickyHits = (s: Sample[]) =>
+      value(s, 'temporal_sticky_cache_hit_total', { workflow_type: 'AlertWorkflow' })!;
+    // Its first task starts it; the next (after its projection) finds it in the worker's cache.
+    const after = await scrapeUntil(
+      'more workflow tasks, one of them served from the cache',
+      scrapeWorker,
+      (s) => tasks(s) > tasks(before) && stickyHits(s) > stickyHits(before),
+    );
     expect(value(after, 'temporal_workflow_task_schedule_to_start_latency_sum')).toBeGreaterThanOrEqual(
       value(before, 'temporal_workflow_task_schedule_to_start_latency_sum')!,
     );
