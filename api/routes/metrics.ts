@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Gauge } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { OperationsFigures } from '#services/operations.js';
 import { ProblemSchema } from '../schemas/common.js';
@@ -13,11 +13,18 @@ import { Problem } from '../problem.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
+/** The supervisor's figures, in a registry of their own: a scrape that could not read them leaves it out. */
 function domainGauges(app: FastifyInstance) {
-  const registers = [app.metricsRegistry];
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+  const registry = new Registry();
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = [], registers = [registry]) =>
     new Gauge<L>({ name, help, labelNames, registers });
   const level = ['state', 'escalation_level'] as const;
+  const figuresUp = gauge(
+    'fanzha_figures_up',
+    'Whether this scrape read the supervisor’s figures from the database (1), or could not (0: the fanzha_* figures are absent)',
+    [],
+    [app.metricsRegistry],
+  );
   const gauges = {
     alerts: gauge('fanzha_alerts_open', 'Open alerts by state and escalation level', level),
     alertsOverdue: gauge(
@@ -54,8 +61,14 @@ function domainGauges(app: FastifyInstance) {
       'When the archive last took a history (Unix time; 0: never)',
     ),
   };
-  /** Each scrape sets every figure anew: a label set that is gone (no alert left at a level) disappears. */
-  return (figures: OperationsFigures) => {
+  /**
+   * Each scrape sets every figure anew: a label set that is gone (no alert left at a level) disappears.
+   * Without figures (the database unreachable) they are all absent, never stale or zero, and the rest
+   * is served. Returns the registries to serve.
+   */
+  return (figures: OperationsFigures | null): Registry[] => {
+    figuresUp.set(figures ? 1 : 0);
+    if (!figures) return [app.metricsRegistry];
     for (const g of Object.values(gauges)) g.reset();
     for (const row of figures.alerts) {
       const labels = { state: row.state, escalation_level: String(row.escalationLevel) };
@@ -72,6 +85,7 @@ function domainGauges(app: FastifyInstance) {
     gauges.undeliveredAge.set(figures.notifications.oldestUndeliveredSeconds);
     gauges.archiveLag.set(figures.archive.lagSeconds);
     if (figures.archive.lastArchivedAt) gauges.lastArchived.set(figures.archive.lastArchivedAt.getTime() / 1000);
+    return [app.metricsRegistry, registry];
   };
 }
 
@@ -107,9 +121,16 @@ export default async function metrics(app: FastifyInstance) {
         },
       },
     },
-    async (_request, reply) => {
-      setFigures(await app.services.operations.figures());
-      return reply.type(app.metricsRegistry.contentType).send(await app.metricsRegistry.metrics());
+    async (request, reply) => {
+      // Request and process figures matter most while the database is down: serve them anyway.
+      const registries = setFigures(
+        await app.services.operations.figures().catch((error: unknown) => {
+          request.log.warn({ err: error }, 'metrics: the supervisor’s figures could not be read');
+          return null;
+        }),
+      );
+      const served = Registry.merge(registries);
+      return reply.type(served.contentType).send(await served.metrics());
     },
   );
 }

@@ -4,7 +4,8 @@
  * Temporal SDK's own metrics and the bank gateway calls by outcome) move as work happens.
  */
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { installWorkerRuntime } from '#worker/worker.js';
 import { alertApi, newAlert, waitFor } from '../helpers/alerts.js';
 import { startStack, type Caller, type Stack } from '../helpers/stack.js';
@@ -238,6 +239,30 @@ describe('the API’s /metrics', () => {
     expect(value(archived, 'fanzha_archive_last_archived_timestamp_seconds')! * 1000).toBeGreaterThan(
       Date.now() - 60_000,
     );
+  });
+});
+
+describe('the API’s /metrics without its database', () => {
+  it('still serves the request figures, and no stale supervisor figures', async () => {
+    const admin = postgres(inject('adminDatabaseUrl'), { max: 1, onnotice: () => {} });
+    const name = new URL(stack.databaseUrl).pathname.slice(1);
+    try {
+      await admin.unsafe(`alter database ${name} allow_connections false`);
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
+      const down = await scrapeUntil(
+        'a scrape without the database',
+        scrapeApi,
+        (s) => value(s, 'fanzha_figures_up') === 0,
+      );
+      for (const figure of ['fanzha_alerts_open', 'fanzha_notifications_undelivered', 'fanzha_archive_lag_seconds'])
+        expect(value(down, figure), figure).toBeUndefined();
+      expect(value(down, 'http_request_duration_seconds_count', { route: '/metrics' })).toBeGreaterThan(0);
+    } finally {
+      await admin.unsafe(`alter database ${name} allow_connections true`);
+      await admin.end();
+    }
+    const back = await scrapeUntil('the figures back', scrapeApi, (s) => value(s, 'fanzha_figures_up') === 1);
+    expect(value(back, 'fanzha_archive_lag_seconds')).toBe(0);
   });
 });
 
