@@ -4,7 +4,7 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** This app's Prometheus registry (not prom-client's global one: tests build several apps in one process). */
+    /** This app's Prometheus registry (not prom-client's global one: tests build several apps in one process); only with FANZHA_METRICS_TOKEN. */
     metricsRegistry: Registry;
   }
 }
@@ -17,6 +17,8 @@ declare module 'fastify' {
  */
 export default fp(
   async (app: FastifyInstance) => {
+    // Nothing to serve them (no FANZHA_METRICS_TOKEN): no collectors, no per-request hook.
+    if (!app.config.metrics.token) return;
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     const duration = new Histogram({
