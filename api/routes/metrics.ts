@@ -100,6 +100,8 @@ export default async function metrics(app: FastifyInstance) {
     {
       // Prometheus holds no user: its own token, checked below. Answered even while the API sheds load.
       config: { public: true, pressureHandler: () => {} },
+      // A scrape every few seconds is not worth a log line; a figure it could not read still is (warn).
+      logLevel: 'warn',
       onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
         // Guessing this token costs what guessing a user's does: the same per-address budget.
         app.authFailures.refuseIfBlocked(request, reply);
