@@ -16,7 +16,7 @@ import { closedRunFacts, historyText, isNotFound } from './source.js';
 import type { JsonHistory } from './timeline.js';
 
 /** Visibility lags a little behind closing; runs closed this long before the newest archived one are looked at again. */
-const LOOK_BACK_MS = 10 * 60_000;
+export const LOOK_BACK_MS = 10 * 60_000;
 
 const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 

@@ -85,6 +85,15 @@ export interface FanzhaConfig {
      */
     key: string | null;
   };
+  metrics: {
+    /**
+     * The bearer token Prometheus sends to the API's /metrics (FANZHA_METRICS_TOKEN); null: no /metrics.
+     * A token of its own, not a user's: a scraper holds no role and reads only counts.
+     */
+    token: string | null;
+    /** host:port where a worker serves the Temporal SDK's metrics (FANZHA_WORKER_METRICS_ADDRESS); null: none. */
+    workerAddress: string | null;
+  };
   notifications: {
     /** Webhook per recipient role (FANZHA_WEBHOOK_URL_<ROLE>); roles without one are delivered to the log. */
     webhooks: Partial<Record<NotificationRecipient, string>>;
@@ -254,6 +263,25 @@ function tracingConfig(env: Env): FanzhaConfig['tracing'] {
   return { enabled: exporter === 'otlp' || endpoint !== null, serviceName };
 }
 
+function metricsConfig(env: Env): FanzhaConfig['metrics'] {
+  const token = env.FANZHA_METRICS_TOKEN || null;
+  if (token !== null && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(token))
+    throw new ConfigError(
+      'FANZHA_METRICS_TOKEN',
+      'must be 16 to 256 characters of letters, digits or ._~+/=-',
+      '<redacted>',
+    );
+  const workerAddress = env.FANZHA_WORKER_METRICS_ADDRESS || null;
+  const hostPort = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(workerAddress ?? '');
+  if (workerAddress !== null && (!hostPort || Number(hostPort[1]) < 1 || Number(hostPort[1]) > 65535))
+    throw new ConfigError(
+      'FANZHA_WORKER_METRICS_ADDRESS',
+      'must be host:port, e.g. 127.0.0.1:9464 or 0.0.0.0:9464',
+      workerAddress,
+    );
+  return { token, workerAddress };
+}
+
 function auditConfig(env: Env): FanzhaConfig['audit'] {
   const every = env.FANZHA_ARCHIVE_EVERY || '1m';
   let archiveEveryMs: number;
@@ -389,6 +417,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
     ),
     timeZone: timeZone(env),
     centerName: (env.FANZHA_CENTER_NAME || '市公安局反电信网络诈骗中心').trim().slice(0, 100),
+    metrics: metricsConfig(env),
     notifications: notificationConfig(env),
     tracing: tracingConfig(env),
     audit: auditConfig(env),

@@ -67,7 +67,7 @@ say(
   `database ready (${database.kind === 'pglite' ? `PGlite in ${path.join(config.dataDir, 'pglite')}` : 'PostgreSQL'})`,
 );
 
-installWorkerRuntime(config.logLevel);
+installWorkerRuntime(config.logLevel, config.metrics.workerAddress);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
 stops.push(() => connection.close());
 const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db }, tracing });

@@ -11,6 +11,7 @@ import { createAuditService } from './audit.js';
 import { createBoardService } from './board.js';
 import { createLiveService } from './live.js';
 import { createNotificationService } from './notifications.js';
+import { createOperationsService } from './operations.js';
 import { createSearchService } from './search.js';
 import { createSessionService } from './sessions.js';
 import { createStatsService } from './stats.js';
@@ -36,6 +37,7 @@ export function createServices(deps: ServiceDeps) {
     live: createLiveService(deps),
     search: createSearchService(deps),
     board: createBoardService(deps),
+    operations: createOperationsService({ db: deps.db, policy: deps.config.policy }),
   };
 }
 

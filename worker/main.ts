@@ -18,7 +18,7 @@ if (!config.databaseUrl) {
 }
 const tracing = await startTracing(config.tracing, 'fanzha-worker');
 const database = await prepareDatabase(config);
-installWorkerRuntime(config.logLevel);
+installWorkerRuntime(config.logLevel, config.metrics.workerAddress);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions);
 // A prebuilt bundle (FANZHA_WORKFLOW_BUNDLE, what `npm run cluster` gives every worker): the code a
 // rolling upgrade moves to, the same for all, and no bundling at each start.

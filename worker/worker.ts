@@ -19,10 +19,23 @@ import { archiveKey, bankGatewayUrl, type FanzhaConfig } from '#config/index.js'
 import type { Tracing } from '#services/tracing.js';
 import { TRACING_WORKFLOW_INTERCEPTORS, workerTracingOptions } from './tracing.js';
 
-/** The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters. */
-export function installWorkerRuntime(logLevel: string) {
+/**
+ * The SDK's own log (bundling, state changes) at WARN unless we are debugging: the app logs what matters.
+ * With `metricsAddress` (FANZHA_WORKER_METRICS_ADDRESS) the SDK serves its metrics, and the activities'
+ * (bank gateway calls), for Prometheus at http://<address>/metrics, in seconds and with `_total` counters.
+ */
+export function installWorkerRuntime(logLevel: string, metricsAddress: string | null = null) {
   const level = logLevel === 'debug' || logLevel === 'trace' ? 'DEBUG' : logLevel === 'silent' ? 'ERROR' : 'WARN';
-  Runtime.install({ logger: new DefaultLogger(level) });
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    ...(metricsAddress && {
+      telemetryOptions: {
+        metrics: {
+          prometheus: { bindAddress: metricsAddress, useSecondsForDurations: true, countersTotalSuffix: true },
+        },
+      },
+    }),
+  });
 }
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));

@@ -80,6 +80,12 @@ export interface Cluster {
 }
 
 /** The archive chain's key: FANZHA_AUDIT_KEY, else one kept (0600) in the cluster's data folder. */
+/** Workers on one machine cannot share a metrics port: the n-th (from 0) serves on the given port + n. */
+function workerMetricsAddress(env: NodeJS.ProcessEnv, n: number): NodeJS.ProcessEnv {
+  const match = /^(.*):(\d+)$/.exec(env.FANZHA_WORKER_METRICS_ADDRESS ?? '');
+  return match ? { FANZHA_WORKER_METRICS_ADDRESS: `${match[1]}:${Number(match[2]) + n}` } : {};
+}
+
 function auditKey(dir: string, env: NodeJS.ProcessEnv): string {
   if (env.FANZHA_AUDIT_KEY) return env.FANZHA_AUDIT_KEY;
   const file = path.join(dir, 'audit.key');
@@ -253,7 +259,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         mkdirSync(logDir, { recursive: true });
         writeFileSync(logFile, '', { flag: 'a' });
         from = readFileSync(logFile, 'utf8').length;
-        const workerEnv = { ...common, FANZHA_WORKFLOW_BUNDLE: bundlePath, ...env };
+        const workerEnv = { ...common, FANZHA_WORKFLOW_BUNDLE: bundlePath, ...workerMetricsAddress(common, i), ...env };
         return node(WORKER_ENTRY, workerEnv, `worker-${i + 1}`, workerNodeFlags(loadConfig(workerEnv)));
       },
       (child) => polling(child, logFile, from),

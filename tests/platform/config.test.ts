@@ -103,9 +103,19 @@ describe('configuration', () => {
       /^FANZHA_POLICY_FILE must hold a valid policy: \/alert\/callTimeout/,
     ],
     [{ FANZHA_POLICY_FILE: policyFile('{not json') }, /^FANZHA_POLICY_FILE must name a readable JSON file/],
+    [{ FANZHA_METRICS_TOKEN: 'short' }, /^FANZHA_METRICS_TOKEN must be 16/],
+    [{ FANZHA_WORKER_METRICS_ADDRESS: '9464' }, /^FANZHA_WORKER_METRICS_ADDRESS must be host:port/],
+    [{ FANZHA_WORKER_METRICS_ADDRESS: '0.0.0.0:99999' }, /^FANZHA_WORKER_METRICS_ADDRESS must be host:port/],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('serves no metrics unless asked for: /metrics needs its token, a worker its address', () => {
+    expect(loadConfig({}).metrics).toEqual({ token: null, workerAddress: null });
+    expect(
+      loadConfig({ FANZHA_METRICS_TOKEN: 'scrape-me-0123456789', FANZHA_WORKER_METRICS_ADDRESS: '[::]:9464' }).metrics,
+    ).toEqual({ token: 'scrape-me-0123456789', workerAddress: '[::]:9464' });
   });
 
   it('caches verified tokens for 60 s unless told otherwise (0: never)', () => {

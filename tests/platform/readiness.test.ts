@@ -23,6 +23,12 @@ describe('health and readiness', () => {
     expect(ready.json()).toEqual({ status: 'ready', temporal: 'ok', database: 'ok', bank: 'simulator' });
   });
 
+  it('serves no /metrics unless FANZHA_METRICS_TOKEN asks for it', async () => {
+    const metrics = await stack.request(null, { method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(404);
+    expect(metrics.body).not.toContain('http_request_duration_seconds');
+  });
+
   it('serves no bank simulator unless asked for, nor beside a real gateway', async () => {
     const setups: Record<string, string>[] = [
       { FANZHA_BANK_SIMULATOR: '0' },

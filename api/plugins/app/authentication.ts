@@ -5,7 +5,7 @@
  * Verified tokens are cached (db/token-cache.ts); every process LISTENs for the changes announced
  * by the others, and while it cannot, its cache stays empty.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AUTH_CHANGES_CHANNEL, type User } from '#db/users.js';
 import { hasRole, type Role } from '#domain/roles.js';
@@ -20,6 +20,16 @@ declare module 'fastify' {
     /** Set on every non-public route before its handler runs. */
     user: User;
   }
+  interface FastifyInstance {
+    /** The per-address budget of failed authentications, for a route with a token of its own (/metrics). */
+    authFailures: AuthFailures;
+  }
+}
+
+interface AuthFailures {
+  /** 429 with Retry-After when the request's address failed too often in the last minute. */
+  refuseIfBlocked(request: FastifyRequest, reply: FastifyReply): void;
+  failed(request: FastifyRequest): void;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/;
@@ -84,18 +94,25 @@ export default fp(
     }
 
     const ledger = createFailureLedger(app.config.authFailuresPerMinute);
+    const failures: AuthFailures = {
+      refuseIfBlocked(request, reply) {
+        const wait = ledger.blockedFor(request.ip);
+        if (wait > 0) {
+          void reply.header('retry-after', String(wait));
+          throw new Problem(
+            429,
+            'rate_limited',
+            `Too many failed authentications from this address; retry after ${wait} s.`,
+          );
+        }
+      },
+      failed: (request) => ledger.failed(request.ip),
+    };
+    app.decorate('authFailures', failures);
     app.addHook('onRequest', async (request: FastifyRequest, reply) => {
       const config = request.routeOptions.config;
       if (!config.roles) return;
-      const wait = ledger.blockedFor(request.ip);
-      if (wait > 0) {
-        void reply.header('retry-after', String(wait));
-        throw new Problem(
-          429,
-          'rate_limited',
-          `Too many failed authentications from this address; retry after ${wait} s.`,
-        );
-      }
+      failures.refuseIfBlocked(request, reply);
       const header = request.headers.authorization;
       const match = header ? BEARER.exec(header) : null;
       if (!match) {

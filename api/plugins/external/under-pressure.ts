@@ -3,6 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Problem } from '#api/problem.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route that must answer even under pressure (liveness, metrics) sets a handler that lets it through. */
+    pressureHandler?: () => void;
+  }
+}
+
 /** What every request gets while the process is overloaded: problem+json through the problems handler. */
 class Overloaded extends Problem {
   constructor() {
