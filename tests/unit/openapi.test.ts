@@ -1,6 +1,7 @@
 /**
- * The OpenAPI document as a product: openapi.json is what the API serves (else `npm run openapi`), and
- * each operation carries what a client generator and a reader need. `npm run lint` adds Redocly's rules.
+ * The OpenAPI document as a product: openapi.json is what the API serves and scripts/api-client/schema.ts
+ * its types (else `npm run openapi`), and each operation carries what a client generator and a reader
+ * need. `npm run lint` adds Redocly's recommended rules.
  */
 import { describe, expect, it } from 'vitest';
 import { openApiFiles } from '#scripts/openapi.js';
@@ -24,7 +25,7 @@ describe('openapi.json', async () => {
     Object.entries(item).map(([method, operation]) => ({ name: `${method.toUpperCase()} ${path}`, operation })),
   );
 
-  it('is committed as the API serves it (run `npm run openapi` after changing a route or schema)', () => {
+  it('is committed as the API serves it, with the client types made from it (else `npm run openapi`)', () => {
     for (const file of files) expect(file.committed, file.path).toBe(file.expected);
   });
 
