@@ -35,9 +35,9 @@ const noDatabase: DatabaseHandle = {
   close: async () => {},
 };
 
-/** The document as the API serves it at /openapi.json. */
-export async function servedDocument(): Promise<Record<string, unknown>> {
-  const config = loadConfig({ FANZHA_LOG_LEVEL: 'silent' });
+/** The document as the API serves it at /openapi.json (configured by `env`, which changes nothing in it). */
+export async function servedDocument(env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const config = loadConfig({ FANZHA_LOG_LEVEL: 'silent', ...env });
   // Lazy: it never connects, as nothing here calls Temporal.
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const app = await buildApp({ config, database: noDatabase, temporal });

@@ -43,11 +43,11 @@ export default fp(
       // Shared schemas keep their $id as their name (#/components/schemas/Problem), referenced, not copied.
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
       // The JSON API is the routes that declare who may call them (api/plugins/app/authentication.ts); the
-      // console's pages (config.console) and the bank simulator (a stand-in for the banks' gateway, embedded
-      // demo only) are not part of it, so every deployment serves the same document.
+      // console's pages (config.console) and the bank simulator under /sim/ (a stand-in for the banks'
+      // gateway, embedded demo only) are not part of it, so every deployment serves the same document.
       transform: ({ schema, url, route }) => {
         const config = route.config as { public?: boolean; roles?: unknown; console?: unknown } | undefined;
-        const documented = Boolean((config?.public || config?.roles) && !config.console);
+        const documented = Boolean((config?.public || config?.roles) && !config.console && !url.startsWith('/sim/'));
         return { schema: documented ? schema : { ...schema, hide: true }, url };
       },
     });
