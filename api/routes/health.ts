@@ -23,7 +23,9 @@ export default async function health(app: FastifyInstance) {
         tags: ['health'],
         summary: 'The process is alive (answers even while overloaded)',
         security: [],
-        response: { 200: withExample(Type.Object({ status: Type.Literal('ok') }), { status: 'ok' }) },
+        response: {
+          200: withExample(Type.Object({ status: Type.Literal('ok') }, { description: 'Alive' }), { status: 'ok' }),
+        },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -40,15 +42,18 @@ export default async function health(app: FastifyInstance) {
         security: [],
         response: {
           200: withExample(
-            Type.Object({
-              status: Type.Literal('ready'),
-              temporal: Type.Literal('ok'),
-              database: Type.Literal('ok'),
-              bank: Type.Union([Type.Literal('gateway'), Type.Literal('simulator')], {
-                description:
-                  'simulator: no real bank learns of a stop-payment (the embedded demo, FANZHA_BANK_SIMULATOR=1)',
-              }),
-            }),
+            Type.Object(
+              {
+                status: Type.Literal('ready'),
+                temporal: Type.Literal('ok'),
+                database: Type.Literal('ok'),
+                bank: Type.Union([Type.Literal('gateway'), Type.Literal('simulator')], {
+                  description:
+                    'simulator: no real bank learns of a stop-payment (the embedded demo, FANZHA_BANK_SIMULATOR=1)',
+                }),
+              },
+              { description: 'Ready: Temporal and the database answered within 2 s' },
+            ),
             { status: 'ready', temporal: 'ok', database: 'ok', bank: 'gateway' },
           ),
           503: problem('Temporal or the database is unreachable, or the API is overloaded'),

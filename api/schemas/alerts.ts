@@ -58,12 +58,15 @@ export const AlertInputSchema = withExample(
 );
 
 export const IngestAnswerSchema = withExample(
-  Type.Object({
-    alertId: Type.String(),
-    workflowId: Type.String(),
-    state: Type.Enum([...ALERT_STATES]),
-    duplicate: Type.Optional(Type.Boolean()),
-  }),
+  Type.Object(
+    {
+      alertId: Type.String(),
+      workflowId: Type.String(),
+      state: Type.Enum([...ALERT_STATES]),
+      duplicate: Type.Optional(Type.Boolean()),
+    },
+    { description: 'The alert and its workflow (`duplicate` when it was pushed before)' },
+  ),
   { alertId: 'MPS-20261128-0001', workflowId: 'alert-MPS-20261128-0001', state: 'queued' },
 );
 
@@ -123,16 +126,19 @@ const summaryExample = {
 
 export const AlertSummarySchema = withExample(Type.Object(alertFields), summaryExample);
 export const AlertDetailSchema = withExample(
-  Type.Object({
-    ...alertFields,
-    suspect: Nullable(Type.Object({}, { additionalProperties: true })),
-    note: Nullable(Type.String()),
-    /** Pushes of this alert after the first that raised nothing: counted, with the newest note (never a timeline entry each). */
-    repeatedPushes: Type.Optional(
-      Nullable(Type.Object({ count: Type.Integer(), lastReceivedAt: Type.String(), note: Nullable(Type.String()) })),
-    ),
-    timeline: Type.Array(TimelineEventSchema),
-  }),
+  Type.Object(
+    {
+      ...alertFields,
+      suspect: Nullable(Type.Object({}, { additionalProperties: true })),
+      note: Nullable(Type.String()),
+      /** Pushes of this alert after the first that raised nothing: counted, with the newest note (never a timeline entry each). */
+      repeatedPushes: Type.Optional(
+        Nullable(Type.Object({ count: Type.Integer(), lastReceivedAt: Type.String(), note: Nullable(Type.String()) })),
+      ),
+      timeline: Type.Array(TimelineEventSchema),
+    },
+    { description: 'The alert as you may see it, with its timeline' },
+  ),
   {
     ...summaryExample,
     victim: { phone: '13812345678', name: '张某' },

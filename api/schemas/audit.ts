@@ -49,19 +49,22 @@ const RunSchema = Type.Object({
 });
 
 export const TimelineSchema = withExample(
-  Type.Object({
-    workflowId: Type.String(),
-    runId: Type.String({ description: 'the newest run' }),
-    workflowType: Type.String(),
-    status: Type.String({
-      description: 'of the newest run: RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, TERMINATED, …',
-    }),
-    runs: Type.Array(RunSchema, { description: 'every run of the continue-as-new chain, oldest first' }),
-    missingRunId: Nullable(
-      Type.String({ description: 'a run the chain continued from that neither Temporal nor the archive has' }),
-    ),
-    events: Type.Array(TimelineEntrySchema),
-  }),
+  Type.Object(
+    {
+      workflowId: Type.String(),
+      runId: Type.String({ description: 'the newest run' }),
+      workflowType: Type.String(),
+      status: Type.String({
+        description: 'of the newest run: RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, TERMINATED, …',
+      }),
+      runs: Type.Array(RunSchema, { description: 'every run of the continue-as-new chain, oldest first' }),
+      missingRunId: Nullable(
+        Type.String({ description: 'a run the chain continued from that neither Temporal nor the archive has' }),
+      ),
+      events: Type.Array(TimelineEntrySchema),
+    },
+    { description: 'The history as a person reads it' },
+  ),
   {
     workflowId: 'alert-MPS-20261128-0001',
     runId: '0193b2c4-5d6e-7f80-9a1b-2c3d4e5f6a7b',
@@ -119,15 +122,18 @@ export const HistorySchema = withExample(
 );
 
 export const ReplaySchema = withExample(
-  Type.Object({
-    workflowId: Type.String(),
-    runId: Type.String(),
-    workflowType: Type.String(),
-    source: Type.Enum(['temporal', 'archive']),
-    events: Type.Integer({ description: 'history events replayed' }),
-    deterministic: Type.Boolean(),
-    error: Type.Optional(Type.String({ description: 'why the current code does not reproduce the history' })),
-  }),
+  Type.Object(
+    {
+      workflowId: Type.String(),
+      runId: Type.String(),
+      workflowType: Type.String(),
+      source: Type.Enum(['temporal', 'archive']),
+      events: Type.Integer({ description: 'history events replayed' }),
+      deterministic: Type.Boolean(),
+      error: Type.Optional(Type.String({ description: 'why the current code does not reproduce the history' })),
+    },
+    { description: 'Whether the workflow code in use reproduces the history' },
+  ),
   {
     workflowId: 'alert-MPS-20261128-0001',
     runId: '0193b2c4-5d6e-7f80-9a1b-2c3d4e5f6a7b',
@@ -173,17 +179,20 @@ export const ArchiveRecordSchema = withExample(
 );
 
 export const VerifySchema = withExample(
-  Type.Object({
-    ok: Type.Boolean(),
-    records: Type.Integer({ description: 'records in the archive' }),
-    brokenAt: Type.Optional(
-      Type.String({ description: 'the first record that was altered, or whose predecessor was deleted or moved' }),
-    ),
-    reason: Type.Optional(Type.String({ description: 'why the archive does not verify, in words' })),
-    anchoredAt: Type.Optional(
-      Nullable(Type.String({ description: "the record Temporal's newest archiver run anchored as the head" })),
-    ),
-  }),
+  Type.Object(
+    {
+      ok: Type.Boolean(),
+      records: Type.Integer({ description: 'records in the archive' }),
+      brokenAt: Type.Optional(
+        Type.String({ description: 'the first record that was altered, or whose predecessor was deleted or moved' }),
+      ),
+      reason: Type.Optional(Type.String({ description: 'why the archive does not verify, in words' })),
+      anchoredAt: Type.Optional(
+        Nullable(Type.String({ description: "the record Temporal's newest archiver run anchored as the head" })),
+      ),
+    },
+    { description: "The archive's hash chain, checked" },
+  ),
   { ok: true, records: 1842, anchoredAt: '1842' },
 );
 

@@ -58,7 +58,10 @@ export const page = <T extends Parameters<typeof Type.Array>[0]>(item: T) => {
   const itemExample = (item as { examples?: unknown[] }).examples?.[0];
   return Type.Object(
     { items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) },
-    itemExample === undefined ? {} : { examples: [{ items: [itemExample], nextCursor: null }] },
+    {
+      description: 'A page of them; `cursor=<nextCursor>` asks for the next (null: there is none)',
+      ...(itemExample === undefined ? {} : { examples: [{ items: [itemExample], nextCursor: null }] }),
+    },
   );
 };
 

@@ -13,19 +13,22 @@ export const SearchQuery = Type.Object(
 );
 
 export const SearchAnswerSchema = withExample(
-  Type.Object({
-    alerts: Type.Array(AlertSummarySchema, { description: 'newest first; empty for an account search' }),
-    stopPayments: Type.Array(StopPaymentSummarySchema, { description: 'newest first, the ones the caller may read' }),
-    account: Type.Optional(
-      Type.Object({
-        account: Type.String(),
-        cases: Type.Integer({ description: 'every case that sent money to it or holds it, readable or not' }),
-        stopsMade: Type.Integer({
-          description: 'stops the banks have made on it (a bank takes a repeated stop at most twice)',
+  Type.Object(
+    {
+      alerts: Type.Array(AlertSummarySchema, { description: 'newest first; empty for an account search' }),
+      stopPayments: Type.Array(StopPaymentSummarySchema, { description: 'newest first, the ones the caller may read' }),
+      account: Type.Optional(
+        Type.Object({
+          account: Type.String(),
+          cases: Type.Integer({ description: 'every case that sent money to it or holds it, readable or not' }),
+          stopsMade: Type.Integer({
+            description: 'stops the banks have made on it (a bank takes a repeated stop at most twice)',
+          }),
         }),
-      }),
-    ),
-  }),
+      ),
+    },
+    { description: 'What this center knows of the phone or the account' },
+  ),
   {
     alerts: [],
     stopPayments: [],

@@ -23,36 +23,39 @@ export const StatsQuery = Type.Object(
 );
 
 export const StatsSchema = withExample(
-  Type.Object({
-    from: Type.String(),
-    to: Type.String(),
-    alerts: Type.Object({
-      received: Type.Integer(),
-      closed: Type.Integer(),
-      closedByOutcome: Type.Record(Type.String(), Type.Integer()),
-      dissuaded: Type.Integer(),
-      preventedLossFen: Type.Integer(),
-      deadlineBreaches: Type.Record(Type.String(), Type.Integer()),
-      receiptToFirstCallSeconds: Duration,
-      receiptToCloseSeconds: Duration,
-      previousPeriodReceived: Type.Integer(),
-      receivedChangePercent: Type.Union([Type.Number(), Type.Null()], {
-        description: 'against the previous period of the same length; null when it had none',
+  Type.Object(
+    {
+      from: Type.String(),
+      to: Type.String(),
+      alerts: Type.Object({
+        received: Type.Integer(),
+        closed: Type.Integer(),
+        closedByOutcome: Type.Record(Type.String(), Type.Integer()),
+        dissuaded: Type.Integer(),
+        preventedLossFen: Type.Integer(),
+        deadlineBreaches: Type.Record(Type.String(), Type.Integer()),
+        receiptToFirstCallSeconds: Duration,
+        receiptToCloseSeconds: Duration,
+        previousPeriodReceived: Type.Integer(),
+        receivedChangePercent: Type.Union([Type.Number(), Type.Null()], {
+          description: 'against the previous period of the same length; null when it had none',
+        }),
       }),
-    }),
-    stopPayments: Type.Object({
-      requested: Type.Integer(),
-      approved: Type.Integer(),
-      rejected: Type.Integer(),
-      majorCases: Type.Integer(),
-      requestedFen: Type.Integer(),
-      stoppedFen: Type.Integer(),
-      frozenFen: Type.Integer(),
-      reportToApprovalSeconds: Duration,
-      reportToFirstStopSeconds: Duration,
-    }),
-    breakdown: Type.Object({ byFraudType: Breakdown, byStation: Breakdown, byRiskLevel: Breakdown }),
-  }),
+      stopPayments: Type.Object({
+        requested: Type.Integer(),
+        approved: Type.Integer(),
+        rejected: Type.Integer(),
+        majorCases: Type.Integer(),
+        requestedFen: Type.Integer(),
+        stoppedFen: Type.Integer(),
+        frozenFen: Type.Integer(),
+        reportToApprovalSeconds: Duration,
+        reportToFirstStopSeconds: Duration,
+      }),
+      breakdown: Type.Object({ byFraudType: Breakdown, byStation: Breakdown, byRiskLevel: Breakdown }),
+    },
+    { description: 'The center in numbers for the period' },
+  ),
   {
     from: '2026-11-27T16:00:00.000Z',
     to: '2026-11-28T16:00:00.000Z',
@@ -124,10 +127,15 @@ export const NotificationSchema = withExample(
 );
 
 export const AcknowledgementSchema = withExample(
-  Type.Object({
-    id: Type.Integer(),
-    acknowledgedAt: Type.String(),
-    acknowledgedBy: Type.String({ description: 'the first supervisor to acknowledge it; a later one changes nothing' }),
-  }),
+  Type.Object(
+    {
+      id: Type.Integer(),
+      acknowledgedAt: Type.String(),
+      acknowledgedBy: Type.String({
+        description: 'the first supervisor to acknowledge it; a later one changes nothing',
+      }),
+    },
+    { description: 'The escalation, acknowledged' },
+  ),
   { id: 42, acknowledgedAt: '2026-11-28T01:23:10.000Z', acknowledgedBy: 'zhou.qiang' },
 );

@@ -34,11 +34,14 @@ export const StopPaymentInputSchema = withExample(StopPaymentInputFields, {
 });
 
 export const FiledAnswerSchema = withExample(
-  Type.Object({
-    stopPaymentId: Type.String(),
-    workflowId: Type.String(),
-    state: Type.Enum([...STOP_PAYMENT_STATES]),
-  }),
+  Type.Object(
+    {
+      stopPaymentId: Type.String(),
+      workflowId: Type.String(),
+      state: Type.Enum([...STOP_PAYMENT_STATES]),
+    },
+    { description: 'The case filed and its workflow' },
+  ),
   {
     stopPaymentId: 'SP-20261128-k3J9xQ2mT0aB',
     workflowId: 'stoppay-SP-20261128-k3J9xQ2mT0aB',
@@ -110,14 +113,17 @@ const summaryExample = {
 
 export const StopPaymentSummarySchema = withExample(Type.Object(caseFields), summaryExample);
 export const StopPaymentDetailSchema = withExample(
-  Type.Object({
-    ...caseFields,
-    rejectedBy: Nullable(Person),
-    rejectionReason: Nullable(Type.String()),
-    firstStopAt: Nullable(Type.String()),
-    holds: Type.Array(HoldSchema),
-    timeline: Type.Array(TimelineEventSchema),
-  }),
+  Type.Object(
+    {
+      ...caseFields,
+      rejectedBy: Nullable(Person),
+      rejectionReason: Nullable(Type.String()),
+      firstStopAt: Nullable(Type.String()),
+      holds: Type.Array(HoldSchema),
+      timeline: Type.Array(TimelineEventSchema),
+    },
+    { description: 'The case as you may see it, with its holds and timeline' },
+  ),
   {
     ...summaryExample,
     rejectedBy: null,

@@ -7,12 +7,15 @@ export const RoleSchema = Type.Enum([...ROLES]);
 const userExample = { userId: 'wang.jie', name: '王接线员', roles: ['operator' as const], stationId: null };
 
 export const UserSchema = withExample(
-  Type.Object({
-    userId: Type.String(),
-    name: Type.String(),
-    roles: Type.Array(RoleSchema),
-    stationId: Type.Union([Type.String(), Type.Null()]),
-  }),
+  Type.Object(
+    {
+      userId: Type.String(),
+      name: Type.String(),
+      roles: Type.Array(RoleSchema),
+      stationId: Type.Union([Type.String(), Type.Null()]),
+    },
+    { description: 'A user: name, roles and station' },
+  ),
   userExample,
 );
 
@@ -40,10 +43,13 @@ export const NewTokenSchema = withExample(
 );
 
 export const IssuedTokenSchema = withExample(
-  Type.Object({
-    tokenId: Type.String(),
-    token: Type.String({ description: 'shown only in this answer; stored hashed' }),
-  }),
+  Type.Object(
+    {
+      tokenId: Type.String(),
+      token: Type.String({ description: 'shown only in this answer; stored hashed' }),
+    },
+    { description: 'The new token (shown only in this answer)' },
+  ),
   { tokenId: 'tok_Qm3Zr8XvT1pK', token: 'fz_4q7N2xVb9kR1mT6yH3sL8pW5cJ0dGa2Ee9Uu1Ii7Oo3Yy' },
 );
 
@@ -55,10 +61,13 @@ export const TokenParams = Type.Object({
 });
 
 export const EnrollmentSchema = withExample(
-  Type.Object({
-    url: Type.String({ description: 'one-time link to set the password; shown only in this answer' }),
-    expiresAt: Type.String(),
-  }),
+  Type.Object(
+    {
+      url: Type.String({ description: 'one-time link to set the password; shown only in this answer' }),
+      expiresAt: Type.String(),
+    },
+    { description: 'The one-time enrollment link' },
+  ),
   { url: 'https://fanzha.example/enroll/Xr4m9QpL2vN7sK1tB8wY', expiresAt: '2026-11-29T09:00:00.000Z' },
 );
 
@@ -114,19 +123,22 @@ export const NewEnrollmentSchema = withExample(
 );
 
 export const TokenListSchema = withExample(
-  Type.Object({
-    items: Type.Array(
-      Type.Object({
-        tokenId: Type.String(),
-        label: Type.Union([Type.String(), Type.Null()]),
-        createdAt: Type.String(),
-        revokedAt: Type.Union([Type.String(), Type.Null()]),
-        issuedBy: Type.Union([Type.String(), Type.Null()], {
-          description: 'the admin who issued it; (bootstrap), (command line)',
+  Type.Object(
+    {
+      items: Type.Array(
+        Type.Object({
+          tokenId: Type.String(),
+          label: Type.Union([Type.String(), Type.Null()]),
+          createdAt: Type.String(),
+          revokedAt: Type.Union([Type.String(), Type.Null()]),
+          issuedBy: Type.Union([Type.String(), Type.Null()], {
+            description: 'the admin who issued it; (bootstrap), (command line)',
+          }),
         }),
-      }),
-    ),
-  }),
+      ),
+    },
+    { description: "The user's tokens" },
+  ),
   {
     items: [
       {

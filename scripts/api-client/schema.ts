@@ -692,7 +692,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description Alive */
       200: {
         headers: {
           [name: string]: unknown;
@@ -720,7 +720,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description Ready: Temporal and the database answered within 2 s */
       200: {
         headers: {
           [name: string]: unknown;
@@ -789,7 +789,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A page of them; `cursor=<nextCursor>` asks for the next (null: there is none) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1014,7 +1014,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert and its workflow (`duplicate` when it was pushed before) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1036,7 +1036,7 @@ export interface operations {
           };
         };
       };
-      /** @description Default Response */
+      /** @description The alert and its workflow (`duplicate` when it was pushed before) */
       201: {
         headers: {
           [name: string]: unknown;
@@ -1156,7 +1156,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1398,7 +1398,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1643,7 +1643,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1904,7 +1904,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -2159,7 +2159,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -2420,7 +2420,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -2681,7 +2681,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -2945,7 +2945,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -3209,7 +3209,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The alert as you may see it, with its timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -3466,7 +3466,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A page of them; `cursor=<nextCursor>` asks for the next (null: there is none) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -3571,7 +3571,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A page of them; `cursor=<nextCursor>` asks for the next (null: there is none) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -3695,7 +3695,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A page of them; `cursor=<nextCursor>` asks for the next (null: there is none) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -3801,7 +3801,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The archive's hash chain, checked */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4023,7 +4023,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description Whether the workflow code in use reproduces the history */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4151,7 +4151,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The history as a person reads it */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4310,7 +4310,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A user: name, roles and station */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4405,7 +4405,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A page of them; `cursor=<nextCursor>` asks for the next (null: there is none) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4524,7 +4524,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The escalation, acknowledged */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4642,7 +4642,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description What this center knows of the phone or the account */
       200: {
         headers: {
           [name: string]: unknown;
@@ -4818,7 +4818,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The center in numbers for the period */
       200: {
         headers: {
           [name: string]: unknown;
@@ -5038,7 +5038,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A page of them; `cursor=<nextCursor>` asks for the next (null: there is none) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -5238,7 +5238,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The case filed and its workflow */
       201: {
         headers: {
           [name: string]: unknown;
@@ -5357,7 +5357,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The case as you may see it, with its holds and timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -5620,7 +5620,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The case as you may see it, with its holds and timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -5915,7 +5915,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The case as you may see it, with its holds and timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -6210,7 +6210,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The case as you may see it, with its holds and timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -6502,7 +6502,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The case as you may see it, with its holds and timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -6792,7 +6792,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The case as you may see it, with its holds and timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -7086,7 +7086,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The case as you may see it, with its holds and timeline */
       200: {
         headers: {
           [name: string]: unknown;
@@ -7356,7 +7356,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description A page of them; `cursor=<nextCursor>` asks for the next (null: there is none) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -7521,7 +7521,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description A user: name, roles and station */
       201: {
         headers: {
           [name: string]: unknown;
@@ -7678,7 +7678,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description A user: name, roles and station */
       200: {
         headers: {
           [name: string]: unknown;
@@ -7828,7 +7828,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The one-time enrollment link */
       201: {
         headers: {
           [name: string]: unknown;
@@ -7942,7 +7942,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Default Response */
+      /** @description The user's tokens */
       200: {
         headers: {
           [name: string]: unknown;
@@ -8061,7 +8061,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Default Response */
+      /** @description The new token (shown only in this answer) */
       201: {
         headers: {
           [name: string]: unknown;
