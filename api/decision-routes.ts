@@ -7,17 +7,23 @@ import type { FastifyInstance } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import type { User } from '#db/users.js';
 import type { Role } from '#domain/roles.js';
-import { authProblems, IdempotencyHeaders, ProblemSchema } from './schemas/common.js';
+import { IdempotencyHeaders, problem } from './schemas/common.js';
+
+export interface Decision<B extends TSchema> {
+  /** The operation's name in the OpenAPI document and the generated client, e.g. `claimAlert`. */
+  operationId: string;
+  path: string;
+  roles: readonly Role[];
+  summary: string;
+  body: B;
+}
 
 export function decisionRoutes<P extends TSchema>(
   app: FastifyInstance,
-  family: { tags: string[]; params: P; answer: TSchema },
+  family: { tags: string[]; params: P; answer: TSchema; notFound: string },
 ) {
   return function decision<B extends TSchema>(
-    path: string,
-    roles: readonly Role[],
-    summary: string,
-    body: B,
+    { operationId, path, roles, summary, body }: Decision<B>,
     decide: (user: User, params: Static<P>, body: Static<B>, idempotencyKey: string | null) => Promise<unknown>,
   ) {
     app.post(
@@ -25,12 +31,19 @@ export function decisionRoutes<P extends TSchema>(
       {
         config: { roles, idempotent: true },
         schema: {
+          operationId,
           tags: family.tags,
           summary,
           params: family.params,
           headers: IdempotencyHeaders,
           body,
-          response: { 200: family.answer, 404: ProblemSchema, 409: ProblemSchema, ...authProblems },
+          response: {
+            200: family.answer,
+            404: problem(family.notFound),
+            409: problem(
+              'Not allowed in its current state (or not by you), or this Idempotency-Key was used for another request',
+            ),
+          },
         },
       },
       async (request) =>

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type InjectedSinks, type NativeConnection } from '@temporalio/worker';
+import { answer, type FanzhaClient } from './api-client/index.js';
 import type { BenchSinks } from './bench/minimal-workflow.js';
 
 const { EventType } = proto.temporal.api.enums.v1;
@@ -31,12 +32,12 @@ export function engineCostOf(history: History): EngineCost {
   };
 }
 
-/** `decide(url, body?)` posts as the role the path needs; `push(alertId)` ingests one alert. */
+/** `operator` and `station` decide through the API as those roles; `push(alertId)` ingests one alert. */
 export async function engineCostPerCase(options: {
   client: Client;
   push: (alertId: string) => Promise<void>;
-  asOperator: (url: string, body?: unknown) => Promise<void>;
-  asStation: (url: string, body?: unknown) => Promise<void>;
+  asOperator: FanzhaClient;
+  asStation: FanzhaClient;
   idPrefix: string;
 }): Promise<{ happy: EngineCost; visit: EngineCost }> {
   const { client, push, asOperator, asStation, idPrefix } = options;
@@ -46,14 +47,26 @@ export async function engineCostPerCase(options: {
     return handle.fetchHistory();
   };
   const happyId = `${idPrefix}-happy`;
+  const happy = { params: { path: { alertId: happyId } } };
   await push(happyId);
-  await asOperator(`/v1/alerts/${happyId}/claim`);
-  await asOperator(`/v1/alerts/${happyId}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+  await answer(asOperator.POST('/v1/alerts/{alertId}/claim', { ...happy, body: {} }));
+  await answer(
+    asOperator.POST('/v1/alerts/{alertId}/call-result', {
+      ...happy,
+      body: { result: 'contacted', outcome: 'dissuaded' },
+    }),
+  );
   const visitId = `${idPrefix}-visit`;
+  const visit = { params: { path: { alertId: visitId } } };
   await push(visitId);
-  await asOperator(`/v1/alerts/${visitId}/claim`);
-  await asOperator(`/v1/alerts/${visitId}/call-result`, { result: 'contacted', outcome: 'refused' });
-  await asStation(`/v1/alerts/${visitId}/visit-result`, { outcome: 'dissuaded' });
+  await answer(asOperator.POST('/v1/alerts/{alertId}/claim', { ...visit, body: {} }));
+  await answer(
+    asOperator.POST('/v1/alerts/{alertId}/call-result', {
+      ...visit,
+      body: { result: 'contacted', outcome: 'refused' },
+    }),
+  );
+  await answer(asStation.POST('/v1/alerts/{alertId}/visit-result', { ...visit, body: { outcome: 'dissuaded' } }));
   return {
     happy: engineCostOf(await closedHistory(happyId)),
     visit: engineCostOf(await closedHistory(visitId)),

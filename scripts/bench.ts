@@ -25,6 +25,7 @@ import { callResultUpdate, claimUpdate } from '#workflows/messages.js';
 import { resolvePolicy } from '#domain/policy.js';
 import { loadConfig, LOCAL_POSTGRES_URL, workerNodeFlags } from '#config/index.js';
 import { WORKFLOWS_PATH } from '#worker/worker.js';
+import { answer, fanzhaClient, type FanzhaClient, type RequestBody } from './api-client/index.js';
 import { findOrBuildTemporalCli } from './temporal-cli.js';
 import { LOAD_POLICY, scratch, scratchDatabase, spawnPart, writeLoadPolicy } from './bench/scratch.js';
 import { freePort, startDevServerOnFreePort, type DevServer } from './temporal-dev-server.js';
@@ -73,6 +74,8 @@ const PHASES = (() => {
   if (chosen.has('console')) chosen.add('open');
   return chosen;
 })();
+
+type Roles = RequestBody<'/v1/users', 'post'>['roles'];
 
 /** Where a bench run goes: the dev server (every phase), or a cluster with this many workers (engine and load). */
 type Target = { kind: 'dev' } | { kind: 'cluster'; workers: number };
@@ -198,31 +201,20 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       base = `http://127.0.0.1:${port}`;
     }
     for (let i = 0; ; i++) {
-      const ready = await fetch(`${base}/readyz`)
-        .then((r) => r.ok)
+      const ready = await fanzhaClient(base)
+        .GET('/readyz')
+        .then((r) => r.response.ok)
         .catch(() => false);
       if (ready) break;
       if (i > 600) throw new Error('the API did not become ready');
       await sleep(200);
     }
-    const headersFor = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
-    const post = async (token: string, url: string, body: unknown) => {
-      const response = await fetch(`${base}${url}`, {
-        method: 'POST',
-        headers: headersFor(token),
-        body: JSON.stringify(body),
-      });
-      const text = await response.text();
-      if (response.status >= 300) throw new Error(`${url}: ${response.status} ${text.slice(0, 200)}`);
-      return text ? JSON.parse(text) : null;
-    };
-    const user = async (roles: string[]) => {
-      const created = await post(adminToken, '/v1/users', { name: `bench ${roles[0]}`, roles });
-      return {
-        userId: created.userId as string,
-        name: created.name as string,
-        token: (await post(adminToken, `/v1/users/${created.userId}/tokens`, {})).token as string,
-      };
+    const admin = fanzhaClient(base, adminToken);
+    const user = async (roles: Roles) => {
+      const created = await answer(admin.POST('/v1/users', { body: { name: `bench ${roles[0]}`, roles } }));
+      const path = { userId: created.userId };
+      const { token } = await answer(admin.POST('/v1/users/{userId}/tokens', { params: { path }, body: {} }));
+      return { userId: created.userId, name: created.name, token, api: fanzhaClient(base, token) };
     };
     const platform = await user(['platform']);
     const operator = await user(['operator']);
@@ -240,6 +232,8 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       victim: { phone: '13812345678' },
       stationId,
     });
+    const ingest = (id: string, stationId?: string) =>
+      answer(platform.api.POST('/v1/alerts', { body: alertInput(id, stationId) })).then(() => undefined);
     const startRaw = (id: string) =>
       client.workflow.start('AlertWorkflow', {
         taskQueue,
@@ -280,7 +274,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
 
     // warm-up: bundles, JIT, connection pools (for every phase but the statistics, which reads the database only)
     if ([...PHASES].some((phase) => phase !== 'stats')) {
-      await pool(50, 8, (i) => post(platform.token, '/v1/alerts', alertInput(`W${run}-${i}`)));
+      await pool(50, 8, (i) => ingest(`W${run}-${i}`));
       await pool(50, 8, (i) => startRaw(`WR${run}-${i}`).then(() => undefined));
       await drained(`W${run}-`, 50);
       await drained(`WR${run}-`, 50);
@@ -291,10 +285,10 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       say('0/6 engine cost: one alert on the happy path and one on the visit path, counted from their histories');
       const engineCost = await engineCostPerCase({
         client,
-        push: (id) => post(platform.token, '/v1/alerts', alertInput(id)),
-        asOperator: (url, body = {}) => post(operator.token, url, body),
+        push: (id) => ingest(id),
+        asOperator: operator.api,
         // The supervisor may report a visit for any station (DESIGN.md §8).
-        asStation: (url, body = {}) => post(supervisor.token, url, body),
+        asStation: supervisor.api,
         idPrefix: `E${run}`,
       });
       results.engineCost = engineCost;
@@ -304,7 +298,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
     // --- 1. ingest ------------------------------------------------------------------------------
     if (PHASES.has('ingest')) {
       say(`1/6 ingest: ${N} alerts through the API and ${N} started directly, concurrency ${C}`);
-      const viaApi = await pool(N, C, (i) => post(platform.token, '/v1/alerts', alertInput(`A${run}-${i}`)));
+      const viaApi = await pool(N, C, (i) => ingest(`A${run}-${i}`));
       const apiDrain = await drained(`A${run}-`, N);
       const viaRaw = await pool(N, C, (i) => startRaw(`R${run}-${i}`).then(() => undefined));
       const rawDrain = await drained(`R${run}-`, N);
@@ -354,8 +348,14 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       );
       const decideViaApi = async (i: number) => {
         const id = `A${run}-${i}`;
-        await post(operator.token, `/v1/alerts/${id}/claim`, {});
-        await post(operator.token, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+        const params = { path: { alertId: id } };
+        await answer(operator.api.POST('/v1/alerts/{alertId}/claim', { params, body: {} }));
+        await answer(
+          operator.api.POST('/v1/alerts/{alertId}/call-result', {
+            params,
+            body: { result: 'contacted', outcome: 'dissuaded' },
+          }),
+        );
       };
       const decideRaw = async (i: number) => {
         const handle = client.workflow.getHandle(`alert-R${run}-${i}`);
@@ -389,12 +389,10 @@ async function main(target: Target): Promise<Record<string, unknown>> {
       const freshness: number[] = [];
       for (let i = 0; i < 100; i++) {
         const station = `fresh-${run}-${i}`;
-        await post(platform.token, '/v1/alerts', alertInput(`F${run}-${i}`, station));
+        await ingest(`F${run}-${i}`, station);
         const t1 = performance.now();
         for (;;) {
-          const list = (await fetch(`${base}/v1/alerts?stationId=${station}`, {
-            headers: headersFor(supervisor.token),
-          }).then((r) => r.json())) as { items: unknown[] };
+          const list = await answer(supervisor.api.GET('/v1/alerts', { params: { query: { stationId: station } } }));
           if (list.items.length > 0) break;
           await sleep(2);
         }
@@ -475,7 +473,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
 
     // --- 6. stats over a year ---------------------------------------------------------------------------------
     if (PHASES.has('stats')) {
-      results.stats = await benchStats(sql, base, headersFor(supervisor.token), `Y${run}`);
+      results.stats = await benchStats(sql, supervisor.api, `Y${run}`);
     }
 
     return results;
@@ -485,7 +483,7 @@ async function main(target: Target): Promise<Record<string, unknown>> {
 }
 
 /** Phase 6: `GET /v1/stats` over a year of STATS_ROWS alerts, generated into the read model. */
-async function benchStats(sql: postgres.Sql, base: string, headers: Record<string, string>, prefix: string) {
+async function benchStats(sql: postgres.Sql, api: FanzhaClient, prefix: string) {
   say(`6/6 stats: ${STATS_ROWS} alerts over a year in the read model`);
   const generating = performance.now();
   await generateYear(sql, prefix, STATS_ROWS);
@@ -495,9 +493,7 @@ async function benchStats(sql: postgres.Sql, base: string, headers: Record<strin
   const from = new Date(to.getTime() - 365 * 86_400_000);
   for (let i = 0; i < 22; i++) {
     const t0 = performance.now();
-    const response = await fetch(`${base}/v1/stats?from=${from.toISOString()}&to=${to.toISOString()}`, { headers });
-    if (!response.ok) throw new Error(`stats: ${response.status}`);
-    await response.json();
+    await answer(api.GET('/v1/stats', { params: { query: { from: from.toISOString(), to: to.toISOString() } } }));
     statsTimes.push(performance.now() - t0);
   }
   return { rows: STATS_ROWS, ...summarize(statsTimes.slice(2)) };
@@ -717,7 +713,7 @@ async function consoleSession(base: string, token: string): Promise<string> {
  */
 async function benchConsole(
   base: string,
-  user: (roles: string[]) => Promise<{ token: string }>,
+  user: (roles: Roles) => Promise<{ token: string; api: FanzhaClient }>,
   openAlertId: (k: number) => string,
 ) {
   const [watcher, approver, deciding] = await Promise.all([user(['operator']), user(['approver']), user(['operator'])]);
@@ -760,13 +756,9 @@ async function benchConsole(
   const latencies: number[] = [];
   for (let k = 0; k < 40; k++) {
     const started = performance.now();
-    const claimed = await fetch(`${base}/v1/alerts/${openAlertId(k)}/claim`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${deciding.token}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    await claimed.text();
-    if (claimed.status !== 200) throw new Error(`claim: ${claimed.status}`);
+    await answer(
+      deciding.api.POST('/v1/alerts/{alertId}/claim', { params: { path: { alertId: openAlertId(k) } }, body: {} }),
+    );
     const answered = performance.now();
     let arrived: number | undefined;
     for (let waited = 0; (arrived = arrivals.find((t) => t >= started)) === undefined; waited += 5) {

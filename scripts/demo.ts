@@ -9,9 +9,14 @@
  * Start the system with FANZHA_POLICY_FILE=scripts/demo-policy.json so deadlines are short enough to be missed in two minutes.
  */
 import { pathToFileURL } from 'node:url';
-import { FRAUD_TYPES, type AlertInput, type RiskLevel } from '#domain/alert.js';
-import type { Role } from '#domain/roles.js';
+import { FRAUD_TYPES } from '#domain/alert.js';
+import { answer, fanzhaClient, retryingFetch, type Answer, type RequestBody } from './api-client/index.js';
 import { mulberry32 } from './seeded-random.js';
+
+type AlertInput = RequestBody<'/v1/alerts', 'post'>;
+type CallResult = RequestBody<'/v1/alerts/{alertId}/call-result', 'post'>;
+type VisitOutcome = RequestBody<'/v1/alerts/{alertId}/visit-result', 'post'>['outcome'];
+type Role = RequestBody<'/v1/users', 'post'>['roles'][number];
 
 export interface DemoOptions {
   base: string;
@@ -38,7 +43,7 @@ export interface DemoResult {
   approved: number;
   rejected: number;
   frozen: number;
-  stats: any;
+  stats: Answer<'/v1/stats', 'get'>;
 }
 
 function prng(seed: number) {
@@ -64,39 +69,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const runTag = `${options.seed}-${Date.now().toString(36)}`;
   const startedAt = new Date();
 
-  async function call(
-    token: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    attempt = 0,
-  ): Promise<{ status: number; json: any }> {
-    const response = await fetch(`${options.base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if ((response.status === 429 || response.status === 503) && attempt < 10) {
-      await sleep(200 * (attempt + 1));
-      return call(token, method, path, body, attempt + 1);
-    }
-    const text = await response.text();
-    return { status: response.status, json: text ? JSON.parse(text) : null };
-  }
+  // Busy or briefly unavailable: the same request again, a little later each time.
+  const api = (token: string) =>
+    fanzhaClient(
+      options.base,
+      token,
+      retryingFetch(10, (attempt) => 200 * (attempt + 1)),
+    );
+  const admin = api(options.adminToken);
 
   async function user(name: string, roles: Role[], stationId?: string) {
-    const created = await call(options.adminToken, 'POST', '/v1/users', {
-      name,
-      roles,
-      ...(stationId ? { stationId } : {}),
+    const created = await answer(
+      admin.POST('/v1/users', { body: { name, roles, ...(stationId ? { stationId } : {}) } }),
+    ).catch((error: Error) => {
+      throw new Error(`could not create demo user ${name}: ${error.message}`);
     });
-    if (created.status !== 201)
-      throw new Error(`could not create demo user ${name}: ${created.status} ${JSON.stringify(created.json)}`);
-    const token = await call(options.adminToken, 'POST', `/v1/users/${created.json.userId}/tokens`, { label: 'demo' });
-    return { userId: created.json.userId as string, token: token.json.token as string };
+    const { token } = await answer(
+      admin.POST('/v1/users/{userId}/tokens', {
+        params: { path: { userId: created.userId } },
+        body: { label: 'demo' },
+      }),
+    );
+    return { userId: created.userId, api: api(token) };
   }
 
   log(`Setting up the demo cast (seed ${options.seed}) against ${options.base} …`);
@@ -110,7 +104,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const senior = await user('中心负责人', ['senior_approver']);
   const supervisor = await user('值班长', ['supervisor']);
 
-  const result: DemoResult = {
+  const result: Omit<DemoResult, 'stats'> = {
     from: startedAt.toISOString(),
     to: '',
     pushed: 0,
@@ -121,7 +115,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     approved: 0,
     rejected: 0,
     frozen: 0,
-    stats: null,
   };
   const count = (bucket: Record<string, number>, key: string) => (bucket[key] = (bucket[key] ?? 0) + 1);
   const dayEnds = Date.now() + options.durationMs;
@@ -152,7 +145,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             ['local', 2],
           ]) as AlertInput['source'],
           issuedAt: new Date().toISOString(),
-          riskLevel: rand.pick<RiskLevel>([
+          riskLevel: rand.pick<AlertInput['riskLevel']>([
             ['high', 2],
             ['medium', 5],
             ['low', 3],
@@ -161,19 +154,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           victim: { phone: `1${rand.int(3, 9)}${String(rand.int(0, 999_999_999)).padStart(9, '0')}`, name: undefined },
           stationId: STATIONS[rand.int(0, STATIONS.length - 1)]!,
         };
-        const answer = await call(platform.token, 'POST', '/v1/alerts', alert);
-        if (answer.status === 201) {
+        const ingested = await platform.api.POST('/v1/alerts', { body: alert });
+        if (ingested.response.status === 201) {
           result.pushed++;
           pushed.push(alert);
         }
         // Now and then the platform pushes the same warning again, sometimes with a higher risk.
         if (rand.next() < 0.05 && pushed.length > 0) {
           const again = pushed[rand.int(0, pushed.length - 1)]!;
-          const repeat = await call(platform.token, 'POST', '/v1/alerts', {
-            ...again,
-            riskLevel: rand.next() < 0.5 ? 'high' : again.riskLevel,
+          const repeat = await platform.api.POST('/v1/alerts', {
+            body: { ...again, riskLevel: rand.next() < 0.5 ? 'high' : again.riskLevel },
           });
-          if (repeat.status === 200) result.duplicatesPushed++;
+          if (repeat.response.status === 200) result.duplicatesPushed++;
         }
       }
     })(),
@@ -184,22 +176,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     tasks.push(
       (async () => {
         while (Date.now() < dayEnds) {
-          const next = await call(operator.token, 'POST', '/v1/alerts/next');
-          if (next.status !== 200) {
+          const next = await operator.api.POST('/v1/alerts/next');
+          if (!next.data) {
             await sleep(minutes(2));
             continue;
           }
-          const alertId = next.json.alertId as string;
+          const alertId = next.data.alertId;
           // Some calls drag on past the call deadline, so escalations happen.
           await sleep(rand.next() < 0.08 ? minutes(25) : minutes(rand.int(2, 8)));
           const reached = rand.next() < 0.65;
-          const outcome = rand.pick([
+          const outcome = rand.pick<NonNullable<CallResult['outcome']>>([
             ['dissuaded', 70],
             ['false_positive', 15],
             ['already_defrauded', 8],
             ['refused', 7],
           ]);
-          const body = reached
+          const body: CallResult = reached
             ? {
                 result: 'contacted',
                 outcome,
@@ -214,10 +206,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
                   ['invalid_number', 1],
                 ]),
               };
-          const answer = await call(operator.token, 'POST', `/v1/alerts/${alertId}/call-result`, body);
-          if (answer.status === 200) count(result.reported, reached ? outcome : 'not_reached');
-          if (answer.status === 200 && answer.json.outcome === 'defrauded' && rand.next() < 0.7)
-            tasks.push(fileCase(alertId));
+          const reported = await operator.api.POST('/v1/alerts/{alertId}/call-result', {
+            params: { path: { alertId } },
+            body,
+          });
+          if (reported.data) count(result.reported, reached ? outcome : 'not_reached');
+          if (reported.data?.outcome === 'defrauded' && rand.next() < 0.7) tasks.push(fileCase(alertId));
         }
       })(),
     );
@@ -228,17 +222,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     tasks.push(
       (async () => {
         while (Date.now() < dayEnds) {
-          const pending = await call(officer.token, 'GET', '/v1/alerts?state=visit_pending&limit=5');
-          for (const alert of pending.json?.items ?? []) {
+          const pending = await officer.api.GET('/v1/alerts', {
+            params: { query: { state: 'visit_pending', limit: 5 } },
+          });
+          for (const alert of pending.data?.items ?? []) {
             await sleep(minutes(rand.int(10, 40)));
-            const outcome = rand.pick([
+            const outcome = rand.pick<VisitOutcome>([
               ['dissuaded', 6],
               ['false_positive', 2],
               ['already_defrauded', 1],
               ['not_found', 1],
             ]);
-            const answer = await call(officer.token, 'POST', `/v1/alerts/${alert.alertId}/visit-result`, { outcome });
-            if (answer.status === 200) count(result.visits, outcome);
+            const visited = await officer.api.POST('/v1/alerts/{alertId}/visit-result', {
+              params: { path: { alertId: alert.alertId } },
+              body: { outcome },
+            });
+            if (visited.data) count(result.visits, outcome);
           }
           await sleep(minutes(5));
         }
@@ -272,38 +271,44 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         body: JSON.stringify({ bank: t.bank, account: t.account, balanceFen: rand.int(0, t.amountFen), onward }),
       }).catch(() => undefined);
     }
-    const filed = await call(calltaker.token, 'POST', '/v1/stop-payments', {
-      reportedAt: new Date().toISOString(),
-      ...(alertId ? { alertId } : {}),
-      victim: { name: '受害人', phone: `139${String(rand.int(0, 99_999_999)).padStart(8, '0')}` },
-      transfers,
+    const filed = await calltaker.api.POST('/v1/stop-payments', {
+      body: {
+        reportedAt: new Date().toISOString(),
+        ...(alertId ? { alertId } : {}),
+        victim: { name: '受害人', phone: `139${String(rand.int(0, 99_999_999)).padStart(8, '0')}` },
+        transfers,
+      },
     });
-    if (filed.status !== 201) return;
+    if (!filed.data) return;
     result.filed++;
-    const id = filed.json.stopPaymentId as string;
+    const stopPaymentId = filed.data.stopPaymentId;
+    const path = { stopPaymentId };
     // Mostly quick, sometimes late enough to escalate.
     await sleep(rand.next() < 0.2 ? minutes(30) : minutes(rand.int(1, 5)));
     const approver = approvers[rand.int(0, approvers.length - 1)]!;
     if (rand.next() < 0.08) {
-      if (
-        (await call(approver.token, 'POST', `/v1/stop-payments/${id}/reject`, { reason: '核实为误报' })).status === 200
-      )
-        result.rejected++;
+      const rejected = await approver.api.POST('/v1/stop-payments/{stopPaymentId}/reject', {
+        params: { path },
+        body: { reason: '核实为误报' },
+      });
+      if (rejected.data) result.rejected++;
       return;
     }
-    const approved = await call(approver.token, 'POST', `/v1/stop-payments/${id}/approve`, {
-      note: '情况属实，立即止付',
+    const approved = await approver.api.POST('/v1/stop-payments/{stopPaymentId}/approve', {
+      params: { path },
+      body: { note: '情况属实，立即止付' },
     });
-    if (approved.status !== 200) return;
+    if (!approved.data) return;
     result.approved++;
     await sleep(minutes(rand.int(20, 60)));
-    const current = await call(senior.token, 'GET', `/v1/stop-payments/${id}`);
-    for (const hold of current.json?.holds ?? []) {
+    const current = await senior.api.GET('/v1/stop-payments/{stopPaymentId}', { params: { path } });
+    for (const hold of current.data?.holds ?? []) {
       if (hold.state === 'stopped' && rand.next() < 0.6) {
-        const frozen = await call(senior.token, 'POST', `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, {
-          legalDocRef: `冻字〔2026〕${rand.int(1, 999)}号`,
+        const frozen = await senior.api.POST('/v1/stop-payments/{stopPaymentId}/holds/{holdId}/freeze', {
+          params: { path: { stopPaymentId, holdId: hold.holdId } },
+          body: { legalDocRef: `冻字〔2026〕${rand.int(1, 999)}号` },
         });
-        if (frozen.status === 200) result.frozen++;
+        if (frozen.data) result.frozen++;
       }
     }
   }
@@ -321,10 +326,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   // --- a live progress line -------------------------------------------------------------------------
   const progress = setInterval(
     async () => {
-      const queued = await call(supervisor.token, 'GET', '/v1/alerts?state=queued&limit=200').catch(() => null);
-      const overdue = await call(supervisor.token, 'GET', '/v1/alerts?overdue=true&limit=200').catch(() => null);
+      const list = (query: { state?: 'queued'; overdue?: boolean }) =>
+        supervisor.api
+          .GET('/v1/alerts', { params: { query: { ...query, limit: 200 } } })
+          .then(({ data }) => data?.items.length ?? '?')
+          .catch(() => '?');
+      const [queued, overdue] = await Promise.all([list({ state: 'queued' }), list({ overdue: true })]);
       const line =
-        `[${String(simulatedHour()).padStart(2, '0')}:00] alerts ${result.pushed} pushed · queue ${queued?.json?.items?.length ?? '?'} · overdue ${overdue?.json?.items?.length ?? '?'}` +
+        `[${String(simulatedHour()).padStart(2, '0')}:00] alerts ${result.pushed} pushed · queue ${queued} · overdue ${overdue}` +
         ` · dissuaded ${(result.reported.dissuaded ?? 0) + (result.visits.dissuaded ?? 0)} · visits ${Object.values(result.visits).reduce((a, b) => a + b, 0)}` +
         ` · cases ${result.filed} filed, ${result.approved} approved, ${result.frozen} holds frozen`;
       if (options.live) process.stdout.write(`\r${line.padEnd(140)}`);
@@ -343,18 +352,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   if (options.live) process.stdout.write('\n');
   result.to = new Date(Date.now() + 1000).toISOString();
   // The read model follows the workflows within moments: give the last pushes that moment.
-  for (let tries = 0; tries < 60; tries++) {
-    result.stats = (
-      await call(
-        supervisor.token,
-        'GET',
-        `/v1/stats?from=${encodeURIComponent(result.from)}&to=${encodeURIComponent(result.to)}`,
-      )
-    ).json;
-    if (result.stats?.alerts?.received >= result.pushed) break;
+  let stats = await answer(
+    supervisor.api.GET('/v1/stats', { params: { query: { from: result.from, to: result.to } } }),
+  );
+  for (let tries = 0; tries < 60 && stats.alerts.received < result.pushed; tries++) {
     await sleep(250);
+    stats = await answer(supervisor.api.GET('/v1/stats', { params: { query: { from: result.from, to: result.to } } }));
   }
-  return result;
+  return { ...result, stats };
 }
 
 function printSummary(result: DemoResult) {

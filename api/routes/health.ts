@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ProblemSchema } from '../schemas/common.js';
+import { problem, withExample } from '../schemas/common.js';
 import { Problem } from '../problem.js';
 
 async function check(probe: () => Promise<unknown>): Promise<'ok' | 'unreachable'> {
@@ -18,7 +18,15 @@ export default async function health(app: FastifyInstance) {
     // Alive even when overloaded: a liveness probe must not restart a busy process.
     {
       config: { public: true, pressureHandler: () => {} },
-      schema: { tags: ['health'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      schema: {
+        operationId: 'getLiveness',
+        tags: ['health'],
+        summary: 'The process is alive (answers even while overloaded)',
+        security: [],
+        response: {
+          200: withExample(Type.Object({ status: Type.Literal('ok') }, { description: 'Alive' }), { status: 'ok' }),
+        },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -28,19 +36,27 @@ export default async function health(app: FastifyInstance) {
     {
       config: { public: true },
       schema: {
+        operationId: 'getReadiness',
         tags: ['health'],
+        summary: 'Temporal and the database answer: this process can serve requests',
         security: [],
         response: {
-          200: Type.Object({
-            status: Type.Literal('ready'),
-            temporal: Type.Literal('ok'),
-            database: Type.Literal('ok'),
-            bank: Type.Union([Type.Literal('gateway'), Type.Literal('simulator')], {
-              description:
-                'simulator: no real bank learns of a stop-payment (the embedded demo, FANZHA_BANK_SIMULATOR=1)',
-            }),
-          }),
-          503: ProblemSchema,
+          200: withExample(
+            Type.Object(
+              {
+                status: Type.Literal('ready'),
+                temporal: Type.Literal('ok'),
+                database: Type.Literal('ok'),
+                bank: Type.Union([Type.Literal('gateway'), Type.Literal('simulator')], {
+                  description:
+                    'simulator: no real bank learns of a stop-payment (the embedded demo, FANZHA_BANK_SIMULATOR=1)',
+                }),
+              },
+              { description: 'Ready: Temporal and the database answered within 2 s' },
+            ),
+            { status: 'ready', temporal: 'ok', database: 'ok', bank: 'gateway' },
+          ),
+          503: problem('Temporal or the database is unreachable, or the API is overloaded'),
         },
       },
     },

@@ -21,6 +21,14 @@ import type { Role } from '#domain/roles.js';
 import { currentView } from '#read-model/current-view.js';
 import { reconcile, formatReport, type Difference } from '#read-model/reconcile.js';
 import { waitFor } from '../helpers/alerts.js';
+import {
+  answer,
+  fanzhaClient,
+  retryingFetch,
+  type Answer,
+  type FanzhaClient,
+  type RequestBody,
+} from '#scripts/api-client/index.js';
 import { mulberry32 } from '#scripts/seeded-random.js';
 import type { Stack } from '../helpers/stack.js';
 import { leftoverProcesses, stopAllProcesses } from '../helpers/processes.js';
@@ -164,6 +172,37 @@ export async function request(
     await sleep(Math.min(100 * 2 ** Math.min(attempt, 4), 1_000));
   }
   throw new Error(`${method} ${url} got no answer within ${deadlineMs} ms (last: ${last})`);
+}
+
+/**
+ * The typed API client (scripts/api-client, generated from openapi.json) over `send`: openapi-fetch makes
+ * each request from the contract's types, and `request` carries it as one logical request (retried with
+ * its Idempotency-Key until answered), so the plans' requests and answers are checked by tsc.
+ */
+export function typedClient(send: Send, traffic: Traffic, token: string, deadlineMs?: number): FanzhaClient {
+  return fanzhaClient('http://api.test', undefined, async (sent) => {
+    const url = new URL(sent.url);
+    const text = await sent.text();
+    const reply = await request(
+      send,
+      traffic,
+      token,
+      sent.method as 'GET' | 'POST',
+      url.pathname + url.search,
+      text ? JSON.parse(text) : undefined,
+      sent.headers.get('idempotency-key') ?? undefined,
+      deadlineMs,
+    );
+    const body = reply.status === 204 || reply.body === null ? null : JSON.stringify(reply.body);
+    return new Response(body, { status: reply.status, headers: { 'content-type': 'application/json' } });
+  });
+}
+
+/** What a typed call answered: its status, and the answer or the problem. */
+interface Answered {
+  response: Response;
+  data?: unknown;
+  error?: unknown;
 }
 
 // --- plans ---------------------------------------------------------------------------------------
@@ -427,11 +466,10 @@ export async function closeWithProcesses(stack: Stack | undefined) {
   expect(leftoverProcesses()).toEqual([]);
 }
 
+/** Reads through `read` (a typed GET, each within what is left of the time) until the view satisfies `until`. */
 async function pollView<T>(
-  send: Send,
-  traffic: Traffic,
-  token: string,
-  url: string,
+  read: (api: FanzhaClient) => Promise<{ data?: T; error?: unknown; response: Response }>,
+  connect: (deadlineMs: number) => FanzhaClient,
   until: (view: T) => boolean,
   what: string,
   timeoutMs = 150_000,
@@ -439,66 +477,78 @@ async function pollView<T>(
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   while (Date.now() < deadline) {
-    const reply = await request(
-      send,
-      traffic,
-      token,
-      'GET',
-      url,
-      undefined,
-      undefined,
-      Math.max(deadline - Date.now(), 1),
-    );
-    last = reply.body;
-    if (reply.status === 200 && until(reply.body as T)) return reply.body as T;
+    const { data, error, response } = await read(connect(Math.max(deadline - Date.now(), 1)));
+    last = data ?? error;
+    if (response.status === 200 && data !== undefined && until(data)) return data;
     await sleep(200);
   }
   throw new Error(`timed out waiting for ${what}; last answer: ${JSON.stringify(last).slice(0, 500)}`);
 }
 
-function expectAnswer(state: RunState, what: string, reply: Reply, status: number) {
-  if (reply.status !== status)
-    state.failures.push(`${what}: expected ${status}, got ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
+function expectAnswer(state: RunState, what: string, { response, data, error }: Answered, status: number) {
+  if (response.status !== status)
+    state.failures.push(
+      `${what}: expected ${status}, got ${response.status} ${JSON.stringify(data ?? error ?? null).slice(0, 300)}`,
+    );
 }
 
 async function runAlert(send: Send, actors: Actors, state: RunState, plan: AlertPlan) {
   const t = state.traffic;
   const id = plan.alertId;
   const op = actors.operators[plan.operator]!;
-  const step = async (what: string, token: string, url: string, body: unknown, status = 200) => {
+  const path = { alertId: id };
+  /** One step of the plan, as `token`, with its own Idempotency-Key. */
+  const step = async (
+    what: string,
+    token: string,
+    call: (api: FanzhaClient, header: { 'idempotency-key': string }) => Promise<Answered>,
+    status = 200,
+  ) => {
     state.progress.set(id, what);
-    const reply = await request(send, t, token, 'POST', url, body, `${id}:${what}`);
+    const reply = await call(typedClient(send, t, token), { 'idempotency-key': `${id}:${what}` });
     expectAnswer(state, `${id} ${what}`, reply, status);
     state.steps++;
     return reply;
   };
+  const claim = (what: string) =>
+    step(what, op, (api, header) => api.POST('/v1/alerts/{alertId}/claim', { params: { path, header }, body: {} }));
+  const callResult = (what: string, body: RequestBody<'/v1/alerts/{alertId}/call-result', 'post'>) =>
+    step(what, op, (api, header) => api.POST('/v1/alerts/{alertId}/call-result', { params: { path, header }, body }));
   await step(
     'ingest',
     actors.platform,
-    '/v1/alerts',
-    {
-      alertId: id,
-      source: 'ministry',
-      issuedAt: '2026-11-28T09:12:00+08:00',
-      riskLevel: plan.riskLevel,
-      fraudType: 'investment',
-      victim: { phone: ALERT_VICTIM_PHONE, name: '张三' },
-      stationId: 'haibowan-01',
-    },
+    (api, header) =>
+      api.POST('/v1/alerts', {
+        params: { header },
+        body: {
+          alertId: id,
+          source: 'ministry',
+          issuedAt: '2026-11-28T09:12:00+08:00',
+          riskLevel: plan.riskLevel,
+          fraudType: 'investment',
+          victim: { phone: ALERT_VICTIM_PHONE, name: '张三' },
+          stationId: 'haibowan-01',
+        },
+      }),
     201,
   );
   const queued = () => (
     state.progress.set(id, 'waiting to be queued again'),
-    pollView<AlertView>(send, t, op, `/v1/alerts/${id}`, (v) => v.state === 'queued', `${id} to be queued again`)
+    pollView(
+      (api) => api.GET('/v1/alerts/{alertId}', { params: { path } }),
+      (deadlineMs) => typedClient(send, t, op, deadlineMs),
+      (v) => v.state === 'queued',
+      `${id} to be queued again`,
+    )
   );
   switch (plan.path) {
     case 'dissuade':
-      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
-      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'dissuaded' });
+      await claim('claim-1');
+      await callResult('call-1', { result: 'contacted', outcome: 'dissuaded' });
       break;
     case 'defrauded':
-      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
-      await step('call-1', op, `/v1/alerts/${id}/call-result`, {
+      await claim('claim-1');
+      await callResult('call-1', {
         result: 'contacted',
         outcome: 'already_defrauded',
         amountAtRiskFen: plan.amountAtRiskFen,
@@ -506,73 +556,89 @@ async function runAlert(send: Send, actors: Actors, state: RunState, plan: Alert
       break;
     case 'retry_then_false_positive':
     case 'unreachable':
-      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
-      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'not_reached', reason: 'busy' });
+      await claim('claim-1');
+      await callResult('call-1', { result: 'not_reached', reason: 'busy' });
       await queued();
-      await step('claim-2', op, `/v1/alerts/${id}/claim`, {});
-      await step(
+      await claim('claim-2');
+      await callResult(
         'call-2',
-        op,
-        `/v1/alerts/${id}/call-result`,
         plan.path === 'unreachable'
           ? { result: 'not_reached', reason: 'powered_off' }
           : { result: 'contacted', outcome: 'false_positive' },
       );
       break;
     case 'refused_then_visit':
-      await step('claim-1', op, `/v1/alerts/${id}/claim`, {});
-      await step('call-1', op, `/v1/alerts/${id}/call-result`, { result: 'contacted', outcome: 'refused' });
-      await step('visit', actors.supervisor, `/v1/alerts/${id}/visit-result`, {
-        outcome: 'dissuaded',
-        note: 'visited at home',
-      });
+      await claim('claim-1');
+      await callResult('call-1', { result: 'contacted', outcome: 'refused' });
+      await step('visit', actors.supervisor, (api, header) =>
+        api.POST('/v1/alerts/{alertId}/visit-result', {
+          params: { path, header },
+          body: { outcome: 'dissuaded', note: 'visited at home' },
+        }),
+      );
       break;
     case 'cancel':
-      await step('cancel', actors.platform, `/v1/alerts/${id}/cancel`, { reason: 'duplicate instruction' });
+      await step('cancel', actors.platform, (api, header) =>
+        api.POST('/v1/alerts/{alertId}/cancel', {
+          params: { path, header },
+          body: { reason: 'duplicate instruction' },
+        }),
+      );
       break;
   }
 }
 
 async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, c: CasePlan) {
   const t = state.traffic;
-  const key = (what: string) => `${plan.prefix}-${plan.seed}-case-${c.n}:${what}`;
-  const filed = await request(
-    send,
-    t,
-    actors.calltaker,
-    'POST',
-    '/v1/stop-payments',
-    {
+  const key = (what: string) => ({ 'idempotency-key': `${plan.prefix}-${plan.seed}-case-${c.n}:${what}` });
+  const filed = await typedClient(send, t, actors.calltaker).POST('/v1/stop-payments', {
+    params: { header: key('file') },
+    body: {
       reportedAt: '2026-11-28T10:02:00+08:00',
       caseRef: `${plan.prefix}-${c.n}`,
       victim: { name: '李四', phone: CASE_VICTIM_PHONE },
       transfers: c.transfers.map((tr) => ({ ...tr, transferredAt: '2026-11-28T09:40:00+08:00' })),
     },
-    key('file'),
-  );
+  });
   expectAnswer(state, `case ${c.n} file`, filed, 201);
   state.steps++;
-  const id = filed.body?.stopPaymentId as string;
+  const id = filed.data?.stopPaymentId;
   if (!id) return;
   state.caseIds.set(c.n, id);
-  const decide = async (what: string, token: string, url: string, body: unknown) => {
+  const path = { stopPaymentId: id };
+  /** One decision on the case, as `token`, with its own Idempotency-Key. */
+  const decide = async (
+    what: string,
+    token: string,
+    call: (api: FanzhaClient, header: { 'idempotency-key': string }) => Promise<Answered>,
+  ) => {
     state.progress.set(`case ${c.n} ${id}`, what);
-    const reply = await request(send, t, token, 'POST', url, body, key(what));
+    const reply = await call(typedClient(send, t, token), key(what));
     expectAnswer(state, `case ${c.n} ${what}`, reply, 200);
     state.steps++;
     return reply;
   };
+  const caseView = (until: (view: Answer<'/v1/stop-payments/{stopPaymentId}', 'get'>) => boolean, what: string) =>
+    pollView(
+      (api) => api.GET('/v1/stop-payments/{stopPaymentId}', { params: { path } }),
+      (deadlineMs) => typedClient(send, t, actors.approver, deadlineMs),
+      until,
+      what,
+    );
   if (c.path === 'reject') {
-    await decide('reject', actors.approver, `/v1/stop-payments/${id}/reject`, { reason: 'not a fraud case' });
+    await decide('reject', actors.approver, (api, header) =>
+      api.POST('/v1/stop-payments/{stopPaymentId}/reject', {
+        params: { path, header },
+        body: { reason: 'not a fraud case' },
+      }),
+    );
     return;
   }
-  await decide('approve', actors.approver, `/v1/stop-payments/${id}/approve`, { note: 'urgent' });
+  await decide('approve', actors.approver, (api, header) =>
+    api.POST('/v1/stop-payments/{stopPaymentId}/approve', { params: { path, header }, body: { note: 'urgent' } }),
+  );
   state.progress.set(`case ${c.n} ${id}`, 'waiting for every bank to answer');
-  const settled = await pollView<StopPaymentView>(
-    send,
-    t,
-    actors.approver,
-    `/v1/stop-payments/${id}`,
+  const settled = await caseView(
     (v) => v.holds.length === c.holds.length && v.holds.every((h) => h.state !== 'submitting'),
     `case ${c.n} (${id}) to hear from every bank`,
   );
@@ -583,19 +649,23 @@ async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, 
       state.failures.push(`case ${c.n}: no hold for ${first.bank} ${first.account}`);
       return;
     }
-    await decide('freeze', actors.senior, `/v1/stop-payments/${id}/holds/${hold.holdId}/freeze`, {
-      legalDocRef: `冻结-${c.n}`,
-    });
-    await pollView<StopPaymentView>(
-      send,
-      t,
-      actors.approver,
-      `/v1/stop-payments/${id}`,
+    await decide('freeze', actors.senior, (api, header) =>
+      api.POST('/v1/stop-payments/{stopPaymentId}/holds/{holdId}/freeze', {
+        params: { path: { ...path, holdId: hold.holdId }, header },
+        body: { legalDocRef: `冻结-${c.n}` },
+      }),
+    );
+    await caseView(
       (v) => v.holds.some((h) => h.holdId === hold.holdId && h.state === 'frozen'),
       `hold ${hold.holdId} to be frozen`,
     );
   }
-  await decide('release', actors.senior, `/v1/stop-payments/${id}/release`, { reason: 'victim refunded' });
+  await decide('release', actors.senior, (api, header) =>
+    api.POST('/v1/stop-payments/{stopPaymentId}/release', {
+      params: { path, header },
+      body: { reason: 'victim refunded' },
+    }),
+  );
 }
 
 /** Waits for the load; past `timeoutMs` fails saying which plans are stuck at which step. */
@@ -985,24 +1055,19 @@ export async function createActors(
 
 /** A user with these roles and a token, made through an API process with the bootstrap admin token, as an administrator would. */
 export async function userThroughApi(baseUrl: string, adminToken: string, roles: Role[]): Promise<{ token: string }> {
-  // A 503 (a process just started, shedding load) is retried, as any client does.
-  const post = async (url: string, body: unknown) => {
-    for (let attempt = 1; ; attempt++) {
-      const response = await fetch(`${baseUrl}${url}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (response.status !== 503 || attempt >= 30) return response;
-      await sleep(500);
-    }
-  };
-  const made = await post('/v1/users', { name: roles.join('+'), roles });
-  expect(made.status).toBe(201);
-  const user = (await made.json()) as { userId: string };
-  const issued = await post(`/v1/users/${user.userId}/tokens`, { label: 'reliability' });
-  expect(issued.status).toBe(201);
-  return (await issued.json()) as { token: string };
+  // A 503 (a process just started, shedding load) or a 429 is retried, as any client does.
+  const admin = fanzhaClient(
+    baseUrl,
+    adminToken,
+    retryingFetch(29, () => 500),
+  );
+  const user = await answer(admin.POST('/v1/users', { body: { name: roles.join('+'), roles } }));
+  return answer(
+    admin.POST('/v1/users/{userId}/tokens', {
+      params: { path: { userId: user.userId } },
+      body: { label: 'reliability' },
+    }),
+  );
 }
 
 /** The users a plan needs, made through an API process. */

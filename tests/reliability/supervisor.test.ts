@@ -22,7 +22,7 @@ import {
   supervisedPid,
   type ManagedProcess,
 } from '../helpers/processes.js';
-import { fetchSender, newTraffic, request } from './scenario.js';
+import { fetchSender, newTraffic, typedClient } from './scenario.js';
 
 const ADMIN_TOKEN = 'supervisor-test-admin-token-0123456789';
 const ALERTS = 40;
@@ -120,8 +120,11 @@ describe('npm start', () => {
     const load = Promise.all(
       Array.from({ length: FILERS }, async () => {
         for (let alert = alerts[next++]; alert; alert = alerts[next++]) {
-          const reply = await request(send, traffic, platform, 'POST', '/v1/alerts', alert, alert.alertId);
-          expect([200, 201], JSON.stringify(reply.body)).toContain(reply.status);
+          const reply = await typedClient(send, traffic, platform).POST('/v1/alerts', {
+            params: { header: { 'idempotency-key': alert.alertId } },
+            body: alert,
+          });
+          expect([200, 201], JSON.stringify(reply.error)).toContain(reply.response.status);
           accepted.add(alert.alertId);
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -152,9 +155,11 @@ describe('npm start', () => {
     expect(system.alive()).toBe(true);
     // Every alert accepted — those before the kill first — is there, in its workflow and in the read model.
     for (const alertId of [...acceptedBeforeKill, ...[...accepted].filter((id) => !acceptedBeforeKill.includes(id))]) {
-      const reply = await request(send, traffic, supervisor, 'GET', `/v1/alerts/${alertId}`);
-      expect(reply.status, `${alertId}: ${JSON.stringify(reply.body)}`).toBe(200);
-      expect(reply.body).toMatchObject({ alertId, workflowId: expect.any(String) });
+      const reply = await typedClient(send, traffic, supervisor).GET('/v1/alerts/{alertId}', {
+        params: { path: { alertId } },
+      });
+      expect(reply.response.status, `${alertId}: ${JSON.stringify(reply.error)}`).toBe(200);
+      expect(reply.data).toMatchObject({ alertId, workflowId: expect.any(String) });
     }
     console.log(
       `npm start: application process ${appPid} killed after ${acceptedBeforeKill.length}/${ALERTS} alerts; retries ${JSON.stringify(traffic.retries)}`,

@@ -5,6 +5,7 @@ import { withoutQueryParams } from '#db/errors.js';
 import { invalidField, isRefusal, type Refusal } from '#domain/refusal.js';
 import { isUnavailable } from '#domain/unavailable.js';
 import { Problem, type FieldError } from '#api/problem.js';
+import { STANDARD_PROBLEMS } from '#api/schemas/common.js';
 
 interface AjvError {
   instancePath: string;
@@ -84,6 +85,28 @@ export default fp(
       else request.log.info({ code: problem.code }, problem.detail);
       if (problem.status === 503) reply.header('retry-after', '2');
       return reply.status(problem.status).type('application/problem+json').send(problem.toJSON());
+    });
+    // Each API route documents the problems it can answer by what it is (a route's own wording wins). A
+    // problem schema also serializes those answers: the Problem schema keeps every field they carry.
+    app.addHook('onRoute', (route) => {
+      const config = route.config as { roles?: readonly string[] | 'any'; idempotent?: boolean } | undefined;
+      if (!config?.roles) return; // public probes declare their own; the console and the simulator are not the API
+      const takesBody = [route.method].flat().some((method) => method !== 'GET' && method !== 'HEAD');
+      const schema = route.schema ?? {};
+      route.schema = {
+        ...schema,
+        response: {
+          ...STANDARD_PROBLEMS.invalid,
+          ...STANDARD_PROBLEMS.unauthenticated,
+          ...(config.roles === 'any' ? {} : STANDARD_PROBLEMS.forbidden),
+          ...(config.idempotent ? STANDARD_PROBLEMS.idempotencyConflict : {}),
+          ...(takesBody ? STANDARD_PROBLEMS.body : {}),
+          ...STANDARD_PROBLEMS.limited,
+          ...STANDARD_PROBLEMS.internal,
+          ...STANDARD_PROBLEMS.unavailable,
+          ...(schema.response as object | undefined),
+        },
+      };
     });
     // PostgreSQL text and jsonb cannot hold U+0000: refuse it up front, naming the field, rather than
     // fail later (a 500, or a projection that can never be written).

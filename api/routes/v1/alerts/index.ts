@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { alertWorkflowId } from '#domain/alert.js';
 import { MAY } from '#domain/roles.js';
 import { AlertInputSchema, AlertListQuery, AlertSummarySchema, IngestAnswerSchema } from '#api/schemas/alerts.js';
-import { authProblems, IdempotencyHeaders, page } from '#api/schemas/common.js';
+import { IdempotencyHeaders, page } from '#api/schemas/common.js';
 
 const alerts: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -10,11 +10,13 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.ingestAlerts, idempotent: true },
       schema: {
+        operationId: 'ingestAlert',
         tags: ['alerts'],
         summary: 'Receive a warning instruction (预警指令) from the platform',
+        description: '201 when it starts a workflow; 200 with `duplicate: true` when the alert was pushed before.',
         headers: IdempotencyHeaders,
         body: AlertInputSchema,
-        response: { 200: IngestAnswerSchema, 201: IngestAnswerSchema, ...authProblems },
+        response: { 200: IngestAnswerSchema, 201: IngestAnswerSchema },
       },
     },
     async (request, reply) => {
@@ -30,10 +32,11 @@ const alerts: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.readAlerts },
       schema: {
+        operationId: 'listAlerts',
         tags: ['alerts'],
         summary: 'Alerts, most urgent first (earliest deadline)',
         querystring: AlertListQuery,
-        response: { 200: page(AlertSummarySchema), ...authProblems },
+        response: { 200: page(AlertSummarySchema) },
       },
     },
     async (request) => app.services.alerts.list(request.user, { ...request.query, limit: request.query.limit ?? 50 }),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MAY } from '#domain/roles.js';
-import { authProblems, ListQuery, page } from '#api/schemas/common.js';
+import { ListQuery, page } from '#api/schemas/common.js';
 import { NotificationSchema } from '#api/schemas/stats.js';
 
 const query = Type.Object(
@@ -21,9 +21,11 @@ const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.readNotifications },
       schema: {
+        operationId: 'listNotifications',
         tags: ['notifications'],
+        summary: 'Notifications, newest first: what was sent to whom, delivered or not, acknowledged or not',
         querystring: query,
-        response: { 200: page(NotificationSchema), ...authProblems },
+        response: { 200: page(NotificationSchema) },
       },
     },
     async (request) =>

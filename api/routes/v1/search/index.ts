@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { invalidField } from '#domain/refusal.js';
 import { MAY } from '#domain/roles.js';
-import { authProblems } from '#api/schemas/common.js';
 import { SearchAnswerSchema, SearchQuery } from '#api/schemas/search.js';
 
 // Two questions asked many times a day: has this person been warned before? which cases sent money to this account?
@@ -11,12 +10,13 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: [...new Set([...MAY.searchPhones, ...MAY.searchAccounts])] },
       schema: {
+        operationId: 'search',
         tags: ['search'],
         summary: 'Every alert and case of a victim phone, or every case and stop on a receiving account',
         description:
           'Exactly one of `phone` (supervisor, auditor) or `account` (also call-takers). Written to the access log.',
         querystring: SearchQuery,
-        response: { 200: SearchAnswerSchema, ...authProblems },
+        response: { 200: SearchAnswerSchema },
       },
     },
     async (request) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAY } from '#domain/roles.js';
-import { authProblems, IdempotencyHeaders, page } from '#api/schemas/common.js';
+import { IdempotencyHeaders, page, problem } from '#api/schemas/common.js';
 import {
   FiledAnswerSchema,
   StopPaymentInputSchema,
@@ -14,11 +14,17 @@ const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.fileStopPayments, idempotent: true },
       schema: {
+        operationId: 'fileStopPayment',
         tags: ['stop-payments'],
         summary: 'File an emergency stop-payment (紧急止付) from the 110 desk',
         headers: IdempotencyHeaders,
         body: StopPaymentInputSchema,
-        response: { 201: FiledAnswerSchema, ...authProblems },
+        response: {
+          201: FiledAnswerSchema,
+          409: problem(
+            'The alert is already linked to another case, or this Idempotency-Key was used for another request',
+          ),
+        },
       },
     },
     async (request, reply) =>
@@ -30,10 +36,11 @@ const stopPayments: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.readStopPayments },
       schema: {
+        operationId: 'listStopPayments',
         tags: ['stop-payments'],
         summary: 'Cases: pending approvals first by deadline, then the newest; a call-taker sees their own',
         querystring: StopPaymentListQuery,
-        response: { 200: page(StopPaymentSummarySchema), ...authProblems },
+        response: { 200: page(StopPaymentSummarySchema) },
       },
     },
     async (request) =>

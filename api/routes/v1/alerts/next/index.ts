@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MAY } from '#domain/roles.js';
 import { AlertDetailSchema } from '#api/schemas/alerts.js';
-import { authProblems, IdempotencyHeaders } from '#api/schemas/common.js';
+import { IdempotencyHeaders } from '#api/schemas/common.js';
 
 const next: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -10,10 +10,11 @@ const next: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.callAlerts, idempotent: true },
       schema: {
+        operationId: 'takeNextAlert',
         tags: ['alerts'],
         summary: 'Take the most urgent queued alert: it is claimed for you',
         headers: IdempotencyHeaders,
-        response: { 200: AlertDetailSchema, 204: Type.Null(), ...authProblems },
+        response: { 200: AlertDetailSchema, 204: Type.Null({ description: 'The queue is empty' }) },
       },
     },
     async (request, reply) => {

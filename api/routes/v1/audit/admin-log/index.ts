@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAY } from '#domain/roles.js';
 import { AdminLogEntrySchema, AdminLogQuery } from '#api/schemas/audit.js';
-import { authProblems, page } from '#api/schemas/common.js';
+import { page } from '#api/schemas/common.js';
 
 const adminLog: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -10,10 +10,11 @@ const adminLog: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.audit },
       schema: {
+        operationId: 'listAdminLog',
         tags: ['audit'],
         summary: 'The admin log (who created or changed a user, issued or revoked a token, …), newest first',
         querystring: AdminLogQuery,
-        response: { 200: page(AdminLogEntrySchema), ...authProblems },
+        response: { 200: page(AdminLogEntrySchema) },
       },
     },
     async (request) =>

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAY } from '#domain/roles.js';
 import { ArchiveQuery, ArchiveRecordSchema, VerifySchema } from '#api/schemas/audit.js';
-import { authProblems, page } from '#api/schemas/common.js';
+import { page } from '#api/schemas/common.js';
 
 const archive: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -10,10 +10,11 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.audit },
       schema: {
+        operationId: 'listArchive',
         tags: ['audit'],
         summary: 'Archived runs, newest archived first',
         querystring: ArchiveQuery,
-        response: { 200: page(ArchiveRecordSchema), ...authProblems },
+        response: { 200: page(ArchiveRecordSchema) },
       },
     },
     async (request) => app.services.audit.archive(request.user, { ...request.query, limit: request.query.limit ?? 50 }),
@@ -24,10 +25,11 @@ const archive: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.audit },
       schema: {
+        operationId: 'verifyArchive',
         tags: ['audit'],
         summary:
           'Walks the hash chain: ok, or the first record that was altered or whose predecessor was deleted or moved',
-        response: { 200: VerifySchema, ...authProblems },
+        response: { 200: VerifySchema },
       },
     },
     async (request) => app.services.audit.verify(request.user),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAY } from '#domain/roles.js';
-import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { problem } from '#api/schemas/common.js';
 import { UserChangeSchema, UserIdParams, UserSchema } from '#api/schemas/users.js';
 
 // An admin changes a user's name, roles or station, or disables them (every session ends at once) and enables them again.
@@ -10,11 +10,12 @@ const user: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.administer },
       schema: {
+        operationId: 'updateUser',
         tags: ['users'],
         summary: 'Change a user, or disable (and enable) them',
         params: UserIdParams,
         body: UserChangeSchema,
-        response: { 200: UserSchema, 404: ProblemSchema, 409: ProblemSchema, ...authProblems },
+        response: { 200: UserSchema, 404: problem('No such user'), 409: problem('An admin cannot disable themselves') },
       },
     },
     async (request) => {

@@ -10,7 +10,9 @@ import {
   RunQuery,
   TimelineSchema,
 } from '#api/schemas/audit.js';
-import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { problem } from '#api/schemas/common.js';
+
+const NOT_FOUND = 'Neither Temporal nor the archive has this workflow (or run)';
 
 const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -18,11 +20,12 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.audit },
       schema: {
+        operationId: 'getWorkflowTimeline',
         tags: ['audit'],
         summary:
           'Who decided what and when, timers, escalations, bank calls: the history as a person reads it (every run of a continue-as-new chain)',
         params: AuditWorkflowParams,
-        response: { 200: TimelineSchema, 404: ProblemSchema, ...authProblems },
+        response: { 200: TimelineSchema, 404: problem(NOT_FOUND) },
       },
     },
     async (request) => app.services.audit.timeline(request.user, request.params.workflowId),
@@ -33,12 +36,13 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.audit },
       schema: {
+        operationId: 'getWorkflowHistory',
         tags: ['audit'],
         summary:
           'The raw history of one run (the newest unless runId): the JSON `temporal workflow show --output json` prints, replayable with Worker.runReplayHistory',
         params: AuditWorkflowParams,
         querystring: RunQuery,
-        response: { 200: HistorySchema, 404: ProblemSchema, ...authProblems },
+        response: { 200: HistorySchema, 404: problem(NOT_FOUND) },
       },
     },
     async (request, reply) => {
@@ -58,11 +62,12 @@ const auditWorkflow: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.audit },
       schema: {
+        operationId: 'replayWorkflow',
         tags: ['audit'],
         summary: 'Replays the history of one run (the newest unless runId) against the workflow code in use now',
         params: AuditWorkflowParams,
         body: ReplayBody,
-        response: { 200: ReplaySchema, 404: ProblemSchema, ...authProblems },
+        response: { 200: ReplaySchema, 404: problem(NOT_FOUND) },
       },
     },
     async (request) => app.services.audit.replay(request.user, request.params.workflowId, request.body.runId),

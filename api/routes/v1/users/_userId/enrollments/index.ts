@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { problem } from '#api/schemas/common.js';
 import { Type } from 'typebox';
 import { EnrollmentSchema, NewEnrollmentSchema, UserIdParams } from '#api/schemas/users.js';
 import { MAY } from '#domain/roles.js';
@@ -11,11 +11,12 @@ const enrollments: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.administer },
       schema: {
+        operationId: 'createEnrollment',
         tags: ['users'],
         summary: 'A one-time link (valid 24 h) for the user to set their console password',
         params: UserIdParams,
         body: Type.Optional(NewEnrollmentSchema),
-        response: { 201: EnrollmentSchema, 404: ProblemSchema, ...authProblems },
+        response: { 201: EnrollmentSchema, 404: problem('No such user') },
       },
     },
     async (request, reply) => {

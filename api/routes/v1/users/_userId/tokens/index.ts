@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { MAY } from '#domain/roles.js';
-import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { problem } from '#api/schemas/common.js';
 import { IssuedTokenSchema, NewTokenSchema, TokenListSchema, UserIdParams } from '#api/schemas/users.js';
 
 // No Idempotency-Key replay here on purpose: replaying would mean storing the token itself.
@@ -10,10 +10,12 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.administer },
       schema: {
+        operationId: 'issueToken',
         tags: ['users'],
+        summary: 'Issue an API token for a user (shown once, in this answer)',
         params: UserIdParams,
         body: NewTokenSchema,
-        response: { 201: IssuedTokenSchema, 404: ProblemSchema, ...authProblems },
+        response: { 201: IssuedTokenSchema, 404: problem('No such user') },
       },
     },
     async (request, reply) => {
@@ -32,10 +34,11 @@ const tokens: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.administer },
       schema: {
+        operationId: 'listTokens',
         tags: ['users'],
         summary: "A user's tokens, newest first: who issued each and whether revoked (never a token's value)",
         params: UserIdParams,
-        response: { 200: TokenListSchema, 404: ProblemSchema, ...authProblems },
+        response: { 200: TokenListSchema, 404: problem('No such user') },
       },
     },
     async (request) => app.services.users.tokens(request.user, request.params.userId),

@@ -10,26 +10,36 @@ const hold: FastifyPluginAsyncTypebox = async (app) => {
     tags: ['stop-payments'],
     params: HoldParams,
     answer: StopPaymentDetailSchema,
+    notFound: 'No such stop-payment or hold, or not one you may see',
   });
   decision(
-    '/restop',
-    MAY.approveStopPayments,
-    'Stop again for another stopValidity (at most maxRestops times)',
-    RestopBody,
+    {
+      operationId: 'restopHold',
+      path: '/restop',
+      roles: MAY.approveStopPayments,
+      summary: 'Stop again for another stopValidity (at most maxRestops times)',
+      body: RestopBody,
+    },
     (user, { stopPaymentId, holdId }, body, key) => cases.restop(user, stopPaymentId, holdId, body, key),
   );
   decision(
-    '/freeze',
-    MAY.freezeStopPayments,
-    'Convert a stop into a freeze (legal document required)',
-    FreezeBody,
+    {
+      operationId: 'freezeHold',
+      path: '/freeze',
+      roles: MAY.freezeStopPayments,
+      summary: 'Convert a stop into a freeze (legal document required)',
+      body: FreezeBody,
+    },
     (user, { stopPaymentId, holdId }, body, key) => cases.freeze(user, stopPaymentId, holdId, body, key),
   );
   decision(
-    '/renew',
-    MAY.freezeStopPayments,
-    'Renew a freeze for another freezeValidity',
-    FreezeBody,
+    {
+      operationId: 'renewHold',
+      path: '/renew',
+      roles: MAY.freezeStopPayments,
+      summary: 'Renew a freeze for another freezeValidity',
+      body: FreezeBody,
+    },
     (user, { stopPaymentId, holdId }, body, key) => cases.renew(user, stopPaymentId, holdId, body, key),
   );
 };

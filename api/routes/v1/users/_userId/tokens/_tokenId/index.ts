@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MAY } from '#domain/roles.js';
-import { authProblems, ProblemSchema } from '#api/schemas/common.js';
+import { problem } from '#api/schemas/common.js';
 import { TokenParams } from '#api/schemas/users.js';
 
 const token: FastifyPluginAsyncTypebox = async (app) => {
@@ -10,9 +10,14 @@ const token: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { roles: MAY.administer },
       schema: {
+        operationId: 'revokeToken',
         tags: ['users'],
+        summary: 'Revoke a token: it stops working at once, in every API process',
         params: TokenParams,
-        response: { 204: Type.Null(), 404: ProblemSchema, ...authProblems },
+        response: {
+          204: Type.Null({ description: 'Revoked (or already revoked)' }),
+          404: problem('No such user or token'),
+        },
       },
     },
     async (request, reply) => {
