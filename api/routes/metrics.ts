@@ -112,6 +112,9 @@ export default async function metrics(app: FastifyInstance) {
         }
       },
       schema: {
+        // Not in the OpenAPI document: it exists only where FANZHA_METRICS_TOKEN is set, and the document
+        // is the same in every deployment (README "Metrics" describes it).
+        hide: true,
         tags: ['health'],
         summary: 'Prometheus metrics',
         description:
