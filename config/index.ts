@@ -263,14 +263,16 @@ function tracingConfig(env: Env): FanzhaConfig['tracing'] {
   return { enabled: exporter === 'otlp' || endpoint !== null, serviceName };
 }
 
-function metricsConfig(env: Env): FanzhaConfig['metrics'] {
-  const token = env.FANZHA_METRICS_TOKEN || null;
+/** A bearer token from the environment (null when unset); an error never shows it. */
+function secretToken(env: Env, name: string): string | null {
+  const token = env[name] || null;
   if (token !== null && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(token))
-    throw new ConfigError(
-      'FANZHA_METRICS_TOKEN',
-      'must be 16 to 256 characters of letters, digits or ._~+/=-',
-      '<redacted>',
-    );
+    throw new ConfigError(name, 'must be 16 to 256 characters of letters, digits or ._~+/=-', '<redacted>');
+  return token;
+}
+
+function metricsConfig(env: Env): FanzhaConfig['metrics'] {
+  const token = secretToken(env, 'FANZHA_METRICS_TOKEN');
   const workerAddress = env.FANZHA_WORKER_METRICS_ADDRESS || null;
   const hostPort = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(workerAddress ?? '');
   if (workerAddress !== null && (!hostPort || Number(hostPort[1]) < 1 || Number(hostPort[1]) > 65535))
@@ -364,13 +366,7 @@ export function workerNodeFlags(config: Pick<FanzhaConfig, 'workerMemoryMb'>): s
 export function loadConfig(env: Env = process.env): FanzhaConfig {
   const dataDir = path.resolve(env.FANZHA_DATA_DIR || './data');
   const host = env.HOST || '127.0.0.1';
-  const adminToken = env.FANZHA_ADMIN_TOKEN || null;
-  if (adminToken !== null && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(adminToken))
-    throw new ConfigError(
-      'FANZHA_ADMIN_TOKEN',
-      'must be 16 to 256 characters of letters, digits or ._~+/=-',
-      '<redacted>',
-    );
+  const adminToken = secretToken(env, 'FANZHA_ADMIN_TOKEN');
   const taskQueue = env.FANZHA_TASK_QUEUE || 'fanzha';
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(taskQueue))
     throw new ConfigError('FANZHA_TASK_QUEUE', 'must be 1-200 letters, digits or ._-', taskQueue);
