@@ -1,6 +1,6 @@
 /**
- * The worker keeps at most FANZHA_WORKER_CACHED_WORKFLOWS open alerts in memory (the SDK's default would
- * size the cache from the heap: thousands). An alert pushed out of the cache still takes its next
+ * The worker keeps at most FANZHA_WORKER_CACHED_WORKFLOWS open alerts in memory (by default sized from
+ * FANZHA_WORKER_MEMORY_MB; the SDK's default would size the cache from the heap: thousands). An alert pushed out of the cache still takes its next
  * decision: the worker replays it from its history.
  */
 import type { Worker } from '@temporalio/worker';
@@ -40,8 +40,12 @@ describe('the worker’s workflow cache', () => {
     expect(worker.getStatus().numCachedWorkflows).toBeLessThanOrEqual(3);
   });
 
-  it('is 500 unless FANZHA_WORKER_CACHED_WORKFLOWS says otherwise, and refuses fewer than 2', () => {
-    expect(loadConfig({}).workerCachedWorkflows).toBe(500);
+  it('follows the worker’s memory budget unless FANZHA_WORKER_CACHED_WORKFLOWS says otherwise, and refuses fewer than 2', () => {
+    const standard = loadConfig({}).workerCachedWorkflows;
+    // Hundreds: more than the alerts people act on at once, far fewer than the SDK's thousands.
+    expect(standard).toBeGreaterThanOrEqual(200);
+    expect(standard).toBeLessThanOrEqual(1000);
+    expect(loadConfig({ FANZHA_WORKER_MEMORY_MB: '1024' }).workerCachedWorkflows).toBeGreaterThan(1.9 * standard);
     expect(loadConfig({ FANZHA_WORKER_CACHED_WORKFLOWS: '2000' }).workerCachedWorkflows).toBe(2000);
     for (const bad of ['1', 'many', '-5'])
       expect(() => loadConfig({ FANZHA_WORKER_CACHED_WORKFLOWS: bad }), bad).toThrow(ConfigError);
