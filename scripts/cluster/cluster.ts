@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, workerNodeFlags } from '#config/index.js';
+import { TRACING_WORKFLOW_INTERCEPTORS } from '#worker/tracing.js';
 import { WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalServer } from '../temporal-server.js';
 import { alive, createSupervisor, sleep, spawnGroup } from '../supervise.js';
@@ -97,9 +98,19 @@ function auditKey(dir: string, env: NodeJS.ProcessEnv): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-async function bundle(dir: string, workflowsPath: string, version: number): Promise<string> {
+/**
+ * The workflow bundle every worker of the cluster runs (version `version`); when the workers trace
+ * (OTEL_* in `env`), with the tracing workflow interceptors in it, so their traces go on into the workflow.
+ */
+export async function bundleForWorkers(
+  dir: string,
+  workflowsPath: string,
+  version: number,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
+    workflowInterceptorModules: loadConfig(env).tracing.enabled ? [TRACING_WORKFLOW_INTERCEPTORS] : [],
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
   });
   const file = path.join(dir, `workflow-bundle-${version}.js`);
@@ -239,7 +250,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     FANZHA_DATA_DIR: dir,
   };
   let bundleVersion = 1;
-  let bundlePath = await bundle(dir, WORKFLOWS_PATH, bundleVersion);
+  let bundlePath = await bundleForWorkers(dir, WORKFLOWS_PATH, bundleVersion, common);
   // Worker readiness: its log says it polls (worker/main.ts prints it once the worker runs).
   const polling = async (child: ReturnType<typeof spawnGroup>, logFile: string, from: number) => {
     const until = Date.now() + 120_000;
@@ -306,7 +317,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     async rollWorkers(roll = {}) {
       bundleVersion += 1;
-      const next = await bundle(dir, roll.workflowsPath ?? WORKFLOWS_PATH, bundleVersion);
+      const next = await bundleForWorkers(dir, roll.workflowsPath ?? WORKFLOWS_PATH, bundleVersion, common);
       for (const worker of workers) {
         log(`rolling upgrade: ${worker.name} onto workflow bundle ${bundleVersion}`);
         await worker.restart({ FANZHA_WORKFLOW_BUNDLE: next });

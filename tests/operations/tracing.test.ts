@@ -3,7 +3,7 @@
  * workflow's handling of it and the projection activity that writes its steps share a trace ID and
  * a parent chain — continuing the caller's own trace (traceparent). Spans go to an in-memory exporter.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -11,9 +11,10 @@ import { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { alertWorkflowId } from '#domain/alert.js';
+import { bundleForWorkers } from '#scripts/cluster/cluster.js';
 import { startTracing, type Tracing } from '#services/tracing.js';
 import { TRACING_WORKFLOW_INTERCEPTORS, workerTracingOptions } from '#worker/tracing.js';
-import { bundleWorkflowsApart } from '#worker/worker.js';
+import { bundleWorkflowsApart, WORKFLOWS_PATH } from '#worker/worker.js';
 import { alertApi, newAlert, readModelRow, waitFor } from '../helpers/alerts.js';
 import { loadGoldens } from '../helpers/goldens.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -91,6 +92,18 @@ describe('tracing', () => {
     await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history);
     // The ingest was another request: its workflow start is in another trace, not in the claim's.
     expect(spans().filter((s) => s.name.startsWith('StartWorkflow:'))).toEqual([]);
+  });
+
+  it('gives a cluster’s workers the tracing interceptors in their bundle when they trace, and not otherwise', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-cluster-bundle-'));
+    const traced = readFileSync(
+      await bundleForWorkers(dir, WORKFLOWS_PATH, 1, { OTEL_TRACES_EXPORTER: 'otlp' }),
+      'utf8',
+    );
+    const plain = readFileSync(await bundleForWorkers(dir, WORKFLOWS_PATH, 2, {}), 'utf8');
+    // The workflow side's tracer (workflows/tracing.ts) is in the one bundle and not in the other.
+    expect(traced).toContain('fanzha-workflow');
+    expect(plain).not.toContain('fanzha-workflow');
   });
 
   it('leaves the golden histories replaying with the tracing interceptors in the bundle', async () => {
