@@ -127,10 +127,7 @@ export function readManifest(plainFile: string): { manifest: BackupManifest; par
 }
 
 /** Copies each part out of the decrypted backup to `destinations[name]`, checking its size and SHA-256 against the manifest. */
-export async function extractParts(
-  plainFile: string,
-  destinations: Record<string, string>,
-): Promise<BackupManifest> {
+export async function extractParts(plainFile: string, destinations: Record<string, string>): Promise<BackupManifest> {
   const { manifest, partsOffset } = readManifest(plainFile);
   let offset = partsOffset;
   for (const part of manifest.parts) {

@@ -74,8 +74,13 @@ let exitCode = 1;
 try {
   try {
     unpause = await pauseArchiver(client);
+    say(unpause ? 'archiver schedule paused while backing up' : 'the archiver schedule was paused already');
   } catch (error) {
-    say(`could not pause the archiver schedule (${(error as Error).message}); backing up anyway`);
+    // The snapshot is still whole: the restored read model is reconciled, only the archive may hold a
+    // history or two more than Temporal's copy says were closed.
+    say(
+      `WARNING: could not pause the archiver schedule on ${config.temporal.connect.connectionOptions.address ?? ''} (${(error as Error).message}); backing up anyway — run the backup with the configuration of \`npm start\` (FANZHA_TEMPORAL_PORT)`,
+    );
   }
   const takenAt = new Date().toISOString();
   // All pages in one step: a step-by-step copy starts over whenever the server writes, and under load may never end.
@@ -114,6 +119,11 @@ try {
     ),
   };
   await writeBackupFile(target, config.backupKey, manifest, files);
+  if (unpause) {
+    await unpause();
+    unpause = null;
+    say('archiver schedule resumed');
+  }
   say(`wrote ${target} (${statSync(target).size} bytes, taken at ${takenAt})`);
   exitCode = 0;
 } catch (error) {

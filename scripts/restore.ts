@@ -43,7 +43,8 @@ if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
   );
   process.exit(2);
 }
-const auditKeyText = config.audit.key ?? (values['audit-key'] ? readFileSync(values['audit-key'], 'utf8').trim() : null);
+const auditKeyText =
+  config.audit.key ?? (values['audit-key'] ? readFileSync(values['audit-key'], 'utf8').trim() : null);
 if (!auditKeyText) {
   say(
     'the audit archive’s key is not in the backup: set FANZHA_AUDIT_KEY, or pass --audit-key with a copy of the old data folder’s audit.key',
@@ -83,7 +84,7 @@ try {
   if (!config.audit.key) writeFileSync(path.join(dataDir, 'audit.key'), auditKeyText, { mode: 0o600 });
   writeFileSync(
     path.join(dataDir, RESTORED_MARKER),
-    `${JSON.stringify({ takenAt: manifest.takenAt, restoredAt: new Date().toISOString(), file })}\n`,
+    `${JSON.stringify({ takenAt: manifest.takenAt, archiverPaused: manifest.archiverPaused, restoredAt: new Date().toISOString(), file })}\n`,
   );
   say(`restored ${file} into ${dataDir} (backup taken at ${manifest.takenAt}, Fanzha ${manifest.versions.fanzha})`);
   say(

@@ -120,14 +120,24 @@ if (database.dumpDataDir) {
 // apart; the workflows are the truth, so the read model is repaired from them (the worker runs now).
 const restoredMarker = path.join(config.dataDir, RESTORED_MARKER);
 if (existsSync(restoredMarker)) {
-  const { takenAt } = JSON.parse(readFileSync(restoredMarker, 'utf8')) as { takenAt: string };
-  say(`restored from a backup taken at ${takenAt}: reconciling the read model with the workflows`);
-  reconcile({ db: database.db, client: temporal, repair: true, taskQueue: config.temporal.taskQueue }).then(
-    (report) => {
-      say(`read model reconciled after the restore: ${formatReport(report).replaceAll('\n', '; ')}`);
-      if (report.differences.every((d) => d.repaired)) rmSync(restoredMarker, { force: true });
-    },
-    (error) => say(`reconciling after the restore failed (tried again at the next start): ${(error as Error).message}`),
+  const restored = JSON.parse(readFileSync(restoredMarker, 'utf8')) as { takenAt: string; archiverPaused: boolean };
+  say(`restored from a backup taken at ${restored.takenAt}: reconciling the read model with the workflows`);
+  (async () => {
+    // The snapshot was taken with the archiver paused: the restored schedule is resumed here.
+    if (restored.archiverPaused)
+      await temporal.schedule
+        .getHandle(archiverScheduleId(config.temporal.taskQueue))
+        .unpause('restored from a backup');
+    const report = await reconcile({
+      db: database.db,
+      client: temporal,
+      repair: true,
+      taskQueue: config.temporal.taskQueue,
+    });
+    say(`read model reconciled after the restore: ${formatReport(report).replaceAll('\n', '; ')}`);
+    if (report.differences.every((d) => d.repaired)) rmSync(restoredMarker, { force: true });
+  })().catch((error) =>
+    say(`reconciling after the restore failed (tried again at the next start): ${(error as Error).message}`),
   );
 }
 
