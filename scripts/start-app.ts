@@ -112,8 +112,13 @@ await app.listen({ host: config.host, port: config.port });
 
 // `npm run backup` asks this process, the one holding the embedded database, for its dump.
 if (database.dumpDataDir) {
-  const control = await serveControlSocket(config.dataDir, database, say);
-  stops.push(() => control.close());
+  try {
+    const control = await serveControlSocket(config.dataDir, database, say);
+    stops.push(() => control.close());
+  } catch (error) {
+    // A Unix socket's path is limited to ~107 bytes: a deep data folder loses backups, not the system.
+    say(`WARNING: no control socket, so \`npm run backup\` cannot reach this system: ${(error as Error).message}`);
+  }
 }
 
 // The first start after `npm run restore`: the read model and the workflows were snapshotted a moment
