@@ -168,6 +168,8 @@ describe('backup and restore of the embedded system', () => {
     expect(restore.output).toContain(`decisions after ${takenAt} are lost`);
     expect(restore.output).toContain(`re-push alerts from ${takenAt}`);
     expect(existsSync(path.join(second, 'temporal.sqlite'))).toBe(true);
+    // The archive's key came from the operator (--audit-key), checked against the one it was sealed with.
+    expect(readFileSync(path.join(second, 'audit.key'), 'utf8')).toBe(readFileSync(auditKey, 'utf8'));
 
     const restored = await start(second);
     const seen = await restored.call(operator, 'GET', `/v1/alerts/${alert.alertId}`);
