@@ -32,6 +32,8 @@ export interface FanzhaConfig {
     taskQueue: string;
   };
   adminToken: string | null;
+  /** The key `npm run backup` encrypts with and `npm run restore` decrypts with (FANZHA_BACKUP_KEY, 32 bytes); never logged, never in a backup. */
+  backupKey: Buffer | null;
   policy: Policy;
   /** The banks' gateway (BANK_GATEWAY_URL); null only with the bank simulator. */
   bankGatewayUrl: string | null;
@@ -263,6 +265,15 @@ function tracingConfig(env: Env): FanzhaConfig['tracing'] {
   return { enabled: exporter === 'otlp' || endpoint !== null, serviceName };
 }
 
+/** FANZHA_BACKUP_KEY: 64 hex characters (`openssl rand -hex 32`), an AES-256 key; an error never shows it. */
+function backupKey(env: Env): Buffer | null {
+  const raw = env.FANZHA_BACKUP_KEY?.trim();
+  if (!raw) return null;
+  if (!/^[0-9a-fA-F]{64}$/.test(raw))
+    throw new ConfigError('FANZHA_BACKUP_KEY', 'must be 64 hex characters (e.g. `openssl rand -hex 32`)', '<redacted>');
+  return Buffer.from(raw, 'hex');
+}
+
 /** A bearer token from the environment (null when unset); an error never shows it. */
 function secretToken(env: Env, name: string): string | null {
   const token = env[name] || null;
@@ -401,6 +412,7 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
       taskQueue,
     },
     adminToken,
+    backupKey: backupKey(env),
     policy: policy(env),
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
     bankSimulator: !env.BANK_GATEWAY_URL && oneOf(env, 'FANZHA_BANK_SIMULATOR', ['0', '1'], '0') === '1',

@@ -47,6 +47,8 @@ export interface DatabaseHandle {
   /** Resolves when the database answers within `timeoutMs`, rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+  /** The embedded database only: its whole data folder as a gzipped tar, taken between two queries (a backup). */
+  dumpDataDir?(): Promise<Blob>;
 }
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -130,7 +132,20 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
     async close() {
       if (!client.closed) await client.close();
     },
+    async dumpDataDir() {
+      // Flushed first, so that the files need no recovery from the WAL when the copy is opened.
+      await client.exec('CHECKPOINT');
+      return client.dumpDataDir('gzip');
+    },
   };
+}
+
+/** Makes `<dataDir>/pglite` from a dump of dumpDataDir (a restore into an empty data folder). */
+export async function loadPgliteDump(dataDir: string, dump: Blob): Promise<void> {
+  const dir = path.join(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir, { loadDataDir: dump });
+  await client.close();
 }
 
 /** A lost LISTEN is tried again after 1 s, then 2, 4, up to 10 s apart. */

@@ -4,6 +4,7 @@
  * notification dispatcher and the API, in one process. Temporal is the supervisor's other child.
  * SIGINT/SIGTERM stops the API, then the worker, then the database.
  */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
@@ -12,8 +13,11 @@ import { createTemporalClient } from '#services/temporal-client.js';
 import { startTracing } from '#services/tracing.js';
 import { loadConfigOrExit } from '#config/index.js';
 import { prepareDatabase } from '#db/prepare.js';
+import { formatReport, reconcile } from '#read-model/reconcile.js';
 import { channelsFromConfig, createDispatcher } from '#worker/notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from '#worker/worker.js';
+import { RESTORED_MARKER } from './backup-file.js';
+import { serveControlSocket } from './control-socket.js';
 import { dataDirHolder } from './data-dir-lock.js';
 
 // The supervisor passed on the bank choice it made (simulator when embedded): same rules here.
@@ -105,6 +109,42 @@ stops.push(() => temporal.connection.close());
 const app = await buildApp({ config, database, temporal });
 stops.push(() => app.close());
 await app.listen({ host: config.host, port: config.port });
+
+// `npm run backup` asks this process, the one holding the embedded database, for its dump.
+if (database.dumpDataDir) {
+  try {
+    const control = await serveControlSocket(config.dataDir, database, say);
+    stops.push(() => control.close());
+  } catch (error) {
+    // A Unix socket's path is limited to ~107 bytes: a deep data folder loses backups, not the system.
+    say(`WARNING: no control socket, so \`npm run backup\` cannot reach this system: ${(error as Error).message}`);
+  }
+}
+
+// The first start after `npm run restore`: the read model and the workflows were snapshotted a moment
+// apart; the workflows are the truth, so the read model is repaired from them (the worker runs now).
+const restoredMarker = path.join(config.dataDir, RESTORED_MARKER);
+if (existsSync(restoredMarker)) {
+  const restored = JSON.parse(readFileSync(restoredMarker, 'utf8')) as { takenAt: string; archiverPaused: boolean };
+  say(`restored from a backup taken at ${restored.takenAt}: reconciling the read model with the workflows`);
+  (async () => {
+    // The snapshot was taken with the archiver paused: the restored schedule is resumed here.
+    if (restored.archiverPaused)
+      await temporal.schedule
+        .getHandle(archiverScheduleId(config.temporal.taskQueue))
+        .unpause('restored from a backup');
+    const report = await reconcile({
+      db: database.db,
+      client: temporal,
+      repair: true,
+      taskQueue: config.temporal.taskQueue,
+    });
+    say(`read model reconciled after the restore: ${formatReport(report).replaceAll('\n', '; ')}`);
+    if (report.differences.every((d) => d.repaired)) rmSync(restoredMarker, { force: true });
+  })().catch((error) =>
+    say(`reconciling after the restore failed (tried again at the next start): ${(error as Error).message}`),
+  );
+}
 
 const base = `http://${config.host}:${config.port}`;
 say(`Console        ${base}/   (sign in; a first admin with "Sign in with a token")`);
