@@ -73,16 +73,18 @@ export interface FanzhaWorkerOptions {
 }
 
 /**
- * The workflow bundle, made by a child process: bundling in the worker itself left webpack's heap
- * behind in it (about 100 MB of a worker's memory for good; README "Worker memory").
+ * A workflow bundle (of `workflowsPath`, workflows/ unless told), made by a child process: bundling in
+ * the worker itself left webpack's heap behind in it (an idle worker held about 450 MB instead of 135;
+ * README "Worker memory").
  */
-export async function bundleWorkflowsApart(interceptorModules: string[] = []): Promise<{ code: string }> {
+export async function bundleWorkflowsApart(
+  options: { interceptorModules?: string[]; workflowsPath?: string } = {},
+): Promise<{ code: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fanzha-bundle-'));
   try {
     const file = path.join(dir, 'workflows.js');
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', BUNDLE_ENTRY, file, ...interceptorModules], {
-      maxBuffer: 16 * 2 ** 20,
-    });
+    const args = [BUNDLE_ENTRY, file, options.workflowsPath ?? WORKFLOWS_PATH, ...(options.interceptorModules ?? [])];
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', ...args], { maxBuffer: 16 * 2 ** 20 });
     return { code: await readFile(file, 'utf8') };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -97,7 +99,8 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle:
-      options.workflowBundle ?? (await bundleWorkflowsApart(options.tracing ? [TRACING_WORKFLOW_INTERCEPTORS] : [])),
+      options.workflowBundle ??
+      (await bundleWorkflowsApart({ interceptorModules: options.tracing ? [TRACING_WORKFLOW_INTERCEPTORS] : [] })),
     activities: {
       ...createActivities({
         bankGateway: createBankGateway({ baseUrl: bankGatewayUrl(config) }),

@@ -8,11 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, workerNodeFlags } from '#config/index.js';
 import { TRACING_WORKFLOW_INTERCEPTORS } from '#worker/tracing.js';
-import { WORKFLOWS_PATH } from '#worker/worker.js';
+import { bundleWorkflowsApart, WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalServer } from '../temporal-server.js';
 import { alive, createSupervisor, sleep, spawnGroup } from '../supervise.js';
 import { startBalancer } from './balancer.js';
@@ -108,10 +107,9 @@ export async function bundleForWorkers(
   version: number,
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
-  const { code } = await bundleWorkflowCode({
+  const { code } = await bundleWorkflowsApart({
     workflowsPath,
-    workflowInterceptorModules: loadConfig(env).tracing.enabled ? [TRACING_WORKFLOW_INTERCEPTORS] : [],
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+    interceptorModules: loadConfig(env).tracing.enabled ? [TRACING_WORKFLOW_INTERCEPTORS] : [],
   });
   const file = path.join(dir, `workflow-bundle-${version}.js`);
   writeFileSync(file, code);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, workerNodeFlags } from '#config/index.js';
+import { freePort } from '#scripts/temporal-dev-server.js';
 import { waitFor } from './alerts.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -171,6 +172,16 @@ export async function startApiProcess(env: Record<string, string> & { PORT: stri
     throw error;
   }
   return api;
+}
+
+/** Where an embedded system (`npm start`) runs: its data folder and three free ports (API, Temporal, its UI). */
+export async function embeddedSystemPlace(dataDir: string) {
+  return {
+    FANZHA_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    FANZHA_TEMPORAL_PORT: String(await freePort()),
+    FANZHA_TEMPORAL_UI_PORT: String(await freePort()),
+  };
 }
 
 /**

@@ -22,9 +22,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiverScheduleId } from '#audit/archiver-schedule.js';
 import { loadConfig } from '#config/index.js';
 import { createTemporalClient } from '#services/temporal-client.js';
-import { freePort } from '../global-setup.js';
 import { newAlert, waitFor } from '../helpers/alerts.js';
-import { startNodeProcess, startSystemProcess, stopSystemProcess, type ManagedProcess } from '../helpers/processes.js';
+import {
+  embeddedSystemPlace,
+  startNodeProcess,
+  startSystemProcess,
+  stopSystemProcess,
+  type ManagedProcess,
+} from '../helpers/processes.js';
 
 const ADMIN_TOKEN = 'backup-test-admin-token-0123456789';
 const BACKUP_KEY = 'a1'.repeat(32);
@@ -35,10 +40,7 @@ const running: ManagedProcess[] = [];
 /** The embedded system on `dataDir`, on free ports, with its own audit.key in the folder (no FANZHA_AUDIT_KEY). */
 async function systemEnv(dataDir: string) {
   return {
-    FANZHA_DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    FANZHA_TEMPORAL_PORT: String(await freePort()),
-    FANZHA_TEMPORAL_UI_PORT: String(await freePort()),
+    ...(await embeddedSystemPlace(dataDir)),
     FANZHA_ADMIN_TOKEN: ADMIN_TOKEN,
     FANZHA_AUDIT_KEY: '',
     FANZHA_LOG_LEVEL: 'warn',

@@ -28,7 +28,7 @@ beforeAll(async () => {
   tracing = (await startTracing({ enabled: true, serviceName: null }, 'fanzha-test', exporter))!;
   // The run's prebuilt bundle has no tracing interceptors (tracing is off by default): the one a tracing
   // worker makes for itself.
-  const { code } = await bundleWorkflowsApart([TRACING_WORKFLOW_INTERCEPTORS]);
+  const { code } = await bundleWorkflowsApart({ interceptorModules: [TRACING_WORKFLOW_INTERCEPTORS] });
   tracedBundlePath = path.join(mkdtempSync(path.join(os.tmpdir(), 'fanzha-traced-')), 'bundle.js');
   writeFileSync(tracedBundlePath, code);
   stack = await startStack({ env: { OTEL_TRACES_EXPORTER: 'otlp' }, tracing, workflowBundlePath: tracedBundlePath });

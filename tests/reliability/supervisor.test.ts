@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCK_FILE } from '#scripts/data-dir-lock.js';
-import { freePort } from '../global-setup.js';
 import { newAlert, waitFor } from '../helpers/alerts.js';
 import {
+  embeddedSystemPlace,
   startNodeProcess,
   startSystemProcess,
   stopSystemProcess,
@@ -64,10 +64,7 @@ async function userToken(roles: string[]): Promise<string> {
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-npm-start-'));
   env = {
-    FANZHA_DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    FANZHA_TEMPORAL_PORT: String(await freePort()),
-    FANZHA_TEMPORAL_UI_PORT: String(await freePort()),
+    ...(await embeddedSystemPlace(dataDir)),
     FANZHA_ADMIN_TOKEN: ADMIN_TOKEN,
     FANZHA_RATE_LIMIT_PER_MINUTE: '10000000',
     FANZHA_LOG_LEVEL: 'warn',
@@ -85,9 +82,7 @@ describe('npm start', () => {
   it('keeps its data folder to itself: a second npm start, npm run admin and npm run audit refuse', async () => {
     const second = startNodeProcess('second-npm-start', 'scripts/start-all.ts', {
       ...env,
-      PORT: String(await freePort()),
-      FANZHA_TEMPORAL_PORT: String(await freePort()),
-      FANZHA_TEMPORAL_UI_PORT: String(await freePort()),
+      ...(await embeddedSystemPlace(dataDir)),
     });
     const admin = startNodeProcess('admin', 'scripts/admin.ts', env, ['list-users']);
     const audit = startNodeProcess('audit', 'scripts/audit.ts', env, ['verify']);
