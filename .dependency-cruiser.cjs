@@ -3,7 +3,8 @@
  *
  *   entry points   api/ (which also serves console/)  console/  worker/  scripts/  (and the standalone simulators/)
  *        ↓
- *   modules        services/ → audit/, read-model/      activities/ → audit/, read-model/
+ *   modules        services/ → audit/, read-model/      activities/ → audit/, read-model/, backup/
+ *                  backup/ (backup and restore) → audit/
  *        ↓
  *   foundations    db/ → config/ → domain/             workflows/ (deterministic code) → domain/
  *
@@ -12,7 +13,7 @@
  * `npm test` runs this check; `npx depcruise -c .dependency-cruiser.cjs .` shows it.
  */
 const ENTRY = '^(api|console|worker|scripts|simulators)/';
-const MODULES = '^(services|activities|audit|read-model)/';
+const MODULES = '^(services|activities|audit|backup|read-model)/';
 
 /** Everything `from` may not import, as a path pattern. */
 const forbid = (name, comment, from, to, options = {}) => ({
@@ -85,6 +86,12 @@ module.exports = {
       '^(audit|read-model)/',
       '^(services|activities)/',
     ),
+    forbid(
+      'backup-below-services-and-activities',
+      'backup/ serves scripts/ and activities/ (the scheduled backup), never the reverse.',
+      '^backup/',
+      '^(services|activities)/',
+    ),
     forbid('read-model-below-audit', 'read-model/ does not depend on audit/.', '^read-model/', '^audit/'),
     forbid(
       'services-and-activities-apart',
@@ -135,7 +142,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^(node_modules|data|bench/results|tests/histories)/' },
     includeOnly:
-      '^(activities|api|audit|config|db|domain|read-model|scripts|services|simulators|worker|workflows|tests)/',
+      '^(activities|api|audit|backup|config|db|domain|read-model|scripts|services|simulators|worker|workflows|tests)/',
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

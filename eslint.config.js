@@ -62,7 +62,7 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['#db/*', '#services/*', '#audit/*', '#read-model/*', '#config/*', '#api/*', '#worker/*'],
+              group: ['#db/*', '#services/*', '#audit/*', '#backup/*', '#read-model/*', '#config/*', '#api/*', '#worker/*'],
               message: 'Workflow code imports only workflows/ and domain/.',
               allowTypeImports: true,
             },

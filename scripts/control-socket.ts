@@ -8,17 +8,11 @@ import { chmodSync, createWriteStream, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { sql } from 'drizzle-orm';
-import { selectRows, type DatabaseHandle } from '#db/client.js';
+import { dumpEmbeddedDatabase, type DatabaseDumpInfo } from '#backup/embedded.js';
+import type { DatabaseHandle } from '#db/client.js';
 
 export const CONTROL_SOCKET = 'control.sock';
 const DUMP_PATH = '/database-dump';
-
-/** What the process holding the database says about it with its dump. */
-export interface DatabaseDumpInfo {
-  migrations: number;
-  postgres: string;
-}
 
 /** Serves the control socket until `close`; only for the embedded database (the one with dumpDataDir). */
 export async function serveControlSocket(
@@ -36,13 +30,7 @@ export async function serveControlSocket(
     }
     void (async () => {
       try {
-        const [level] = await selectRows<{ n: number }>(
-          database.db,
-          sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
-        );
-        const [version] = await selectRows<{ server_version: string }>(database.db, sql`show server_version`);
-        const dump = await database.dumpDataDir!();
-        const info: DatabaseDumpInfo = { migrations: level!.n, postgres: version!.server_version };
+        const { dump, info } = await dumpEmbeddedDatabase(database);
         log(`database dumped for a backup (${dump.size} bytes)`);
         res.writeHead(200, { 'content-type': 'application/gzip', 'x-fanzha-dump': JSON.stringify(info) });
         res.end(Buffer.from(await dump.arrayBuffer()));

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { archiveKeyId, loadConfigOrExit } from '#config/index.js';
 import { loadPgliteDump, MIGRATIONS_FOLDER } from '#db/client.js';
-import { BackupFileError, decryptBackupFile, extractParts, RESTORED_MARKER } from './backup-file.js';
+import { BackupFileError, decryptBackupFile, extractParts, RESTORED_MARKER } from '#backup/file.js';
 
 const say = (line: string) => console.error(`[restore] ${line}`);
 

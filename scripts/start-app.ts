@@ -16,7 +16,7 @@ import { prepareDatabase } from '#db/prepare.js';
 import { formatReport, reconcile } from '#read-model/reconcile.js';
 import { channelsFromConfig, createDispatcher } from '#worker/notifications/dispatcher.js';
 import { connectWorkerConnection, createFanzhaWorker, installWorkerRuntime } from '#worker/worker.js';
-import { RESTORED_MARKER } from './backup-file.js';
+import { RESTORED_MARKER } from '#backup/file.js';
 import { serveControlSocket } from './control-socket.js';
 import { dataDirHolder } from './data-dir-lock.js';
 

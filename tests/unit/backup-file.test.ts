@@ -11,7 +11,7 @@ import {
   sha256OfFile,
   writeBackupFile,
   type BackupManifest,
-} from '#scripts/backup-file.js';
+} from '#backup/file.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,150 @@
+/**
+ * One backup of the embedded system (`npm start`): the Temporal dev server's SQLite database, copied
+ * with SQLite's online backup API in one step, and Fanzha's PGlite database, dumped by the process
+ * that holds it, with a manifest, in one encrypted file (./file.ts). The archiver schedule is paused
+ * meanwhile, so that the archive holds nothing Temporal's snapshot does not. Used by `npm run backup`
+ * (the dump comes over the control socket) and by the scheduled backup (the dump is in-process).
+ */
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
+import type { Client } from '@temporalio/client';
+import { sql } from 'drizzle-orm';
+import { archiverScheduleId } from '#audit/archiver-schedule.js';
+import { archiveKey, archiveKeyId, type FanzhaConfig } from '#config/index.js';
+import { selectRows, type DatabaseHandle } from '#db/client.js';
+import { sha256OfFile, writeBackupFile, type BackupManifest } from './file.js';
+
+/** What the process holding the database says about it with its dump. */
+export interface DatabaseDumpInfo {
+  migrations: number;
+  postgres: string;
+}
+
+/** Writes a dump of the embedded database to a file; says its schema level and server version. */
+export type DumpDatabase = (to: string) => Promise<DatabaseDumpInfo>;
+
+/** The dump as the process holding the PGlite database makes it (PGlite's own dumpDataDir, gzipped tar). */
+export async function dumpEmbeddedDatabase(database: DatabaseHandle): Promise<{ dump: Blob; info: DatabaseDumpInfo }> {
+  if (!database.dumpDataDir) throw new Error('only the embedded (PGlite) database is dumped this way');
+  const [level] = await selectRows<{ n: number }>(
+    database.db,
+    sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+  );
+  const [version] = await selectRows<{ server_version: string }>(database.db, sql`show server_version`);
+  const dump = await database.dumpDataDir();
+  return { dump, info: { migrations: level!.n, postgres: version!.server_version } };
+}
+
+/** The Temporal dev server's database in an embedded data folder. */
+export const temporalDatabaseFile = (dataDir: string) => path.join(dataDir, 'temporal.sqlite');
+
+/** Pauses the archiver schedule and waits for a run in progress; returns how to undo it (null when it was paused already). */
+async function pauseArchiver(client: Client, taskQueue: string): Promise<(() => Promise<void>) | null> {
+  const handle = client.schedule.getHandle(archiverScheduleId(taskQueue));
+  const before = await handle.describe();
+  if (before.state.paused) return null;
+  await handle.pause('backup');
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    if ((await handle.describe()).info.runningActions.length === 0) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return () => handle.unpause('backup done');
+}
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  takenAt: string;
+}
+
+/**
+ * Writes the backup of the running embedded system to `target` (which must not exist). Throws on
+ * failure, leaving no file behind; the archiver schedule is resumed whatever happens.
+ */
+export async function backUpEmbedded(options: {
+  config: FanzhaConfig;
+  client: Client;
+  target: string;
+  dumpDatabase: DumpDatabase;
+  log: (line: string) => void;
+}): Promise<BackupResult> {
+  const { config, client, target, dumpDatabase, log } = options;
+  if (!config.backupKey) throw new Error('FANZHA_BACKUP_KEY is required to write a backup');
+  const work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-'));
+  let unpause: (() => Promise<void>) | null = null;
+  try {
+    try {
+      unpause = await pauseArchiver(client, config.temporal.taskQueue);
+      log(unpause ? 'archiver schedule paused while backing up' : 'the archiver schedule was paused already');
+    } catch (error) {
+      // The snapshot is still whole: the restored read model is reconciled, only the archive may hold a
+      // history or two more than Temporal's copy says were closed.
+      log(
+        `WARNING: could not pause the archiver schedule on ${config.temporal.connect.connectionOptions.address ?? ''} (${(error as Error).message}); backing up anyway — run the backup with the configuration of \`npm start\` (FANZHA_TEMPORAL_PORT)`,
+      );
+    }
+    const takenAt = new Date().toISOString();
+    // Fanzha's database first, Temporal's second: the restored workflows are then never older than
+    // the rows about them. A row or an Idempotency-Key's stored answer about a workflow the restored
+    // Temporal never saw would be wrong for good (reconcile never invents a workflow); a workflow the
+    // rows have not caught up with is repaired by reconcile, and a retried request re-runs onto the
+    // same workflow ID or Update ID, which Temporal deduplicates.
+    const databaseCopy = path.join(work, 'pglite.tar.gz');
+    const dump = await dumpDatabase(databaseCopy);
+    // All pages in one step: a step-by-step copy starts over whenever the server writes, and under load may never end.
+    const source = new DatabaseSync(temporalDatabaseFile(config.dataDir), { readOnly: true, timeout: 30_000 });
+    const temporalCopy = path.join(work, 'temporal.sqlite');
+    try {
+      await sqliteBackup(source, temporalCopy, { rate: 2 ** 31 - 1 });
+    } finally {
+      source.close();
+    }
+    const files = { 'temporal.sqlite': temporalCopy, 'pglite.tar.gz': databaseCopy };
+    const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+      dependencies: Record<string, string>;
+    };
+    const manifest: BackupManifest = {
+      format: 1,
+      takenAt,
+      versions: {
+        fanzha: packageJson.version,
+        node: process.version,
+        pglite: packageJson.dependencies['@electric-sql/pglite']!,
+        postgres: dump.postgres,
+      },
+      migrations: dump.migrations,
+      auditKeyId: archiveKeyId(archiveKey(config)!),
+      archiverPaused: unpause !== null,
+      parts: await Promise.all(
+        Object.entries(files).map(async ([name, file]) => ({
+          name,
+          bytes: statSync(file).size,
+          sha256: await sha256OfFile(file),
+        })),
+      ),
+    };
+    // Written beside the target and linked into place: a backup file is whole or absent, and never replaces another.
+    const partial = `${target}.partial`;
+    try {
+      await writeBackupFile(partial, config.backupKey, manifest, files);
+      linkSync(partial, target);
+      rmSync(partial);
+    } catch (error) {
+      // Another backup's partial file of the same name is that backup's own.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || existsSync(target)) rmSync(partial, { force: true });
+      throw error;
+    }
+    if (unpause) {
+      await unpause();
+      unpause = null;
+      log('archiver schedule resumed');
+    }
+    return { file: target, bytes: statSync(target).size, takenAt };
+  } finally {
+    if (unpause) await unpause().catch((error) => log(`could not resume the archiver: ${(error as Error).message}`));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
