@@ -414,6 +414,11 @@ export interface RunState {
   failures: string[];
   /** What each unfinished plan is waiting for (plan → step), for a timeout's message. */
   progress: Map<string, string>;
+  /**
+   * The plan sent again to a restored system (tests/cluster/backup.test.ts): a wait for a state the
+   * restored workflow may already have passed (queued again, a hold frozen) is met by a later state too.
+   */
+  resuming?: boolean;
 }
 
 const alertSteps: Record<AlertPath, number> = {
@@ -537,7 +542,8 @@ async function runAlert(send: Send, actors: Actors, state: RunState, plan: Alert
     pollView(
       (api) => api.GET('/v1/alerts/{alertId}', { params: { path } }),
       (deadlineMs) => typedClient(send, t, op, deadlineMs),
-      (v) => v.state === 'queued',
+      (v) =>
+        v.state === 'queued' || (state.resuming === true && v.timeline.filter((e) => e.kind === 'claimed').length >= 2),
       `${id} to be queued again`,
     )
   );
@@ -656,7 +662,11 @@ async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, 
       }),
     );
     await caseView(
-      (v) => v.holds.some((h) => h.holdId === hold.holdId && h.state === 'frozen'),
+      (v) =>
+        v.holds.some(
+          (h) =>
+            h.holdId === hold.holdId && (h.state === 'frozen' || (state.resuming === true && h.state === 'released')),
+        ),
       `hold ${hold.holdId} to be frozen`,
     );
   }
