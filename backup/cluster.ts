@@ -185,7 +185,7 @@ export async function backUpCluster(options: {
       // pg_dump refuses a server newer than itself; an older pg_dump would write what pg_restore cannot read back.
       if (pgDump.major < server.major)
         throw new ClusterSetupError(
-          `pg_dump ${pgDump.text} is older than ${what}'s server (PostgreSQL ${server.text}): put the client tools of version ${server.major} or newer first on PATH`,
+          `pg_dump ${pgDump.text} is older than the server of ${what} (PostgreSQL ${server.text}): put the client tools of version ${server.major} or newer first on PATH`,
         );
       if (key === 'fanzha') {
         postgresVersion = server.text;

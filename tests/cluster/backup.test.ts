@@ -9,7 +9,7 @@
  * what was lost. Then every alert and case finishes as planned, one bank effect per instruction, the
  * read model reconciles, every history replays, and the audit archive's chain verifies.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -116,8 +116,8 @@ const toolEnv = () => ({
   FANZHA_AUDIT_KEY: readFileSync(path.join(dataDir, 'cluster', 'audit.key'), 'utf8').trim(),
 });
 
-async function run(name: string, script: string, args: string[]) {
-  const proc = startNodeProcess(name, script, toolEnv(), args);
+async function run(name: string, script: string, args: string[], env: Record<string, string> = {}) {
+  const proc = startNodeProcess(name, script, { ...toolEnv(), ...env }, args);
   const { code } = await proc.exited;
   return { code, output: proc.output() };
 }
@@ -198,6 +198,23 @@ describe('backup and restore of a cluster', () => {
     await awaitLoad(load, state, 300_000);
     expect(state.failures).toEqual([]);
     await waitAllClosed(client, TASK_QUEUE, 180_000);
+
+    // Client tools missing, or older than the server: said, exit 2, before anything is touched.
+    const fakeBin = path.join(dataDir, 'old-pg-bin');
+    mkdirSync(fakeBin, { recursive: true });
+    writeFileSync(path.join(fakeBin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n', { mode: 0o755 });
+    const oldTools = await run('backup-old-pg-dump', 'scripts/backup.ts', ['--to', `${file}.old`], {
+      PATH: `${fakeBin}:${process.env.PATH ?? ''}`,
+    });
+    expect(oldTools.code, oldTools.output).toBe(2);
+    expect(oldTools.output).toMatch(/pg_dump 9\.6 is older than the server of Fanzha’s database \(PostgreSQL \d+/);
+    expect(oldTools.output).not.toContain('archiver schedule paused');
+    const noTools = await run('backup-no-pg-dump', 'scripts/backup.ts', ['--to', `${file}.none`], {
+      PATH: fakeBin.replace(/old-pg-bin$/, 'nowhere'),
+    });
+    expect(noTools.code, noTools.output).toBe(2);
+    expect(noTools.output).toContain('pg_dump is not on PATH');
+    expect(existsSync(`${file}.old`) || existsSync(`${file}.none`)).toBe(false);
 
     // The cluster is lost with its databases.
     await stop();
