@@ -7,7 +7,8 @@
  * again on them, `npm run restore -- --finish` resumes the archiver and reconciles; the same plan is
  * sent again with the same Idempotency-Keys, as the platform and the operators would after being told
  * what was lost. Then every alert and case finishes as planned, one bank effect per instruction, the
- * read model reconciles, every history replays, and the audit archive's chain verifies.
+ * read model reconciles, every history replays, and the audit archive's chain verifies. A backup with
+ * pg_dump missing or older than the server is refused (exit 2) before anything is touched.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
