@@ -41,7 +41,8 @@ export function createBackupActivities({
         mkdirSync(schedule.dir, { recursive: true, mode: 0o700 });
         for (const file of removeStalePartials(schedule.dir, STALE_PARTIAL_MS))
           log(`removed ${file}, left by a scheduled backup that did not finish`);
-        const target = path.join(schedule.dir, scheduledBackupName(new Date()));
+        const started = new Date();
+        const target = path.join(schedule.dir, scheduledBackupName(started));
         const result = await backUpEmbedded({
           config,
           client: context.client,
@@ -55,7 +56,7 @@ export function createBackupActivities({
         });
         const deleted = pruneScheduledBackups(schedule.dir, schedule.keep);
         log(
-          `scheduled backup written: ${result.file} (${result.bytes} bytes, taken at ${result.takenAt})${deleted.length ? `; deleted the older ${deleted.join(', ')}` : ''}`,
+          `scheduled backup written: ${result.file} (${result.bytes} bytes, taken at ${result.takenAt}, in ${((Date.now() - started.getTime()) / 1000).toFixed(1)}s)${deleted.length ? `; deleted the older ${deleted.join(', ')}` : ''}`,
         );
         return { file: path.basename(result.file), bytes: result.bytes, takenAt: result.takenAt, deleted };
       } finally {
