@@ -36,13 +36,15 @@ export async function ensureBackupSchedule(
     taskQueue: options.taskQueue,
     args: [] as [],
   };
+  // A backup missed while the system was down (a machine off at night) is taken when it is back, once:
+  // one backup at a time (SKIP), so an outage of many intervals does not queue up a burst of them.
+  const catchupWindow = Math.max(60_000, options.everyMs);
   try {
     await client.schedule.create({
       scheduleId,
       spec,
       action,
-      // One backup at a time; an outage does not queue up a burst of backups (the next one is due soon).
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow },
     });
     return 'created';
   } catch (error) {
@@ -51,8 +53,18 @@ export async function ensureBackupSchedule(
   const current = await handle.describe();
   const every = current.spec.intervals?.[0]?.every;
   const sameQueue = current.action.type === 'startWorkflow' && current.action.taskQueue === options.taskQueue;
-  if (every === Math.round(options.everyMs / 1000) * 1000 && current.spec.intervals?.length === 1 && sameQueue)
+  if (
+    every === Math.round(options.everyMs / 1000) * 1000 &&
+    current.spec.intervals?.length === 1 &&
+    sameQueue &&
+    current.policies.catchupWindow === catchupWindow
+  )
     return 'unchanged';
-  await handle.update((previous) => ({ ...previous, spec, action }));
+  await handle.update((previous) => ({
+    ...previous,
+    spec,
+    action,
+    policies: { ...previous.policies, overlap: ScheduleOverlapPolicy.SKIP, catchupWindow },
+  }));
   return 'updated';
 }

@@ -3,16 +3,18 @@
  * Schedule has the application process write a backup every 3 s into FANZHA_BACKUP_DIR, keeping the
  * newest 2 (the oldest deleted); each kept file is a whole backup that `npm run restore` takes; /readyz
  * and /metrics show the newest one's time and size. A bad setting stops `npm start` with the variable's
- * name, and a start without FANZHA_BACKUP_EVERY deletes the schedule.
+ * name, and a start without FANZHA_BACKUP_EVERY deletes the schedule. The schedule itself (ensureBackupSchedule)
+ * is created once, brought in line with a new interval, and deleted, against the test's Temporal.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ScheduleNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection, ScheduleOverlapPolicy, ScheduleNotFoundError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { decryptBackupFile, extractParts } from '#backup/file.js';
 import { scheduledBackups } from '#backup/folder.js';
-import { backupScheduleId } from '#backup/schedule.js';
+import { backupScheduleId, ensureBackupSchedule } from '#backup/schedule.js';
 import { loadConfig } from '#config/index.js';
 import { createTemporalClient } from '#services/temporal-client.js';
 import { waitFor } from '../helpers/alerts.js';
@@ -155,4 +157,32 @@ describe('scheduled backups of the embedded system', () => {
     expect(readyWithout).not.toHaveProperty('backup');
     expect(scheduledBackups(backups).map((b) => b.file)).toEqual(left);
   }, 300_000);
+});
+
+describe('the backup schedule', () => {
+  it('is created once, brought in line with a new interval, and deleted when no interval is given', async () => {
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    const client = new Client({ connection, namespace: 'default' });
+    const taskQueue = `backup-schedule-${randomBytes(4).toString('hex')}`;
+    const handle = client.schedule.getHandle(backupScheduleId(taskQueue));
+    try {
+      expect(await ensureBackupSchedule(client, { taskQueue, everyMs: null })).toBe('none');
+      expect(await ensureBackupSchedule(client, { taskQueue, everyMs: 3_600_000 })).toBe('created');
+      expect(await ensureBackupSchedule(client, { taskQueue, everyMs: 3_600_000 })).toBe('unchanged');
+      const created = await handle.describe();
+      expect(created.action).toMatchObject({ type: 'startWorkflow', workflowType: 'BackupWorkflow', taskQueue });
+      expect(created.policies).toMatchObject({ overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: 3_600_000 });
+      expect(await ensureBackupSchedule(client, { taskQueue, everyMs: 86_400_000 })).toBe('updated');
+      const updated = await handle.describe();
+      expect(updated.spec.intervals).toEqual([expect.objectContaining({ every: 86_400_000 })]);
+      // A backup missed while the system was down is taken when it is back, up to an interval late.
+      expect(updated.policies).toMatchObject({ overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: 86_400_000 });
+      expect(await ensureBackupSchedule(client, { taskQueue, everyMs: 86_400_000 })).toBe('unchanged');
+      expect(await ensureBackupSchedule(client, { taskQueue, everyMs: null })).toBe('deleted');
+      await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    } finally {
+      await handle.delete().catch(() => {});
+      await connection.close();
+    }
+  });
 });
