@@ -52,6 +52,7 @@ export function createBackupActivities({
             await writeFile(to, Buffer.from(await dump.arrayBuffer()), { mode: 0o600 });
             return info;
           },
+          what: 'the backup schedule',
           log,
         });
         const deleted = pruneScheduledBackups(schedule.dir, schedule.keep);
