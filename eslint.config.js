@@ -62,7 +62,16 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['#db/*', '#services/*', '#audit/*', '#backup/*', '#read-model/*', '#config/*', '#api/*', '#worker/*'],
+              group: [
+                '#db/*',
+                '#services/*',
+                '#audit/*',
+                '#backup/*',
+                '#read-model/*',
+                '#config/*',
+                '#api/*',
+                '#worker/*',
+              ],
               message: 'Workflow code imports only workflows/ and domain/.',
               allowTypeImports: true,
             },

@@ -5,7 +5,7 @@
  * meanwhile, so that the archive holds nothing Temporal's snapshot does not. Used by `npm run backup`
  * (the dump comes over the control socket) and by the scheduled backup (the dump is in-process).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
@@ -40,6 +40,51 @@ export async function dumpEmbeddedDatabase(database: DatabaseHandle): Promise<{ 
 /** The Temporal dev server's database in an embedded data folder. */
 export const temporalDatabaseFile = (dataDir: string) => path.join(dataDir, 'temporal.sqlite');
 
+/** Names the backup running on a data folder (pid, what, since); removed when it ends. */
+export const BACKUP_LOCK = 'backup.running';
+
+export class BackupRunning extends Error {}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * One backup at a time on a data folder (`npm run backup` and the schedule): two would each pause the
+ * archiver, and the first to end would resume it under the other. A lock whose process is dead is
+ * taken over. Returns how to give it up.
+ */
+export function holdBackupLock(dataDir: string, what: string): () => void {
+  const file = path.join(dataDir, BACKUP_LOCK);
+  for (;;) {
+    try {
+      writeFileSync(file, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }), {
+        flag: 'wx',
+        mode: 0o600,
+      });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let held: { pid: number; what: string; since: string } | null = null;
+    try {
+      held = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; what: string; since: string };
+    } catch {
+      // Half-written or gone: treated as dead.
+    }
+    if (held && Number.isInteger(held.pid) && alive(held.pid))
+      throw new BackupRunning(
+        `another backup of ${dataDir} is running (${held.what}, pid ${held.pid}, since ${held.since}); try again when it has ended`,
+      );
+    rmSync(file, { force: true });
+  }
+}
+
 export interface BackupResult {
   file: string;
   bytes: number;
@@ -55,10 +100,13 @@ export async function backUpEmbedded(options: {
   client: Client;
   target: string;
   dumpDatabase: DumpDatabase;
+  /** Who takes it (`npm run backup`, the schedule), for a second backup's refusal. */
+  what: string;
   log: (line: string) => void;
 }): Promise<BackupResult> {
   const { config, client, target, dumpDatabase, log } = options;
   if (!config.backupKey) throw new Error('FANZHA_BACKUP_KEY is required to write a backup');
+  const release = holdBackupLock(config.dataDir, options.what);
   const work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-'));
   let unpause: (() => Promise<void>) | null = null;
   try {
@@ -124,5 +172,6 @@ export async function backUpEmbedded(options: {
   } finally {
     if (unpause) await unpause().catch((error) => log(`could not resume the archiver: ${(error as Error).message}`));
     rmSync(work, { recursive: true, force: true });
+    release();
   }
 }

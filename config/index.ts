@@ -34,6 +34,11 @@ export interface FanzhaConfig {
   adminToken: string | null;
   /** The key `npm run backup` encrypts with and `npm run restore` decrypts with (FANZHA_BACKUP_KEY, 32 bytes); never logged, never in a backup. */
   backupKey: Buffer | null;
+  /**
+   * Scheduled backups of the embedded system (FANZHA_BACKUP_EVERY, FANZHA_BACKUP_DIR, FANZHA_BACKUP_KEEP):
+   * a Temporal Schedule writes one into `dir` every `everyMs` and keeps the newest `keep`. null: none.
+   */
+  backup: { everyMs: number; dir: string; keep: number } | null;
   policy: Policy;
   /** The banks' gateway (BANK_GATEWAY_URL); null only with the bank simulator. */
   bankGatewayUrl: string | null;
@@ -274,6 +279,53 @@ function backupKey(env: Env): Buffer | null {
   return Buffer.from(raw, 'hex');
 }
 
+/** What a scheduled backup's folder must be, in a configuration error. */
+const BACKUP_DIR_EXPECTED =
+  'must name the folder scheduled backups are written to when FANZHA_BACKUP_EVERY is set: outside the data folder (FANZHA_DATA_DIR), best on another disk';
+
+/**
+ * FANZHA_BACKUP_EVERY/_DIR/_KEEP: only for the embedded system (its own Temporal dev server and PGlite
+ * under the data folder), the one whose databases Fanzha itself can copy consistently. A cluster's
+ * PostgreSQL and Temporal persistence are backed up with their own tools; a schedule there would
+ * back up nothing, so asking for one is an error rather than a silent no-op.
+ */
+function backupSchedule(
+  env: Env,
+  place: { dataDir: string; embedded: boolean; databaseUrl: string | null; key: Buffer | null },
+): FanzhaConfig['backup'] {
+  const keep = integer(env, 'FANZHA_BACKUP_KEEP', 7, 1, 10_000);
+  const every = env.FANZHA_BACKUP_EVERY?.trim();
+  if (!every) return null;
+  let everyMs: number;
+  try {
+    everyMs = parseDuration(every);
+  } catch {
+    everyMs = 0;
+  }
+  if (everyMs < 1000)
+    throw new ConfigError('FANZHA_BACKUP_EVERY', 'must be a duration like "1h" or "1d" (at least 1s)', every);
+  if (!place.embedded || place.databaseUrl)
+    throw new ConfigError(
+      'FANZHA_BACKUP_EVERY',
+      'is only for the embedded system (`npm start` without TEMPORAL_ADDRESS and DATABASE_URL): a cluster backs up its PostgreSQL and its Temporal database with their own tools (README "Backup and restore")',
+      every,
+    );
+  if (!place.key)
+    throw new ConfigError(
+      'FANZHA_BACKUP_KEY',
+      'is required when FANZHA_BACKUP_EVERY is set: it encrypts every backup (64 hex characters, e.g. `openssl rand -hex 32`, kept apart from the backups)',
+      undefined,
+    );
+  const raw = env.FANZHA_BACKUP_DIR?.trim();
+  if (!raw) throw new ConfigError('FANZHA_BACKUP_DIR', BACKUP_DIR_EXPECTED, raw);
+  const dir = path.resolve(raw);
+  // A backup inside the folder it protects is lost with it, and `npm run restore` wants that folder empty.
+  const inside = path.relative(place.dataDir, dir);
+  if (!inside.startsWith('..') && !path.isAbsolute(inside))
+    throw new ConfigError('FANZHA_BACKUP_DIR', `${BACKUP_DIR_EXPECTED} (${place.dataDir})`, raw);
+  return { everyMs, dir, keep };
+}
+
 /** A bearer token from the environment (null when unset); an error never shows it. */
 function secretToken(env: Env, name: string): string | null {
   const token = env[name] || null;
@@ -394,12 +446,14 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
   const connect = embedded
     ? { connectionOptions: { address: `127.0.0.1:${devServerPort}` }, namespace: 'default' }
     : temporalConnect(env);
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const key = backupKey(env);
   return {
     dataDir,
     host,
     port: integer(env, 'PORT', 3000, 1, 65535),
     logLevel: oneOf(env, 'FANZHA_LOG_LEVEL', LOG_LEVELS, 'info'),
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl,
     temporal: {
       embedded,
       devServerPort,
@@ -412,7 +466,8 @@ export function loadConfig(env: Env = process.env): FanzhaConfig {
       taskQueue,
     },
     adminToken,
-    backupKey: backupKey(env),
+    backupKey: key,
+    backup: backupSchedule(env, { dataDir, embedded, databaseUrl, key }),
     policy: policy(env),
     bankGatewayUrl: url(env, 'BANK_GATEWAY_URL', ['http:', 'https:']),
     bankSimulator: !env.BANK_GATEWAY_URL && oneOf(env, 'FANZHA_BANK_SIMULATOR', ['0', '1'], '0') === '1',

@@ -64,6 +64,7 @@ try {
     client,
     target,
     dumpDatabase: (to) => requestDatabaseDump(config.dataDir, to),
+    what: 'npm run backup',
     log: say,
   });
   say(`wrote ${result.file} (${result.bytes} bytes, taken at ${result.takenAt})`);

@@ -9,6 +9,7 @@
  *
  * Options: --only <substring> records only the paths whose file name contains it; --out <dir>.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,6 +76,10 @@ const config = loadConfig({
   FANZHA_BANK_SIMULATOR: '1',
 });
 config.policy = resolvePolicy(POLICY);
+// The scheduled backup, on the dev server's SQLite and the PGlite in `dir` (what `npm start` has there).
+const backupDir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-record-backups-'));
+config.backupKey = randomBytes(32);
+config.backup = { everyMs: 3_600_000, dir: backupDir, keep: 1 };
 const database = await openDatabase({ url: null, dataDir: dir });
 await database.migrate();
 const connection = await Connection.connect({ address: devServer.address });
@@ -83,7 +88,13 @@ const app = await buildApp({ config, database, temporal: client, logger: false }
 await app.listen({ host: '127.0.0.1', port: 0 });
 config.port = (app.server.address() as { port: number }).port;
 const workerConnection = await NativeConnection.connect({ address: devServer.address });
-let worker = await createFanzhaWorker({ config, connection: workerConnection, deps: { db: database.db } });
+const scheduledBackup = { database, log: say };
+let worker = await createFanzhaWorker({
+  config,
+  connection: workerConnection,
+  deps: { db: database.db },
+  scheduledBackup,
+});
 let running = worker.run();
 
 /** A worker outage, for the paths that need one. */
@@ -92,7 +103,12 @@ async function stopWorker() {
   await running;
 }
 async function startWorker() {
-  worker = await createFanzhaWorker({ config, connection: workerConnection, deps: { db: database.db } });
+  worker = await createFanzhaWorker({
+    config,
+    connection: workerConnection,
+    deps: { db: database.db },
+    scheduledBackup,
+  });
   running = worker.run();
 }
 
@@ -105,6 +121,7 @@ async function shutdown() {
   await database.close();
   await devServer.stop();
   rmSync(dir, { recursive: true, force: true });
+  rmSync(backupDir, { recursive: true, force: true });
 }
 
 // --- people and calls ------------------------------------------------------------------------
@@ -470,6 +487,17 @@ try {
     });
     say(`archiver: ${JSON.stringify(outcome)}`);
     recorded.push({ file: 'archiver-batches', workflowId: archiverId });
+  }
+
+  if (!args.only || 'backup'.includes(args.only)) {
+    // One scheduled backup as its schedule starts it: no input, one activity.
+    const backupId = `record-backup-${Date.now().toString(36)}`;
+    const outcome = await client.workflow.execute('BackupWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: backupId,
+    });
+    say(`backup: ${JSON.stringify(outcome)}`);
+    recorded.push({ file: 'backup-scheduled', workflowId: backupId });
   }
 
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });

@@ -7,6 +7,7 @@
  * (scripts/data-dir-lock.ts): a second `npm start` on it refuses. SIGINT/SIGTERM stops the application
  * process, then Temporal.
  */
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit, workerNodeFlags } from '#config/index.js';
@@ -29,6 +30,17 @@ const childEnv = {
   FANZHA_BANK_SIMULATOR: process.env.FANZHA_BANK_SIMULATOR ?? (embedded ? '1' : undefined),
 };
 const config = loadConfigOrExit(childEnv, { banks: true, auditKey: true });
+
+// A backup folder that cannot be written would fail every scheduled backup, silently until the alert: say so now.
+if (config.backup) {
+  try {
+    mkdirSync(config.backup.dir, { recursive: true, mode: 0o700 });
+    accessSync(config.backup.dir, constants.W_OK);
+  } catch (error) {
+    say(`Configuration error: FANZHA_BACKUP_DIR ${config.backup.dir} cannot be written (${(error as Error).message})`);
+    process.exit(2);
+  }
+}
 
 let lock: DataDirLock;
 try {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
+import { backupScheduleId, ensureBackupSchedule } from '#backup/schedule.js';
 import { buildApp } from '#api/app.js';
 import { createTemporalClient } from '#services/temporal-client.js';
 import { startTracing } from '#services/tracing.js';
@@ -74,7 +75,14 @@ say(
 installWorkerRuntime(config.logLevel, config.metrics.workerAddress);
 const connection = await connectWorkerConnection(config.temporal.connect.connectionOptions, say);
 stops.push(() => connection.close());
-const worker = await createFanzhaWorker({ config, connection, deps: { db: database.db }, tracing });
+const worker = await createFanzhaWorker({
+  config,
+  connection,
+  deps: { db: database.db },
+  tracing,
+  // This process holds the embedded database: the scheduled backup's activity runs here.
+  scheduledBackup: { database, log: say },
+});
 const running = worker.run();
 running.catch((error) => {
   if (!stopping) {
@@ -105,6 +113,23 @@ ensureArchiverSchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMs
     ),
   (error) => say(`could not create the archiver schedule: ${(error as Error).message}`),
 );
+// Scheduled backups (FANZHA_BACKUP_EVERY) on a Temporal Schedule, deleted when the variable is gone.
+// Only the embedded system: the configuration refuses FANZHA_BACKUP_EVERY anywhere else.
+if (database.dumpDataDir && config.temporal.embedded)
+  ensureBackupSchedule(temporal, {
+    taskQueue: config.temporal.taskQueue,
+    everyMs: config.backup?.everyMs ?? null,
+  }).then(
+    (how) => {
+      const id = backupScheduleId(config.temporal.taskQueue);
+      if (config.backup)
+        say(
+          `backup schedule "${id}" ${how} (every ${config.backup.everyMs / 1000}s into ${config.backup.dir}, keeping ${config.backup.keep})`,
+        );
+      else if (how === 'deleted') say(`backup schedule "${id}" deleted (FANZHA_BACKUP_EVERY is not set)`);
+    },
+    (error) => say(`could not set up the backup schedule: ${(error as Error).message}`),
+  );
 stops.push(() => temporal.connection.close());
 const app = await buildApp({ config, database, temporal });
 stops.push(() => app.close());

@@ -322,8 +322,22 @@ const bankSimulator: FastifyPluginAsyncTypebox<BankSimulatorOptions> = async (ap
 
   app.get(
     '/ledger',
-    { config, schema: { tags, security, response: { 200: Type.Object({ items: Type.Array(LedgerEntrySchema) }) } } },
-    async () => ({ items: state.ledger }),
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        // `since`: only instructions received at or after it (what a restore asks: what did the banks get after the backup).
+        querystring: Type.Object({ since: Type.Optional(Type.String({ format: 'date-time' })) }),
+        response: { 200: Type.Object({ items: Type.Array(LedgerEntrySchema) }), 400: ProblemSchema },
+      },
+    },
+    async (request) => {
+      const since = request.query.since;
+      if (!since) return { items: state.ledger };
+      const from = Date.parse(since);
+      return { items: state.ledger.filter((entry) => Date.parse(entry.at) >= from) };
+    },
   );
 };
 

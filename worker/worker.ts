@@ -14,8 +14,10 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '#activities/index.js';
+import { createBackupActivities } from '#activities/backup.js';
 import { createBankGateway } from '#activities/bank-gateway.js';
 import { archiveKey, bankGatewayUrl, type FanzhaConfig } from '#config/index.js';
+import type { DatabaseHandle } from '#db/client.js';
 import type { Tracing } from '#services/tracing.js';
 import { TRACING_WORKFLOW_INTERCEPTORS, workerTracingOptions } from './tracing.js';
 
@@ -70,6 +72,11 @@ export interface FanzhaWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
   /** Traces of workflows and activities (services/tracing.ts startTracing); null/absent: none, at no cost. */
   tracing?: Tracing | null;
+  /**
+   * The scheduled backup's activity (activities/backup.ts), registered only by the worker in the process
+   * that holds the embedded PGlite database (the one with dumpDataDir): no other process can dump it.
+   */
+  scheduledBackup?: { database: DatabaseHandle; log: (line: string) => void };
 }
 
 /**
@@ -107,6 +114,9 @@ export async function createFanzhaWorker(options: FanzhaWorkerOptions): Promise<
         auditKey: archiveKey(config),
         ...deps,
       }),
+      ...(options.scheduledBackup?.database.dumpDataDir
+        ? createBackupActivities({ config, ...options.scheduledBackup })
+        : {}),
       ...options.activities,
     },
     shutdownGraceTime: '10s',

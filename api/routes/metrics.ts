@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { Type } from 'typebox';
+import { latestScheduledBackup } from '#backup/folder.js';
 import type { OperationsFigures } from '#services/operations.js';
 import { ProblemSchema } from '../schemas/common.js';
 import { Problem } from '../problem.js';
@@ -89,11 +90,52 @@ function domainGauges(app: FastifyInstance) {
   };
 }
 
+/**
+ * The scheduled backups' figures (only with FANZHA_BACKUP_EVERY), read from the backup folder at each
+ * scrape — apart from the database's figures: a backup's age matters most when the database is gone.
+ * Returns the registry to serve, or none.
+ */
+function backupGauges(app: FastifyInstance) {
+  const schedule = app.config.backup;
+  if (!schedule) return () => [];
+  const registry = new Registry();
+  new Gauge({
+    name: 'fanzha_backup_interval_seconds',
+    help: 'How often a backup is scheduled (FANZHA_BACKUP_EVERY)',
+    registers: [registry],
+  }).set(schedule.everyMs / 1000);
+  const lastAt = new Gauge({
+    name: 'fanzha_backup_last_success_timestamp_seconds',
+    help: 'When the newest backup in FANZHA_BACKUP_DIR was started (Unix time; absent: none yet)',
+    registers: [registry],
+  });
+  const lastBytes = new Gauge({
+    name: 'fanzha_backup_last_size_bytes',
+    help: 'The size of the newest backup in FANZHA_BACKUP_DIR (absent: none yet)',
+    registers: [registry],
+  });
+  return (log: FastifyRequest['log']): Registry[] => {
+    lastAt.reset();
+    lastBytes.reset();
+    try {
+      const latest = latestScheduledBackup(schedule.dir);
+      if (latest) {
+        lastAt.set(latest.at.getTime() / 1000);
+        lastBytes.set(latest.bytes);
+      }
+    } catch (error) {
+      log.warn({ err: error }, 'metrics: the backup folder could not be listed');
+    }
+    return [registry];
+  };
+}
+
 export default async function metrics(app: FastifyInstance) {
   const token = app.config.metrics.token;
   if (!token) return;
   const expected = digest(token);
   const setFigures = domainGauges(app);
+  const setBackupFigures = backupGauges(app);
 
   app.get(
     '/metrics',
@@ -134,7 +176,7 @@ export default async function metrics(app: FastifyInstance) {
           return null;
         }),
       );
-      const served = Registry.merge(registries);
+      const served = Registry.merge([...registries, ...setBackupFigures(request.log)]);
       return reply.type(served.contentType).send(await served.metrics());
     },
   );

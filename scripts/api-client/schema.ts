@@ -743,6 +743,20 @@ export interface operations {
             database: 'ok';
             /** @description simulator: no real bank learns of a stop-payment (the embedded demo, FANZHA_BANK_SIMULATOR=1) */
             bank: 'gateway' | 'simulator';
+            /** @description Only with scheduled backups (FANZHA_BACKUP_EVERY): the newest backup in the backup folder, never (none there yet), or unreadable (the folder could not be listed). Informational: it does not make the process unready. */
+            backup?:
+              | {
+                  /**
+                   * Format: date-time
+                   * @description When the newest backup was started
+                   */
+                  lastAt: string;
+                  bytes: number;
+                  /** @description Its file name in FANZHA_BACKUP_DIR */
+                  file: string;
+                }
+              | 'never'
+              | 'unreadable';
           };
         };
       };

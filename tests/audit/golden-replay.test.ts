@@ -20,7 +20,13 @@ const goldens = loadGoldens().map((g) => ({ ...g, history: historyFromJSON(g.jso
 describe('golden histories', () => {
   it('cover every workflow type and its meaningful paths', () => {
     const types = new Set(goldens.map((g) => g.workflowType));
-    expect([...types].sort()).toEqual(['AlertWorkflow', 'ArchiverWorkflow', 'HoldWorkflow', 'StopPaymentWorkflow']);
+    expect([...types].sort()).toEqual([
+      'AlertWorkflow',
+      'ArchiverWorkflow',
+      'BackupWorkflow',
+      'HoldWorkflow',
+      'StopPaymentWorkflow',
+    ]);
     expect(goldens.map((g) => g.file)).toEqual(
       expect.arrayContaining([
         'alert-dissuaded.json',
@@ -39,6 +45,7 @@ describe('golden histories', () => {
         'stop-payment-lapse.json',
         'hold-freeze-renew-run1.json',
         'hold-freeze-renew-expired-run2.json',
+        'backup-scheduled.json',
       ]),
     );
     // Each file is named after the type it holds.
@@ -47,6 +54,7 @@ describe('golden histories', () => {
       StopPaymentWorkflow: 'stop-payment-',
       HoldWorkflow: 'hold-',
       ArchiverWorkflow: 'archiver-',
+      BackupWorkflow: 'backup-',
     };
     for (const g of goldens) expect(g.file.startsWith(prefix[g.workflowType]!), g.file).toBe(true);
   });

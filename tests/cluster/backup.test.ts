@@ -265,7 +265,7 @@ describe('backup and restore of a cluster', () => {
     expect(restoredAlerts, 'alerts restored with their history').toBeGreaterThan(0);
 
     // Sent again, with the same keys: the platform re-pushes what it sent, the operators decide again.
-    const resumed = { ...newRunState(plan), resuming: true };
+    const resumed = newRunState(plan);
     await awaitLoad(runPlan(send, actors, plan, resumed, 12), resumed, 300_000);
     await waitAllClosed(client, TASK_QUEUE, 180_000);
     await expectPlanFinishedOn(

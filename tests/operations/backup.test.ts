@@ -113,7 +113,11 @@ describe('backup and restore of the embedded system', () => {
     const claimed = await call(operator, 'POST', `/v1/alerts/${alert.alertId}/claim`);
     expect(claimed.status, JSON.stringify(claimed.body)).toBe(200);
 
-    // Backed up while it runs.
+    // Backed up while it runs (once the application process has set up its archiver schedule, which it
+    // does beside serving requests: a backup before that has no schedule to pause).
+    await waitFor('the archiver schedule', async () =>
+      /archiver schedule "[^"]+" (created|updated|unchanged)/.test(system.output()),
+    );
     const file = path.join(work, 'fanzha.backup');
     // With the running system's configuration (its data folder, its Temporal port).
     const backupEnv = { ...env, FANZHA_BACKUP_KEY: BACKUP_KEY };

@@ -1,0 +1,43 @@
+/**
+ * What the banks were told after a backup was taken: decisions after it are lost with the restore,
+ * but a bank that already stopped, froze or released money keeps it so. The restore lists those
+ * instructions from the gateway's ledger (GET <gateway>/ledger?since=…, which the bank simulator
+ * serves; a gateway without one is said to have none), so the officers can check them against the
+ * restored cases. The restored hold workflows resend their own instructions under the same IDs.
+ */
+
+/** One instruction as the gateway's ledger records it (the bank simulator's LedgerEntry). */
+export interface LedgerInstruction {
+  at: string;
+  action: string;
+  instructionId: string;
+  bank: string;
+  account: string;
+  amountFen?: number;
+  outcome: string;
+}
+
+export type InstructionsAfter = { known: true; instructions: LedgerInstruction[] } | { known: false; why: string };
+
+/** The instructions the gateway applied at or after `since` (retries and refusals left out: they changed nothing). */
+export async function instructionsAppliedSince(gatewayUrl: string, since: string): Promise<InstructionsAfter> {
+  const url = `${gatewayUrl.replace(/\/$/, '')}/ledger?since=${encodeURIComponent(since)}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  } catch (error) {
+    return { known: false, why: `the bank gateway did not answer (${(error as Error).message})` };
+  }
+  if (response.status === 404) return { known: false, why: 'the bank gateway keeps no ledger to ask' };
+  if (!response.ok) return { known: false, why: `the bank gateway's ledger answered ${response.status}` };
+  const { items } = (await response.json()) as { items: LedgerInstruction[] };
+  const from = Date.parse(since);
+  return {
+    known: true,
+    instructions: items.filter((entry) => entry.outcome === 'applied' && Date.parse(entry.at) >= from),
+  };
+}
+
+/** One line for an operator: the account shown by its last four digits only. */
+export const describeInstruction = (entry: LedgerInstruction) =>
+  `${entry.at} ${entry.action} ${entry.instructionId} (${entry.bank} …${entry.account.slice(-4)}${entry.amountFen === undefined ? '' : `, ${(entry.amountFen / 100).toFixed(2)} CNY`})`;
