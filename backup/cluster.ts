@@ -205,6 +205,16 @@ export async function backUpCluster(options: {
     });
   }
 
+  // One backup at a time per cluster: two would each pause the archiver, and the first to end would
+  // resume it under the other. A session lock on Fanzha's database, gone with its connection.
+  const lock = postgres(databases.fanzha, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const [held] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtext('fanzha cluster backup')) as ok`;
+  if (!held?.ok) {
+    await lock.end({ timeout: 1 });
+    throw new ClusterSetupError(
+      'another backup of this cluster is running (it holds the backup lock on Fanzha’s database); try again when it has ended',
+    );
+  }
   const work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-'));
   let unpause: (() => Promise<void>) | null = null;
   try {
@@ -265,6 +275,7 @@ export async function backUpCluster(options: {
   } finally {
     if (unpause) await unpause().catch((error) => log(`could not resume the archiver: ${(error as Error).message}`));
     rmSync(work, { recursive: true, force: true });
+    await lock.end({ timeout: 1 });
   }
 }
 

@@ -8,7 +8,8 @@
  * sent again with the same Idempotency-Keys, as the platform and the operators would after being told
  * what was lost. Then every alert and case finishes as planned, one bank effect per instruction, the
  * read model reconciles, every history replays, and the audit archive's chain verifies. A backup with
- * pg_dump missing or older than the server is refused (exit 2) before anything is touched.
+ * pg_dump missing or older than the server, or while another runs, is refused (exit 2) before anything
+ * is touched.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -115,6 +116,7 @@ const toolEnv = () => ({
   FANZHA_BACKUP_KEY: BACKUP_KEY,
   // The key the cluster's processes seal the archive with (npm run cluster keeps it in its folder).
   FANZHA_AUDIT_KEY: readFileSync(path.join(dataDir, 'cluster', 'audit.key'), 'utf8').trim(),
+  BANK_GATEWAY_URL: bankGatewayUrl,
 });
 
 async function run(name: string, script: string, args: string[], env: Record<string, string> = {}) {
@@ -215,7 +217,14 @@ describe('backup and restore of a cluster', () => {
     });
     expect(noTools.code, noTools.output).toBe(2);
     expect(noTools.output).toContain('pg_dump is not on PATH');
-    expect(existsSync(`${file}.old`) || existsSync(`${file}.none`)).toBe(false);
+    // A backup already running (holding the cluster's backup lock): a second one is refused.
+    const running = postgres(withDatabase(adminUrl, NAME), { max: 1, onnotice: () => {} });
+    await running`select pg_advisory_lock(hashtext('fanzha cluster backup'))`;
+    const second = await run('backup-second', 'scripts/backup.ts', ['--to', `${file}.second`]);
+    await running.end({ timeout: 1 });
+    expect(second.code, second.output).toBe(2);
+    expect(second.output).toContain('another backup of this cluster is running');
+    expect(existsSync(`${file}.old`) || existsSync(`${file}.none`) || existsSync(`${file}.second`)).toBe(false);
 
     // The cluster is lost with its databases.
     await stop();
@@ -238,6 +247,8 @@ describe('backup and restore of a cluster', () => {
     expect(restore.code, restore.output).toBe(0);
     expect(restore.output).toContain(`decisions after ${takenAt.toISOString()} are lost`);
     expect(restore.output).toContain(`re-push alerts from ${takenAt.toISOString()}`);
+    // The bank kept what it applied after the backup: listed for the officers, from its ledger.
+    expect(restore.output).toMatch(/the banks applied \d+ instruction\(s\) after/);
     expect(restore.output).toContain('npm run restore -- --finish');
     expect(await existingDatabases()).toEqual([...DATABASES].sort());
 
