@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { archiveKeyId, loadConfigOrExit } from '#config/index.js';
 import { loadPgliteDump, MIGRATIONS_FOLDER } from '#db/client.js';
 import { describeInstruction, instructionsAppliedSince } from '#backup/bank-ledger.js';
-import { BackupFileError, decryptBackupFile, extractParts, RESTORED_MARKER } from '#backup/file.js';
+import { BackupFileError, decryptBackupFile, extractParts, readManifest, RESTORED_MARKER } from '#backup/file.js';
 import { restoreClusterCommand } from './restore-cluster.js';
 
 const say = (line: string) => console.error(`[restore] ${line}`);
@@ -96,6 +96,10 @@ const undo = () => {
 };
 try {
   await decryptBackupFile(file, config.backupKey, plain);
+  if (readManifest(plain).manifest.mode === 'cluster')
+    throw new BackupFileError(
+      'this is a backup of a cluster (its three PostgreSQL databases): restore it with the cluster’s TEMPORAL_ADDRESS and DATABASE_URL',
+    );
   const manifest = await extractParts(plain, destinations);
   rmSync(plain);
   if (archiveKeyId(Buffer.from(auditKeyText, 'utf8')) !== manifest.auditKeyId)

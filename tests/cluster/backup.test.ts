@@ -11,7 +11,7 @@
  * pg_dump missing or older than the server, or while another runs, is refused (exit 2) before anything
  * is touched.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_POSTGRES_URL } from '#config/index.js';
 import { openDatabase, type DatabaseHandle } from '#db/client.js';
 import { alertWorkflowId } from '#domain/alert.js';
+import { stopPaymentWorkflowId } from '#domain/stop-payment.js';
 import { dropClusterDatabases, freePortBlock, privateClusterPorts, withDatabase } from '#scripts/cluster/temporal.js';
 import { startCluster, type Cluster } from '#scripts/cluster/cluster.js';
 import { waitFor } from '../helpers/alerts.js';
@@ -36,6 +37,7 @@ import {
   RELIABILITY_POLICY,
   runPlan,
   seedBank,
+  typedClient,
   userThroughApi,
   waitAllClosed,
   type Actors,
@@ -172,14 +174,23 @@ describe('backup and restore of a cluster', () => {
       if (pacing > 0) await new Promise((r) => setTimeout(r, pacing));
       return direct(...args);
     };
-    const load = runPlan(send, actors, plan, state, 8);
+    // Sixteen at a time: the ten cases begin first, alerts beside them.
+    const load = runPlan(send, actors, plan, state, 16);
 
-    // Backed up in the middle of the load, as an operator runs it.
-    await waitFor('20% of the load', async () => state.steps >= state.totalSteps * 0.2, 180_000);
+    // Backed up in the middle of the load, as an operator runs it: once a case is approved, so that
+    // cases and alerts are mid-way and bank instructions are still to come.
+    await waitFor(
+      'a case to be approved and alerts to be pushed',
+      async () =>
+        [...state.answered].some((k) => k.endsWith(':approve')) &&
+        [...state.answered].filter((k) => k.endsWith(':ingest')).length >= 8,
+      180_000,
+    );
     const file = path.join(dataDir, 'cluster.backup');
     const backupStarted = Date.now();
     pacing = 1_000;
     const stepsAtBackupStart = state.steps;
+    const answeredBefore = new Set(state.answered);
     const backup = await run('backup', 'scripts/backup.ts', ['--to', file]);
     pacing = 0;
     const backupMs = Date.now() - backupStarted;
@@ -241,6 +252,17 @@ describe('backup and restore of a cluster', () => {
     expect(refused.output).toContain('failed its integrity check');
     expect(await existingDatabases()).toEqual([]);
 
+    // A cluster's file given to the embedded restore (no TEMPORAL_ADDRESS, no DATABASE_URL): refused, the folder left empty.
+    const embeddedDir = path.join(dataDir, 'embedded-restore');
+    const embedded = await run('restore-embedded', 'scripts/restore.ts', [file], {
+      TEMPORAL_ADDRESS: '',
+      DATABASE_URL: '',
+      FANZHA_DATA_DIR: embeddedDir,
+    });
+    expect(embedded.code, embedded.output).toBe(1);
+    expect(embedded.output).toContain('this is a backup of a cluster');
+    expect(readdirSync(embeddedDir)).toEqual([]);
+
     const restoreStarted = Date.now();
     const restore = await run('restore', 'scripts/restore.ts', [file]);
     const restoreMs = Date.now() - restoreStarted;
@@ -248,7 +270,14 @@ describe('backup and restore of a cluster', () => {
     expect(restore.output).toContain(`decisions after ${takenAt.toISOString()} are lost`);
     expect(restore.output).toContain(`re-push alerts from ${takenAt.toISOString()}`);
     // The bank kept what it applied after the backup: listed for the officers, from its ledger.
-    expect(restore.output).toMatch(/the banks applied \d+ instruction\(s\) after/);
+    const ledger = async () =>
+      ((await (await fetch(`${bankGatewayUrl}/ledger`)).json()) as { items: (LedgerEntry & { at: string })[] }).items;
+    const appliedAfter = (await ledger()).filter((e) => e.outcome === 'applied' && e.at >= takenAt.toISOString());
+    expect(appliedAfter.length).toBeGreaterThan(0);
+    expect(restore.output).toContain(
+      `the banks applied ${appliedAfter.length} instruction(s) after ${takenAt.toISOString()}`,
+    );
+    for (const entry of appliedAfter) expect(restore.output).toContain(`${entry.action} ${entry.instructionId}`);
     expect(restore.output).toContain('npm run restore -- --finish');
     expect(await existingDatabases()).toEqual([...DATABASES].sort());
 
@@ -266,14 +295,27 @@ describe('backup and restore of a cluster', () => {
     expect(finish.output).toContain('archiver schedule resumed (the backup had paused it)');
     expect(finish.output).toContain('read model reconciled after the restore');
 
-    // What the restore brought back is the old system: workflows begun before the backup, with their history.
-    const startTimes = await Promise.all(
-      plan.alerts
-        .map(async (a) => (await client.workflow.getHandle(alertWorkflowId(a.alertId)).describe()).startTime.getTime())
-        .map((p) => p.catch(() => null)),
-    );
-    const restoredAlerts = startTimes.filter((t) => t !== null && t < takenAt.getTime()).length;
-    expect(restoredAlerts, 'alerts restored with their history').toBeGreaterThan(0);
+    // Every alert and case answered before the backup began is there, as the backup left it: its
+    // workflow, begun before the backup, and its read-model row.
+    const alertsBefore = plan.alerts.filter((a) => answeredBefore.has(`${a.alertId}:ingest`));
+    const casesBefore = plan.cases.filter((k) => answeredBefore.has(`${plan.prefix}-${plan.seed}-case-${k.n}:file`));
+    expect(alertsBefore.length).toBeGreaterThan(0);
+    expect(casesBefore.length).toBeGreaterThan(0);
+    const look = typedClient(send, newRunState(plan).traffic, actors.supervisor);
+    for (const a of alertsBefore) {
+      const { startTime } = await client.workflow.getHandle(alertWorkflowId(a.alertId)).describe();
+      expect(startTime.getTime(), `alert ${a.alertId}`).toBeLessThan(takenAt.getTime());
+      const seen = await look.GET('/v1/alerts/{alertId}', { params: { path: { alertId: a.alertId } } });
+      expect(seen.response.status, `alert ${a.alertId}, pushed before the backup`).toBe(200);
+    }
+    for (const k of casesBefore) {
+      const stopPaymentId = state.caseIds.get(k.n)!;
+      const { startTime } = await client.workflow.getHandle(stopPaymentWorkflowId(stopPaymentId)).describe();
+      expect(startTime.getTime(), `case ${k.n}`).toBeLessThan(takenAt.getTime());
+      const seen = await look.GET('/v1/stop-payments/{stopPaymentId}', { params: { path: { stopPaymentId } } });
+      expect(seen.response.status, `case ${k.n}, filed before the backup`).toBe(200);
+    }
+    const restoredAlerts = alertsBefore.length;
 
     // Sent again, with the same keys: the platform re-pushes what it sent, the operators decide again.
     const resumed = newRunState(plan);
@@ -284,8 +326,7 @@ describe('backup and restore of a cluster', () => {
         client,
         db: database!.db,
         taskQueue: TASK_QUEUE,
-        ledger: async () =>
-          ((await (await fetch(`${bankGatewayUrl}/ledger`)).json()) as { items: LedgerEntry[] }).items,
+        ledger,
         workflowBundlePath: c.workflowBundlePath,
       },
       plan,
@@ -311,7 +352,7 @@ describe('backup and restore of a cluster', () => {
     expect(verified.status).toBe(200);
     expect(await verified.json()).toMatchObject({ ok: true });
     console.log(
-      `cluster backup: steps ${stepsBeforeBackup}→${stepsAtBackup} of ${state.totalSteps} during the backup (${backupMs} ms); restore ${restoreMs} ms; ${restoredAlerts}/${plan.alerts.length} alerts restored with their history; test ${Math.round((Date.now() - testStarted) / 1000)} s`,
+      `cluster backup: steps ${stepsBeforeBackup}→${stepsAtBackup} of ${state.totalSteps} during the backup (${backupMs} ms); restore ${restoreMs} ms; ${restoredAlerts}/${plan.alerts.length} alerts and ${casesBefore.length}/${plan.cases.length} cases answered before the backup restored; ${appliedAfter.length} bank instructions applied after it; test ${Math.round((Date.now() - testStarted) / 1000)} s`,
     );
   }, 900_000);
 });
