@@ -182,7 +182,7 @@ export async function backUpCluster(options: {
       const server = await serverVersion(sql).catch((error: Error) => {
         throw new ClusterSetupError(`cannot reach ${what} at ${shown(url)}: ${error.message}`);
       });
-      // pg_dump refuses a server newer than itself; an older pg_dump would write what pg_restore cannot read back.
+      // pg_dump refuses a server of a newer major version than its own: said here, before anything starts.
       if (pgDump.major < server.major)
         throw new ClusterSetupError(
           `pg_dump ${pgDump.text} is older than the server of ${what} (PostgreSQL ${server.text}): put the client tools of version ${server.major} or newer first on PATH`,
