@@ -11,7 +11,7 @@
  * pg_dump missing or older than the server, or while another runs, is refused (exit 2) before anything
  * is touched.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -156,6 +156,8 @@ afterAll(async () => {
   await stop();
   await stopAllProcesses();
   await dropClusterDatabases(adminUrl, NAME);
+  // The cluster's configuration, logs and the backup files.
+  rmSync(dataDir, { recursive: true, force: true });
 }, 180_000);
 
 describe('backup and restore of a cluster', () => {
