@@ -5,16 +5,16 @@
  * meanwhile, so that the archive holds nothing Temporal's snapshot does not. Used by `npm run backup`
  * (the dump comes over the control socket) and by the scheduled backup (the dump is in-process).
  */
-import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
 import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
-import { archiverScheduleId } from '#audit/archiver-schedule.js';
 import { archiveKey, archiveKeyId, type FanzhaConfig } from '#config/index.js';
 import { selectRows, type DatabaseHandle } from '#db/client.js';
-import { sha256OfFile, writeBackupFile, type BackupManifest } from './file.js';
+import { pauseArchiver } from './archiver-pause.js';
+import { placeBackupFile, sha256OfFile, type BackupManifest } from './file.js';
 
 /** What the process holding the database says about it with its dump. */
 export interface DatabaseDumpInfo {
@@ -39,19 +39,6 @@ export async function dumpEmbeddedDatabase(database: DatabaseHandle): Promise<{ 
 
 /** The Temporal dev server's database in an embedded data folder. */
 export const temporalDatabaseFile = (dataDir: string) => path.join(dataDir, 'temporal.sqlite');
-
-/** Pauses the archiver schedule and waits for a run in progress; returns how to undo it (null when it was paused already). */
-async function pauseArchiver(client: Client, taskQueue: string): Promise<(() => Promise<void>) | null> {
-  const handle = client.schedule.getHandle(archiverScheduleId(taskQueue));
-  const before = await handle.describe();
-  if (before.state.paused) return null;
-  await handle.pause('backup');
-  for (let waited = 0; waited < 120_000; waited += 250) {
-    if ((await handle.describe()).info.runningActions.length === 0) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return () => handle.unpause('backup done');
-}
 
 /** Names the backup running on a data folder (pid, what, since); removed when it ends. */
 export const BACKUP_LOCK = 'backup.running';
@@ -156,6 +143,7 @@ export async function backUpEmbedded(options: {
     };
     const manifest: BackupManifest = {
       format: 1,
+      mode: 'embedded',
       takenAt,
       versions: {
         fanzha: packageJson.version,
@@ -174,17 +162,7 @@ export async function backUpEmbedded(options: {
         })),
       ),
     };
-    // Written beside the target and linked into place: a backup file is whole or absent, and never replaces another.
-    const partial = `${target}.partial`;
-    try {
-      await writeBackupFile(partial, config.backupKey, manifest, files);
-      linkSync(partial, target);
-      rmSync(partial);
-    } catch (error) {
-      // Another backup's partial file of the same name is that backup's own.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || existsSync(target)) rmSync(partial, { force: true });
-      throw error;
-    }
+    await placeBackupFile(target, config.backupKey, manifest, files);
     if (unpause) {
       await unpause();
       unpause = null;

@@ -8,7 +8,17 @@
  * The header is authenticated with the data (AAD): one byte changed anywhere fails the tag.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, openSync, readSync, closeSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  linkSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 
 const MAGIC = Buffer.from('FZBACKUP');
@@ -20,7 +30,10 @@ const TAG_BYTES = 16;
 export const RESTORED_MARKER = 'restored-from-backup.json';
 
 export interface BackupPart {
-  /** temporal.sqlite (the dev server's database) or pglite.tar.gz (Fanzha's database, PGlite's own dump). */
+  /**
+   * Embedded: temporal.sqlite (the dev server's database) and pglite.tar.gz (Fanzha's database, PGlite's
+   * own dump). Cluster: CLUSTER_PARTS (backup/cluster.ts), pg_dump's custom format, one per database.
+   */
   name: string;
   bytes: number;
   sha256: string;
@@ -28,13 +41,21 @@ export interface BackupPart {
 
 export interface BackupManifest {
   format: typeof FORMAT;
+  /** What was backed up: the embedded system (`npm start`; absent in files made before clusters were) or a cluster's three PostgreSQL databases. */
+  mode?: 'embedded' | 'cluster';
   /** When the snapshot was taken (ISO 8601, UTC): decisions after it are not in the backup. */
   takenAt: string;
-  versions: { fanzha: string; node: string; pglite: string; postgres: string };
+  /** postgres: the server's (Fanzha's database's); pgDump: the pg_dump that wrote a cluster's parts. */
+  versions: { fanzha: string; node: string; pglite?: string; postgres: string; pgDump?: string };
+  /** A cluster's databases as they were named when backed up, by part. */
+  databases?: Record<string, string>;
   /** Fanzha's schema: how many migrations the database had applied. */
   migrations: number;
-  /** The public id of the audit archive's key (archiveKeyId): the restore checks the key it is given against it. */
-  auditKeyId: string;
+  /**
+   * The public id of the audit archive's key (archiveKeyId): the restore checks the key it is given
+   * against it. null: a cluster backed up without FANZHA_AUDIT_KEY (its processes hold the key).
+   */
+  auditKeyId: string | null;
   /** The archiver schedule was paused while the snapshot was taken (so archive and Temporal agree). */
   archiverPaused: boolean;
   parts: BackupPart[];
@@ -72,6 +93,28 @@ export async function writeBackupFile(
   await pipeline(plaintext, cipher, out, { end: false });
   out.end(cipher.getAuthTag());
   await new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
+}
+
+/**
+ * writeBackupFile to `target` (which must not exist), written beside it and linked into place: a
+ * backup file is whole or absent, and never replaces another.
+ */
+export async function placeBackupFile(
+  target: string,
+  key: Buffer,
+  manifest: BackupManifest,
+  partFiles: Record<string, string>,
+): Promise<void> {
+  const partial = `${target}.partial`;
+  try {
+    await writeBackupFile(partial, key, manifest, partFiles);
+    linkSync(partial, target);
+    rmSync(partial);
+  } catch (error) {
+    // Another backup's partial file of the same name is that backup's own.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || existsSync(target)) rmSync(partial, { force: true });
+    throw error;
+  }
 }
 
 /**

@@ -1,14 +1,16 @@
 /**
  * `npm run backup -- --to FILE`: one encrypted file holding a consistent snapshot of a running
  * embedded system (`npm start`), made by backup/embedded.ts, with the database dump asked of the
- * application process that holds it over its control socket (scripts/control-socket.ts).
+ * application process that holds it over its control socket (scripts/control-socket.ts); or of a
+ * cluster's three PostgreSQL databases, made by backup/cluster.ts with pg_dump.
  * Needs FANZHA_BACKUP_KEY. Exit 0 on success, 1 on failure, 2 for a usage or configuration error.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { backUpEmbedded, temporalDatabaseFile } from '#backup/embedded.js';
-import { loadConfigOrExit } from '#config/index.js';
+import { backUpCluster, clusterDatabases, ClusterSetupError } from '#backup/cluster.js';
+import { loadConfigOrExit, type FanzhaConfig } from '#config/index.js';
 import { createTemporalClient } from '#services/temporal-client.js';
 import { requestDatabaseDump } from './control-socket.js';
 
@@ -19,14 +21,18 @@ if (values.help || !values.to) {
   console.error(`npm run backup -- --to FILE
 
 Backs up the running embedded system (npm start on FANZHA_DATA_DIR) into FILE, encrypted with
-FANZHA_BACKUP_KEY (64 hex characters). FILE must not exist yet. Restore with \`npm run restore -- FILE\`.`);
+FANZHA_BACKUP_KEY (64 hex characters). FILE must not exist yet. Restore with \`npm run restore -- FILE\`.
+A cluster (TEMPORAL_ADDRESS and DATABASE_URL): its three databases with pg_dump, Fanzha's first, then
+Temporal's visibility and persistence databases (FANZHA_TEMPORAL_VISIBILITY_DATABASE_URL,
+FANZHA_TEMPORAL_DATABASE_URL; by default DATABASE_URL's name + _temporal_visibility / _temporal).`);
   process.exit(values.help ? 0 : 2);
 }
 const target = path.resolve(values.to);
 const config = loadConfigOrExit();
-if (!config.temporal.embedded || config.databaseUrl) {
+const cluster = !config.temporal.embedded && config.databaseUrl !== null;
+if (!cluster && (!config.temporal.embedded || config.databaseUrl)) {
   say(
-    'only the embedded system (npm start without TEMPORAL_ADDRESS and DATABASE_URL) is backed up by this command; back a cluster up with its databases’ own tools',
+    'back up either the embedded system (npm start: neither TEMPORAL_ADDRESS nor DATABASE_URL) or a cluster (both TEMPORAL_ADDRESS and DATABASE_URL), with the configuration it runs with',
   );
   process.exit(2);
 }
@@ -38,6 +44,8 @@ if (existsSync(target)) {
   say(`${target} exists already; choose a new file`);
   process.exit(2);
 }
+// A cluster: its three PostgreSQL databases with pg_dump (backup/cluster.ts).
+if (cluster) process.exit(await backUpClusterCommand(config, target));
 const sqliteFile = temporalDatabaseFile(config.dataDir);
 if (!existsSync(sqliteFile)) {
   say(`no Temporal database at ${sqliteFile}: is FANZHA_DATA_DIR the folder of the running system?`);
@@ -67,3 +75,17 @@ try {
   await client.connection.close();
 }
 process.exit(exitCode);
+
+async function backUpClusterCommand(config: FanzhaConfig, target: string): Promise<number> {
+  const client = createTemporalClient(config);
+  try {
+    const result = await backUpCluster({ config, client, target, databases: clusterDatabases(config), log: say });
+    say(`wrote ${result.file} (${result.bytes} bytes, taken at ${result.takenAt})`);
+    return 0;
+  } catch (error) {
+    say(`${error instanceof ClusterSetupError ? 'not backed up' : 'failed'}: ${(error as Error).message}`);
+    return error instanceof ClusterSetupError ? 2 : 1;
+  } finally {
+    await client.connection.close();
+  }
+}

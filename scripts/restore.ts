@@ -12,23 +12,35 @@ import { parseArgs } from 'node:util';
 import { archiveKeyId, loadConfigOrExit } from '#config/index.js';
 import { loadPgliteDump, MIGRATIONS_FOLDER } from '#db/client.js';
 import { describeInstruction, instructionsAppliedSince } from '#backup/bank-ledger.js';
-import { BackupFileError, decryptBackupFile, extractParts, RESTORED_MARKER } from '#backup/file.js';
+import { BackupFileError, decryptBackupFile, extractParts, readManifest, RESTORED_MARKER } from '#backup/file.js';
+import { restoreClusterCommand } from './restore-cluster.js';
 
 const say = (line: string) => console.error(`[restore] ${line}`);
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'audit-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { 'audit-key': { type: 'string' }, finish: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
 });
-if (values.help || positionals.length !== 1) {
+if (values.help || positionals.length !== (values.finish ? 0 : 1)) {
   console.error(`npm run restore -- FILE [--audit-key KEYFILE]
 
 Restores the backup FILE into the empty data folder FANZHA_DATA_DIR, with FANZHA_BACKUP_KEY. The
-audit archive's key is FANZHA_AUDIT_KEY, or KEYFILE (a copy of the old data folder's audit.key).`);
+audit archive's key is FANZHA_AUDIT_KEY, or KEYFILE (a copy of the old data folder's audit.key).
+A cluster (TEMPORAL_ADDRESS and DATABASE_URL): the three databases, stopped and empty, with pg_restore;
+then, once the cluster runs on them, \`npm run restore -- --finish\` (resumes the archiver, reconciles).`);
   process.exit(values.help ? 0 : 2);
 }
-const file = path.resolve(positionals[0]!);
+const file = path.resolve(positionals[0] ?? '');
 const config = loadConfigOrExit();
+// A cluster: its three PostgreSQL databases (scripts/restore-cluster.ts, backup/cluster.ts).
+if (!config.temporal.embedded && config.databaseUrl)
+  process.exit(await restoreClusterCommand(config, values.finish ? null : file, say));
+if (values.finish) {
+  say(
+    '--finish is for a cluster (TEMPORAL_ADDRESS and DATABASE_URL); the embedded system finishes at its next `npm start`',
+  );
+  process.exit(2);
+}
 if (!config.backupKey) {
   say('FANZHA_BACKUP_KEY is required: the key the backup was made with');
   process.exit(2);
@@ -84,6 +96,10 @@ const undo = () => {
 };
 try {
   await decryptBackupFile(file, config.backupKey, plain);
+  if (readManifest(plain).manifest.mode === 'cluster')
+    throw new BackupFileError(
+      'this is a backup of a cluster (its three PostgreSQL databases): restore it with the cluster’s TEMPORAL_ADDRESS and DATABASE_URL',
+    );
   const manifest = await extractParts(plain, destinations);
   rmSync(plain);
   if (archiveKeyId(Buffer.from(auditKeyText, 'utf8')) !== manifest.auditKeyId)
