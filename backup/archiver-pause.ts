@@ -9,17 +9,48 @@ import { archiverScheduleId } from '#audit/archiver-schedule.js';
 /** The note a backup pauses the schedule with: a restore resumes only a schedule paused by a backup. */
 export const BACKUP_PAUSE_NOTE = 'backup';
 
-/** Pauses the archiver schedule and waits for a run in progress; returns how to undo it (null when it was paused already). */
-export async function pauseArchiver(client: Client, taskQueue: string): Promise<(() => Promise<void>) | null> {
+/**
+ * Runs `snapshot` with the archiver schedule paused and resumes it afterwards, whatever happens;
+ * `snapshot` learns whether this backup paused it (the manifest says so, for the restore). A schedule
+ * paused already is left so; none yet (a system just started) has nothing to pause; one that cannot be
+ * reached is warned about and the backup goes on — the snapshot is still whole, only the archive may
+ * then hold a history or two that Temporal's copy does not anchor, which `npm run audit` would say.
+ */
+export async function withArchiverPaused<T>(
+  client: Client,
+  taskQueue: string,
+  log: (line: string) => void,
+  snapshot: (archiverPaused: boolean) => Promise<T>,
+): Promise<T> {
   const handle = client.schedule.getHandle(archiverScheduleId(taskQueue));
-  const before = await handle.describe();
-  if (before.state.paused) return null;
-  await handle.pause(BACKUP_PAUSE_NOTE);
-  for (let waited = 0; waited < 120_000; waited += 250) {
-    if ((await handle.describe()).info.runningActions.length === 0) break;
-    await new Promise((r) => setTimeout(r, 250));
+  let paused = false;
+  try {
+    if ((await handle.describe()).state.paused) log('the archiver schedule was paused already');
+    else {
+      await handle.pause(BACKUP_PAUSE_NOTE);
+      paused = true;
+      for (let waited = 0; waited < 120_000; waited += 250) {
+        if ((await handle.describe()).info.runningActions.length === 0) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      log('archiver schedule paused while backing up');
+    }
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) log('no archiver schedule yet: nothing to pause');
+    else
+      log(
+        `WARNING: could not pause the archiver schedule (${(error as Error).message}); backing up anyway — run the backup with the configuration of the running system (its Temporal address)`,
+      );
   }
-  return () => handle.unpause('backup done');
+  try {
+    return await snapshot(paused);
+  } finally {
+    if (paused)
+      await handle.unpause('backup done').then(
+        () => log('archiver schedule resumed'),
+        (error) => log(`could not resume the archiver: ${(error as Error).message}`),
+      );
+  }
 }
 
 /**

@@ -23,7 +23,7 @@ import type { Client } from '@temporalio/client';
 import postgres from 'postgres';
 import { archiveKey, archiveKeyId, type FanzhaConfig } from '#config/index.js';
 import { MIGRATIONS_FOLDER } from '#db/client.js';
-import { pauseArchiver } from './archiver-pause.js';
+import { withArchiverPaused } from './archiver-pause.js';
 import type { BackupResult } from './embedded.js';
 import {
   BackupFileError,
@@ -31,7 +31,8 @@ import {
   extractParts,
   placeBackupFile,
   readManifest,
-  sha256OfFile,
+  describeParts,
+  fanzhaPackage,
   type BackupManifest,
 } from './file.js';
 
@@ -155,9 +156,6 @@ async function userObjects(sql: postgres.Sql): Promise<{ relations: number; sche
   return { relations: relations!.n, schemas: schemas.map((s) => s.nspname) };
 }
 
-const fanzhaVersion = () =>
-  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
 /**
  * Writes the backup of the running cluster's three databases to `target` (which must not exist).
  * Throws ClusterSetupError before doing anything when a tool or a database is not as it must be;
@@ -216,64 +214,50 @@ export async function backUpCluster(options: {
     );
   }
   const work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-'));
-  let unpause: (() => Promise<void>) | null = null;
   try {
-    try {
-      unpause = await pauseArchiver(client, config.temporal.taskQueue);
-      log(unpause ? 'archiver schedule paused while backing up' : 'the archiver schedule was paused already');
-    } catch (error) {
-      log(
-        `WARNING: could not pause the archiver schedule on ${config.temporal.connect.connectionOptions.address ?? ''} (${(error as Error).message}); backing up anyway — an archive head Temporal's copy anchors may then be missing from Fanzha's, and \`npm run audit\` would say so`,
-      );
-    }
-    // Before the first dump: nothing decided after it is sure to be in the backup.
-    const takenAt = new Date().toISOString();
-    const files: Record<string, string> = {};
-    for (const { part, key, what } of CLUSTER_PARTS) {
-      const file = path.join(work, part);
-      const started = Date.now();
-      try {
-        await run('pg_dump', ['--format=custom', '--compress=6', `--file=${file}`], {
-          env: libpqEnv(databases[key]),
-          maxBuffer: 16 * 1024 * 1024,
-        });
-      } catch (error) {
-        throw new Error(`pg_dump of ${what} failed: ${((error as { stderr?: string }).stderr ?? '').trim()}`, {
-          cause: error,
-        });
+    return await withArchiverPaused(client, config.temporal.taskQueue, log, async (archiverPaused) => {
+      // Before the first dump: nothing decided after it is sure to be in the backup.
+      const takenAt = new Date().toISOString();
+      const files: Record<string, string> = {};
+      for (const { part, key, what } of CLUSTER_PARTS) {
+        const file = path.join(work, part);
+        const started = Date.now();
+        try {
+          await run('pg_dump', ['--format=custom', '--compress=6', `--file=${file}`], {
+            env: libpqEnv(databases[key]),
+            maxBuffer: 16 * 1024 * 1024,
+          });
+        } catch (error) {
+          throw new Error(`pg_dump of ${what} failed: ${((error as { stderr?: string }).stderr ?? '').trim()}`, {
+            cause: error,
+          });
+        }
+        files[part] = file;
+        log(
+          `dumped ${what} "${databaseName(databases[key])}" (${statSync(file).size} bytes, ${Date.now() - started} ms)`,
+        );
       }
-      files[part] = file;
-      log(
-        `dumped ${what} "${databaseName(databases[key])}" (${statSync(file).size} bytes, ${Date.now() - started} ms)`,
-      );
-    }
-    const key = archiveKey(config);
-    const manifest: BackupManifest = {
-      format: 1,
-      mode: 'cluster',
-      takenAt,
-      versions: { fanzha: fanzhaVersion(), node: process.version, postgres: postgresVersion, pgDump: pgDump.text },
-      databases: Object.fromEntries(CLUSTER_PARTS.map(({ part, key }) => [part, databaseName(databases[key])])),
-      migrations,
-      auditKeyId: key ? archiveKeyId(key) : null,
-      archiverPaused: unpause !== null,
-      parts: await Promise.all(
-        CLUSTER_PARTS.map(async ({ part }) => ({
-          name: part,
-          bytes: statSync(files[part]!).size,
-          sha256: await sha256OfFile(files[part]!),
-        })),
-      ),
-    };
-    await placeBackupFile(target, config.backupKey, manifest, files);
-    if (unpause) {
-      await unpause();
-      unpause = null;
-      log('archiver schedule resumed');
-    }
-    return { file: target, bytes: statSync(target).size, takenAt };
+      const key = archiveKey(config);
+      const manifest: BackupManifest = {
+        format: 1,
+        mode: 'cluster',
+        takenAt,
+        versions: {
+          fanzha: fanzhaPackage().version,
+          node: process.version,
+          postgres: postgresVersion,
+          pgDump: pgDump.text,
+        },
+        databases: Object.fromEntries(CLUSTER_PARTS.map(({ part, key }) => [part, databaseName(databases[key])])),
+        migrations,
+        auditKeyId: key ? archiveKeyId(key) : null,
+        archiverPaused,
+        parts: await describeParts(CLUSTER_PARTS.map(({ part }) => [part, files[part]!])),
+      };
+      await placeBackupFile(target, config.backupKey!, manifest, files);
+      return { file: target, bytes: statSync(target).size, takenAt };
+    });
   } finally {
-    if (unpause) await unpause().catch((error) => log(`could not resume the archiver: ${(error as Error).message}`));
     rmSync(work, { recursive: true, force: true });
     await lock.end({ timeout: 1 });
   }

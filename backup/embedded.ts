@@ -13,8 +13,8 @@ import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { archiveKey, archiveKeyId, type FanzhaConfig } from '#config/index.js';
 import { selectRows, type DatabaseHandle } from '#db/client.js';
-import { pauseArchiver } from './archiver-pause.js';
-import { placeBackupFile, sha256OfFile, type BackupManifest } from './file.js';
+import { withArchiverPaused } from './archiver-pause.js';
+import { describeParts, fanzhaPackage, placeBackupFile, type BackupManifest } from './file.js';
 
 /** What the process holding the database says about it with its dump. */
 export interface DatabaseDumpInfo {
@@ -108,69 +108,45 @@ export async function backUpEmbedded(options: {
   if (!config.backupKey) throw new Error('FANZHA_BACKUP_KEY is required to write a backup');
   const release = holdBackupLock(config.dataDir, options.what);
   const work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-'));
-  let unpause: (() => Promise<void>) | null = null;
   try {
-    try {
-      unpause = await pauseArchiver(client, config.temporal.taskQueue);
-      log(unpause ? 'archiver schedule paused while backing up' : 'the archiver schedule was paused already');
-    } catch (error) {
-      // The snapshot is still whole: the restored read model is reconciled, only the archive may hold a
-      // history or two more than Temporal's copy says were closed.
-      log(
-        `WARNING: could not pause the archiver schedule on ${config.temporal.connect.connectionOptions.address ?? ''} (${(error as Error).message}); backing up anyway — run the backup with the configuration of \`npm start\` (FANZHA_TEMPORAL_PORT)`,
-      );
-    }
-    const takenAt = new Date().toISOString();
-    // Fanzha's database first, Temporal's second: the restored workflows are then never older than
-    // the rows about them. A row or an Idempotency-Key's stored answer about a workflow the restored
-    // Temporal never saw would be wrong for good (reconcile never invents a workflow); a workflow the
-    // rows have not caught up with is repaired by reconcile, and a retried request re-runs onto the
-    // same workflow ID or Update ID, which Temporal deduplicates.
-    const databaseCopy = path.join(work, 'pglite.tar.gz');
-    const dump = await dumpDatabase(databaseCopy);
-    // All pages in one step: a step-by-step copy starts over whenever the server writes, and under load may never end.
-    const source = new DatabaseSync(temporalDatabaseFile(config.dataDir), { readOnly: true, timeout: 30_000 });
-    const temporalCopy = path.join(work, 'temporal.sqlite');
-    try {
-      await sqliteBackup(source, temporalCopy, { rate: 2 ** 31 - 1 });
-    } finally {
-      source.close();
-    }
-    const files = { 'temporal.sqlite': temporalCopy, 'pglite.tar.gz': databaseCopy };
-    const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-      dependencies: Record<string, string>;
-    };
-    const manifest: BackupManifest = {
-      format: 1,
-      mode: 'embedded',
-      takenAt,
-      versions: {
-        fanzha: packageJson.version,
-        node: process.version,
-        pglite: packageJson.dependencies['@electric-sql/pglite']!,
-        postgres: dump.postgres,
-      },
-      migrations: dump.migrations,
-      auditKeyId: archiveKeyId(archiveKey(config)!),
-      archiverPaused: unpause !== null,
-      parts: await Promise.all(
-        Object.entries(files).map(async ([name, file]) => ({
-          name,
-          bytes: statSync(file).size,
-          sha256: await sha256OfFile(file),
-        })),
-      ),
-    };
-    await placeBackupFile(target, config.backupKey, manifest, files);
-    if (unpause) {
-      await unpause();
-      unpause = null;
-      log('archiver schedule resumed');
-    }
-    return { file: target, bytes: statSync(target).size, takenAt };
+    return await withArchiverPaused(client, config.temporal.taskQueue, log, async (archiverPaused) => {
+      const takenAt = new Date().toISOString();
+      // Fanzha's database first, Temporal's second: the restored workflows are then never older than
+      // the rows about them. A row or an Idempotency-Key's stored answer about a workflow the restored
+      // Temporal never saw would be wrong for good (reconcile never invents a workflow); a workflow the
+      // rows have not caught up with is repaired by reconcile, and a retried request re-runs onto the
+      // same workflow ID or Update ID, which Temporal deduplicates.
+      const databaseCopy = path.join(work, 'pglite.tar.gz');
+      const dump = await dumpDatabase(databaseCopy);
+      // All pages in one step: a step-by-step copy starts over whenever the server writes, and under load may never end.
+      const source = new DatabaseSync(temporalDatabaseFile(config.dataDir), { readOnly: true, timeout: 30_000 });
+      const temporalCopy = path.join(work, 'temporal.sqlite');
+      try {
+        await sqliteBackup(source, temporalCopy, { rate: 2 ** 31 - 1 });
+      } finally {
+        source.close();
+      }
+      const files = { 'temporal.sqlite': temporalCopy, 'pglite.tar.gz': databaseCopy };
+      const packageJson = fanzhaPackage();
+      const manifest: BackupManifest = {
+        format: 1,
+        mode: 'embedded',
+        takenAt,
+        versions: {
+          fanzha: packageJson.version,
+          node: process.version,
+          pglite: packageJson.dependencies['@electric-sql/pglite']!,
+          postgres: dump.postgres,
+        },
+        migrations: dump.migrations,
+        auditKeyId: archiveKeyId(archiveKey(config)!),
+        archiverPaused,
+        parts: await describeParts(Object.entries(files)),
+      };
+      await placeBackupFile(target, config.backupKey!, manifest, files);
+      return { file: target, bytes: statSync(target).size, takenAt };
+    });
   } finally {
-    if (unpause) await unpause().catch((error) => log(`could not resume the archiver: ${(error as Error).message}`));
     rmSync(work, { recursive: true, force: true });
     release();
   }

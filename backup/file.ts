@@ -15,6 +15,7 @@ import {
   existsSync,
   linkSync,
   openSync,
+  readFileSync,
   readSync,
   rmSync,
   statSync,
@@ -68,6 +69,19 @@ export async function sha256OfFile(file: string): Promise<string> {
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/** Fanzha's package.json: the version (and the PGlite version) a manifest records. */
+export const fanzhaPackage = () =>
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+    dependencies: Record<string, string>;
+  };
+
+/** The manifest's list of parts: each file's name, size and SHA-256, in the order given (the file's order). */
+export const describeParts = (files: [name: string, file: string][]): Promise<BackupPart[]> =>
+  Promise.all(
+    files.map(async ([name, file]) => ({ name, bytes: statSync(file).size, sha256: await sha256OfFile(file) })),
+  );
 
 /** Writes the encrypted backup of `parts` (files on disk, named as in the manifest) to `to`, mode 0600. */
 export async function writeBackupFile(

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiverScheduleId } from '#audit/archiver-schedule.js';
 import { loadConfig } from '#config/index.js';
 import { createTemporalClient } from '#services/temporal-client.js';
+import { retryingFetch } from '#scripts/api-client/index.js';
 import { newAlert, waitFor } from '../helpers/alerts.js';
 import {
   embeddedSystemPlace,
@@ -53,14 +54,20 @@ async function start(dataDir: string) {
   running.push(system);
   const base = `http://127.0.0.1:${env.PORT}`;
   const call = async (token: string, method: string, url: string, body?: unknown) => {
-    const response = await fetch(`${base}${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    // A process just started may shed load (503) on a busy machine: retried, as any client does.
+    const response = await retryingFetch(
+      29,
+      () => 500,
+    )(
+      new Request(`${base}${url}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   return { system, call, env };
