@@ -41,3 +41,31 @@ export async function instructionsAppliedSince(gatewayUrl: string, since: string
 /** One line for an operator: the account shown by its last four digits only. */
 export const describeInstruction = (entry: LedgerInstruction) =>
   `${entry.at} ${entry.action} ${entry.instructionId} (${entry.bank} …${entry.account.slice(-4)}${entry.amountFen === undefined ? '' : `, ${(entry.amountFen / 100).toFixed(2)} CNY`})`;
+
+/**
+ * Says, a line each, what the banks applied after `takenAt` (money stopped, frozen or released that the
+ * restored cases may not know of), or why it cannot be listed: without a gateway (`gatewayUrl` null) the
+ * bank simulator's ledger went with its process (`simulatorWhere` says which).
+ */
+export async function sayInstructionsAppliedSince(
+  gatewayUrl: string | null,
+  takenAt: string,
+  say: (line: string) => void,
+  simulatorWhere: string,
+): Promise<void> {
+  if (!gatewayUrl) {
+    say(
+      `no BANK_GATEWAY_URL: the bank simulator kept its ledger in ${simulatorWhere}, so no bank instructions after the backup can be listed`,
+    );
+    return;
+  }
+  const after = await instructionsAppliedSince(gatewayUrl, takenAt);
+  if (!after.known) {
+    say(`bank instructions sent after ${takenAt} cannot be listed: ${after.why}; ask the banks for them`);
+    return;
+  }
+  say(
+    `the banks applied ${after.instructions.length} instruction(s) after ${takenAt}; check each against the restored case (its hold resends it under the same ID, and the bank answers as before):`,
+  );
+  for (const entry of after.instructions) say(`  ${describeInstruction(entry)}`);
+}

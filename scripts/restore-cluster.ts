@@ -7,7 +7,7 @@
  * Exit 0 done, 1 refused file or failure, 2 usage/configuration/tool/database error.
  */
 import { resumeArchiverPausedByBackup } from '#backup/archiver-pause.js';
-import { describeInstruction, instructionsAppliedSince } from '#backup/bank-ledger.js';
+import { sayInstructionsAppliedSince } from '#backup/bank-ledger.js';
 import { clusterDatabases, ClusterSetupError, restoreCluster } from '#backup/cluster.js';
 import { BackupFileError } from '#backup/file.js';
 import type { FanzhaConfig } from '#config/index.js';
@@ -27,7 +27,12 @@ export async function restoreClusterCommand(
     say(
       `decisions after ${manifest.takenAt} are lost; the platform must re-push alerts from ${manifest.takenAt} (its warnings since then are not here)`,
     );
-    await sayBankInstructionsAfter(config, manifest.takenAt, say);
+    await sayInstructionsAppliedSince(
+      config.bankGatewayUrl,
+      manifest.takenAt,
+      say,
+      'its stopped process (npm run cluster’s own simulator)',
+    );
     say(
       'next: start the cluster on these databases (npm run cluster with the same --name, or your Temporal server, workers and APIs), then run `npm run restore -- --finish` with this configuration: it resumes the archiver schedule the backup paused and repairs the read model from the workflows (npm run reconcile -- --repair)',
     );
@@ -40,25 +45,6 @@ export async function restoreClusterCommand(
     say(`${error instanceof BackupFileError ? 'refused' : 'failed'}: ${(error as Error).message}`);
     return 1;
   }
-}
-
-/** What the banks applied after the backup: money stopped, frozen or released that the restored cases may not know of. */
-async function sayBankInstructionsAfter(config: FanzhaConfig, takenAt: string, say: (line: string) => void) {
-  if (!config.bankGatewayUrl) {
-    say(
-      'no BANK_GATEWAY_URL: bank instructions sent after the backup cannot be listed (npm run cluster’s own bank simulator kept its ledger in its stopped process); ask the banks for them',
-    );
-    return;
-  }
-  const after = await instructionsAppliedSince(config.bankGatewayUrl, takenAt);
-  if (!after.known) {
-    say(`bank instructions sent after ${takenAt} cannot be listed: ${after.why}; ask the banks for them`);
-    return;
-  }
-  say(
-    `the banks applied ${after.instructions.length} instruction(s) after ${takenAt}; check each against the restored case (its hold resends it under the same ID, and the bank answers as before):`,
-  );
-  for (const entry of after.instructions) say(`  ${describeInstruction(entry)}`);
 }
 
 async function finishClusterRestore(config: FanzhaConfig, say: (line: string) => void): Promise<number> {

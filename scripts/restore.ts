@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { archiveKeyId, loadConfigOrExit } from '#config/index.js';
 import { loadPgliteDump, MIGRATIONS_FOLDER } from '#db/client.js';
-import { describeInstruction, instructionsAppliedSince } from '#backup/bank-ledger.js';
+import { sayInstructionsAppliedSince } from '#backup/bank-ledger.js';
 import { BackupFileError, decryptBackupFile, extractParts, readManifest, RESTORED_MARKER } from '#backup/file.js';
 import { restoreClusterCommand } from './restore-cluster.js';
 
@@ -65,25 +65,6 @@ if (!auditKeyText) {
   process.exit(2);
 }
 
-/** Lists what the banks applied after the backup: money they stopped, froze or released that the restored cases may not know of. */
-async function sayBankInstructionsAfter(takenAt: string) {
-  if (!config.bankGatewayUrl) {
-    say(
-      'no BANK_GATEWAY_URL: the bank simulator kept its ledger in the stopped process, so no bank instructions after the backup can be listed',
-    );
-    return;
-  }
-  const after = await instructionsAppliedSince(config.bankGatewayUrl, takenAt);
-  if (!after.known) {
-    say(`bank instructions sent after ${takenAt} cannot be listed: ${after.why}; ask the banks for them`);
-    return;
-  }
-  say(
-    `the banks applied ${after.instructions.length} instruction(s) after ${takenAt}; check each against the restored case (its hold resends it under the same ID, and the bank answers as before):`,
-  );
-  for (const entry of after.instructions) say(`  ${describeInstruction(entry)}`);
-}
-
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const plain = path.join(dataDir, '.restore-plain');
 const destinations = {
@@ -126,7 +107,7 @@ try {
   say(
     `decisions after ${manifest.takenAt} are lost; the platform must re-push alerts from ${manifest.takenAt} (its warnings since then are not here)`,
   );
-  await sayBankInstructionsAfter(manifest.takenAt);
+  await sayInstructionsAppliedSince(config.bankGatewayUrl, manifest.takenAt, say, 'the stopped process');
   say('the next `npm start` on this folder reconciles the read model from the workflows');
   process.exit(0);
 } catch (error) {
