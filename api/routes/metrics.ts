@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { Type } from 'typebox';
 import { latestScheduledBackup } from '#backup/folder.js';
+import type { FanzhaConfig } from '#config/index.js';
 import type { OperationsFigures } from '#services/operations.js';
 import { ProblemSchema } from '../schemas/common.js';
 import { Problem } from '../problem.js';
@@ -95,8 +96,7 @@ function domainGauges(app: FastifyInstance) {
  * scrape — apart from the database's figures: a backup's age matters most when the database is gone.
  * Returns the registry to serve, or none.
  */
-function backupGauges(app: FastifyInstance) {
-  const schedule = app.config.backup;
+export function backupGauges(schedule: FanzhaConfig['backup']) {
   if (!schedule) return () => [];
   const registry = new Registry();
   new Gauge({
@@ -104,29 +104,28 @@ function backupGauges(app: FastifyInstance) {
     help: 'How often a backup is scheduled (FANZHA_BACKUP_EVERY)',
     registers: [registry],
   }).set(schedule.everyMs / 1000);
-  const lastAt = new Gauge({
-    name: 'fanzha_backup_last_success_timestamp_seconds',
-    help: 'When the newest backup in FANZHA_BACKUP_DIR was started (Unix time; absent: none yet)',
-    registers: [registry],
-  });
-  const lastBytes = new Gauge({
-    name: 'fanzha_backup_last_size_bytes',
-    help: 'The size of the newest backup in FANZHA_BACKUP_DIR (absent: none yet)',
-    registers: [registry],
-  });
-  return (log: FastifyRequest['log']): Registry[] => {
-    lastAt.reset();
-    lastBytes.reset();
+  return (log: Pick<FastifyRequest['log'], 'warn'>): Registry[] => {
+    let latest;
     try {
-      const latest = latestScheduledBackup(schedule.dir);
-      if (latest) {
-        lastAt.set(latest.at.getTime() / 1000);
-        lastBytes.set(latest.bytes);
-      }
+      latest = latestScheduledBackup(schedule.dir);
     } catch (error) {
       log.warn({ err: error }, 'metrics: the backup folder could not be listed');
     }
-    return [registry];
+    if (!latest) return [registry];
+    // Made afresh at each scrape: a gauge without labels cannot be absent once made (reset() sets 0, which
+    // would read as a backup 56 years old), and "none yet" must be no series at all.
+    const last = new Registry();
+    new Gauge({
+      name: 'fanzha_backup_last_success_timestamp_seconds',
+      help: 'When the newest backup in FANZHA_BACKUP_DIR was started (Unix time; absent: none yet)',
+      registers: [last],
+    }).set(latest.at.getTime() / 1000);
+    new Gauge({
+      name: 'fanzha_backup_last_size_bytes',
+      help: 'The size of the newest backup in FANZHA_BACKUP_DIR (absent: none yet)',
+      registers: [last],
+    }).set(latest.bytes);
+    return [registry, last];
   };
 }
 
@@ -135,7 +134,7 @@ export default async function metrics(app: FastifyInstance) {
   if (!token) return;
   const expected = digest(token);
   const setFigures = domainGauges(app);
-  const setBackupFigures = backupGauges(app);
+  const setBackupFigures = backupGauges(app.config.backup);
 
   app.get(
     '/metrics',

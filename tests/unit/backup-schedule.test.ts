@@ -13,6 +13,8 @@ import {
   scheduledBackupName,
   scheduledBackups,
 } from '#backup/folder.js';
+import { Registry } from 'prom-client';
+import { backupGauges } from '#api/routes/metrics.js';
 import { loadConfig } from '#config/index.js';
 
 const KEY = 'b2'.repeat(32);
@@ -123,5 +125,26 @@ describe('the scheduled backups’ folder', () => {
     utimesSync(path.join(dir, 'notes.txt'), old, old);
     expect(removeStalePartials(dir, 60_000)).toEqual([partial]);
     expect(readdirSync(dir)).toContain('notes.txt');
+  });
+});
+
+describe('the scheduled backups’ metrics', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-metrics-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const scrape = async (figures: ReturnType<typeof backupGauges>) =>
+    (await Registry.merge(figures({ warn: () => {} })).metrics()).split('\n').filter((l) => !l.startsWith('#'));
+
+  it('serve no last backup before the first (so no alert reads it as 56 years old), then the newest one', async () => {
+    const figures = backupGauges({ everyMs: 3_600_000, dir, keep: 2 });
+    const before = await scrape(figures);
+    expect(before).toContain('fanzha_backup_interval_seconds 3600');
+    expect(before.filter((l) => l.startsWith('fanzha_backup_last_'))).toEqual([]);
+
+    const at = new Date('2026-12-03T00:00:00.000Z');
+    writeFileSync(path.join(dir, scheduledBackupName(at)), 'x'.repeat(1234));
+    const after = await scrape(figures);
+    expect(after).toContain(`fanzha_backup_last_success_timestamp_seconds ${at.getTime() / 1000}`);
+    expect(after).toContain('fanzha_backup_last_size_bytes 1234');
+    expect(backupGauges(null)({ warn: () => {} })).toEqual([]);
   });
 });
