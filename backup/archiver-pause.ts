@@ -25,15 +25,28 @@ export async function withArchiverPaused<T>(
   const handle = client.schedule.getHandle(archiverScheduleId(taskQueue));
   let paused = false;
   try {
-    if ((await handle.describe()).state.paused) log('the archiver schedule was paused already');
+    const { state } = await handle.describe();
+    // Paused by a backup that died before resuming it: the caller holds the backup lock, so no other
+    // backup runs now, and this one takes the pause over (and resumes it), or it would stay for good.
+    if (state.paused && state.note === BACKUP_PAUSE_NOTE) {
+      paused = true;
+      log('the archiver schedule was left paused by a backup that did not finish: this backup resumes it');
+    } else if (state.paused) log('the archiver schedule was paused already (not by a backup): left paused');
     else {
       await handle.pause(BACKUP_PAUSE_NOTE);
       paused = true;
-      for (let waited = 0; waited < 120_000; waited += 250) {
-        if ((await handle.describe()).info.runningActions.length === 0) break;
-        await new Promise((r) => setTimeout(r, 250));
+    }
+    if (paused) {
+      let idle = false;
+      for (let waited = 0; !idle && waited < 120_000; waited += 250) {
+        idle = (await handle.describe()).info.runningActions.length === 0;
+        if (!idle) await new Promise((r) => setTimeout(r, 250));
       }
-      log('archiver schedule paused while backing up');
+      log(
+        idle
+          ? 'archiver schedule paused while backing up'
+          : 'WARNING: the archiver schedule is paused, but its running archiver did not end within 2 minutes; backing up anyway — its archive rows may be missing from the copy taken first, which `npm run audit -- verify` on a restore would say',
+      );
     }
   } catch (error) {
     if (error instanceof ScheduleNotFoundError) log('no archiver schedule yet: nothing to pause');

@@ -30,11 +30,19 @@ export async function instructionsAppliedSince(gatewayUrl: string, since: string
   }
   if (response.status === 404) return { known: false, why: 'the bank gateway keeps no ledger to ask' };
   if (!response.ok) return { known: false, why: `the bank gateway's ledger answered ${response.status}` };
-  const { items } = (await response.json()) as { items: LedgerInstruction[] };
+  let items: unknown;
+  try {
+    items = ((await response.json()) as { items?: unknown }).items;
+  } catch (error) {
+    return { known: false, why: `the bank gateway's ledger could not be read (${(error as Error).message})` };
+  }
+  if (!Array.isArray(items)) return { known: false, why: "the bank gateway's ledger answered no list of instructions" };
   const from = Date.parse(since);
   return {
     known: true,
-    instructions: items.filter((entry) => entry.outcome === 'applied' && Date.parse(entry.at) >= from),
+    instructions: (items as LedgerInstruction[]).filter(
+      (entry) => entry?.outcome === 'applied' && Date.parse(entry.at) >= from,
+    ),
   };
 }
 

@@ -205,7 +205,13 @@ export async function backUpCluster(options: {
 
   // One backup at a time per cluster: two would each pause the archiver, and the first to end would
   // resume it under the other. A session lock on Fanzha's database, gone with its connection.
-  const lock = postgres(databases.fanzha, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  // Never recycled (postgres.js would after 30-60 minutes by default), or a long dump would lose the lock.
+  const lock = postgres(databases.fanzha, {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: 10,
+    max_lifetime: null,
+  });
   const [held] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtext('fanzha cluster backup')) as ok`;
   if (!held?.ok) {
     await lock.end({ timeout: 1 });
@@ -213,14 +219,15 @@ export async function backUpCluster(options: {
       'another backup of this cluster is running (it holds the backup lock on Fanzha’s database); try again when it has ended',
     );
   }
-  const work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-'));
+  let work: string | null = null;
   try {
+    const folder = (work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-')));
     return await withArchiverPaused(client, config.temporal.taskQueue, log, async (archiverPaused) => {
       // Before the first dump: nothing decided after it is sure to be in the backup.
       const takenAt = new Date().toISOString();
       const files: Record<string, string> = {};
       for (const { part, key, what } of CLUSTER_PARTS) {
-        const file = path.join(work, part);
+        const file = path.join(folder, part);
         const started = Date.now();
         try {
           await run('pg_dump', ['--format=custom', '--compress=6', `--file=${file}`], {
@@ -258,7 +265,7 @@ export async function backUpCluster(options: {
       return { file: target, bytes: statSync(target).size, takenAt };
     });
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
     await lock.end({ timeout: 1 });
   }
 }

@@ -5,7 +5,8 @@
  * meanwhile, so that the archive holds nothing Temporal's snapshot does not. Used by `npm run backup`
  * (the dump comes over the control socket) and by the scheduled backup (the dump is in-process).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { linkSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
@@ -54,35 +55,66 @@ const alive = (pid: number) => {
   }
 };
 
+interface BackupLockHolder {
+  pid: number;
+  what: string;
+  since: string;
+  /** This holding of the lock: a lock naming this process's pid but not one of its holdings is a dead process's. */
+  token: string;
+}
+
+const heldHere = new Set<string>();
+const bootedAt = Date.now() - os.uptime() * 1000;
+
+function readHolder(file: string): BackupLockHolder | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as BackupLockHolder;
+  } catch {
+    return null;
+  }
+}
+
+/** A lock from before the machine booted is dead, whoever has its pid now; so is one of this pid it does not hold. */
+const holderLives = (held: BackupLockHolder) =>
+  Date.parse(held.since) >= bootedAt &&
+  Number.isInteger(held.pid) &&
+  (held.pid === process.pid ? heldHere.has(held.token) : alive(held.pid));
+
 /**
  * One backup at a time on a data folder (`npm run backup` and the schedule): two would each pause the
- * archiver, and the first to end would resume it under the other. A lock whose process is dead is
- * taken over. Returns how to give it up.
+ * archiver, and the first to end would resume it under the other. Written whole to a private file and
+ * linked into place (link fails if the lock exists: two at once cannot both win, and nobody reads a
+ * half-written lock); a lock whose process is dead is taken over. Returns how to give it up.
  */
 export function holdBackupLock(dataDir: string, what: string): () => void {
   const file = path.join(dataDir, BACKUP_LOCK);
-  for (;;) {
-    try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }), {
-        flag: 'wx',
-        mode: 0o600,
-      });
-      return () => rmSync(file, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  const mine: BackupLockHolder = { pid: process.pid, what, since: new Date().toISOString(), token: randomUUID() };
+  const draft = `${file}.${mine.token}`;
+  writeFileSync(draft, JSON.stringify(mine), { mode: 0o600 });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(draft, file);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error;
+      }
+      const held = readHolder(file);
+      if (held && holderLives(held))
+        throw new BackupRunning(
+          `another backup of ${dataDir} is running (${held.what}, pid ${held.pid}, since ${held.since}); try again when it has ended`,
+        );
+      // Another may have taken the stale lock over meanwhile: remove only the one just judged stale.
+      if (readHolder(file)?.token === held?.token) rmSync(file, { force: true });
     }
-    let held: { pid: number; what: string; since: string } | null = null;
-    try {
-      held = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; what: string; since: string };
-    } catch {
-      // Half-written or gone: treated as dead.
-    }
-    if (held && Number.isInteger(held.pid) && alive(held.pid))
-      throw new BackupRunning(
-        `another backup of ${dataDir} is running (${held.what}, pid ${held.pid}, since ${held.since}); try again when it has ended`,
-      );
-    rmSync(file, { force: true });
+  } finally {
+    rmSync(draft, { force: true });
   }
+  heldHere.add(mine.token);
+  return () => {
+    heldHere.delete(mine.token);
+    if (readHolder(file)?.token === mine.token) rmSync(file, { force: true });
+  };
 }
 
 export interface BackupResult {
@@ -107,8 +139,9 @@ export async function backUpEmbedded(options: {
   const { config, client, target, dumpDatabase, log } = options;
   if (!config.backupKey) throw new Error('FANZHA_BACKUP_KEY is required to write a backup');
   const release = holdBackupLock(config.dataDir, options.what);
-  const work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-'));
+  let work: string | null = null;
   try {
+    const folder = (work = mkdtempSync(path.join(os.tmpdir(), 'fanzha-backup-')));
     return await withArchiverPaused(client, config.temporal.taskQueue, log, async (archiverPaused) => {
       const takenAt = new Date().toISOString();
       // Fanzha's database first, Temporal's second: the restored workflows are then never older than
@@ -116,11 +149,11 @@ export async function backUpEmbedded(options: {
       // Temporal never saw would be wrong for good (reconcile never invents a workflow); a workflow the
       // rows have not caught up with is repaired by reconcile, and a retried request re-runs onto the
       // same workflow ID or Update ID, which Temporal deduplicates.
-      const databaseCopy = path.join(work, 'pglite.tar.gz');
+      const databaseCopy = path.join(folder, 'pglite.tar.gz');
       const dump = await dumpDatabase(databaseCopy);
       // All pages in one step: a step-by-step copy starts over whenever the server writes, and under load may never end.
       const source = new DatabaseSync(temporalDatabaseFile(config.dataDir), { readOnly: true, timeout: 30_000 });
-      const temporalCopy = path.join(work, 'temporal.sqlite');
+      const temporalCopy = path.join(folder, 'temporal.sqlite');
       try {
         await sqliteBackup(source, temporalCopy, { rate: 2 ** 31 - 1 });
       } finally {
@@ -147,7 +180,7 @@ export async function backUpEmbedded(options: {
       return { file: target, bytes: statSync(target).size, takenAt };
     });
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
     release();
   }
 }

@@ -13,6 +13,7 @@ import {
   createReadStream,
   createWriteStream,
   existsSync,
+  fsyncSync,
   linkSync,
   openSync,
   readFileSync,
@@ -20,6 +21,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 const MAGIC = Buffer.from('FZBACKUP');
@@ -29,6 +31,9 @@ const TAG_BYTES = 16;
 
 /** Written by the restore into the new data folder; the next `npm start` reconciles the read model and removes it. */
 export const RESTORED_MARKER = 'restored-from-backup.json';
+
+/** Written by the restore first and removed last: a folder that still has it holds a restore that did not finish, which `npm start` refuses. */
+export const RESTORING_MARKER = 'restore-unfinished.json';
 
 export interface BackupPart {
   /**
@@ -113,6 +118,15 @@ export async function writeBackupFile(
  * writeBackupFile to `target` (which must not exist), written beside it and linked into place: a
  * backup file is whole or absent, and never replaces another.
  */
+function syncPath(file: string, flags: 'r' | 'r+') {
+  const fd = openSync(file, flags);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function placeBackupFile(
   target: string,
   key: Buffer,
@@ -122,8 +136,12 @@ export async function placeBackupFile(
   const partial = `${target}.partial`;
   try {
     await writeBackupFile(partial, key, manifest, partFiles);
+    // On disk before it gets its name, and the name on disk before it counts: after a power cut a
+    // backup file is whole or absent, never a truncated one that pruning keeps in place of a good one.
+    syncPath(partial, 'r+');
     linkSync(partial, target);
     rmSync(partial);
+    syncPath(path.dirname(target), 'r');
   } catch (error) {
     // Another backup's partial file of the same name is that backup's own.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || existsSync(target)) rmSync(partial, { force: true });

@@ -5,10 +5,12 @@
  * cluster's three PostgreSQL databases, made by backup/cluster.ts with pg_dump.
  * Needs FANZHA_BACKUP_KEY. Exit 0 on success, 1 on failure, 2 for a usage or configuration error.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { backUpEmbedded, temporalDatabaseFile } from '#backup/embedded.js';
+import type { Client } from '@temporalio/client';
+import { resumeArchiverPausedByBackup } from '#backup/archiver-pause.js';
+import { BackupRunning, backUpEmbedded, temporalDatabaseFile } from '#backup/embedded.js';
 import { backUpCluster, clusterDatabases, ClusterSetupError } from '#backup/cluster.js';
 import { loadConfigOrExit, type FanzhaConfig } from '#config/index.js';
 import { createTemporalClient } from '#services/temporal-client.js';
@@ -57,6 +59,7 @@ if (statSync(path.dirname(target)).dev === statSync(config.dataDir).dev)
   );
 
 const client = createTemporalClient(config);
+stopCleanlyOnSignal(client, config.temporal.taskQueue, target);
 let exitCode = 1;
 try {
   const result = await backUpEmbedded({
@@ -71,13 +74,32 @@ try {
   exitCode = 0;
 } catch (error) {
   say(`failed: ${(error as Error).message}`);
+  // Refused, not failed: another backup of the folder runs now.
+  if (error instanceof BackupRunning) exitCode = 2;
 } finally {
   await client.connection.close();
 }
 process.exit(exitCode);
 
+/**
+ * Ctrl-C or a stop signal mid-backup ends the process without its `finally`: the archiver schedule this
+ * backup paused is resumed first (the note says a backup paused it, and this one holds the backup lock),
+ * and the unfinished file is removed. The lock is left to a dead process, which the next backup takes over.
+ */
+function stopCleanlyOnSignal(client: Client, taskQueue: string, target: string) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      say(`${signal}: stopping the backup; no file is written`);
+      rmSync(`${target}.partial`, { force: true });
+      void resumeArchiverPausedByBackup(client, taskQueue)
+        .catch((error) => say(`could not resume the archiver: ${(error as Error).message}`))
+        .finally(() => process.exit(130));
+    });
+}
+
 async function backUpClusterCommand(config: FanzhaConfig, target: string): Promise<number> {
   const client = createTemporalClient(config);
+  stopCleanlyOnSignal(client, config.temporal.taskQueue, target);
   try {
     const result = await backUpCluster({ config, client, target, databases: clusterDatabases(config), log: say });
     say(`wrote ${result.file} (${result.bytes} bytes, taken at ${result.takenAt})`);

@@ -12,7 +12,14 @@ import { parseArgs } from 'node:util';
 import { archiveKeyId, loadConfigOrExit } from '#config/index.js';
 import { loadPgliteDump, MIGRATIONS_FOLDER } from '#db/client.js';
 import { sayInstructionsAppliedSince } from '#backup/bank-ledger.js';
-import { BackupFileError, decryptBackupFile, extractParts, readManifest, RESTORED_MARKER } from '#backup/file.js';
+import {
+  BackupFileError,
+  decryptBackupFile,
+  extractParts,
+  readManifest,
+  RESTORED_MARKER,
+  RESTORING_MARKER,
+} from '#backup/file.js';
 import { restoreClusterCommand } from './restore-cluster.js';
 
 const say = (line: string) => console.error(`[restore] ${line}`);
@@ -66,6 +73,10 @@ if (!auditKeyText) {
 }
 
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+writeFileSync(
+  path.join(dataDir, RESTORING_MARKER),
+  `${JSON.stringify({ file, startedAt: new Date().toISOString() })}\n`,
+);
 const plain = path.join(dataDir, '.restore-plain');
 const destinations = {
   'temporal.sqlite': path.join(dataDir, 'temporal.sqlite'),
@@ -103,6 +114,8 @@ try {
     path.join(dataDir, RESTORED_MARKER),
     `${JSON.stringify({ takenAt: manifest.takenAt, archiverPaused: manifest.archiverPaused, restoredAt: new Date().toISOString(), file })}\n`,
   );
+  // Whole now: the last step, so that a restore killed before it leaves a folder npm start refuses.
+  rmSync(path.join(dataDir, RESTORING_MARKER));
   say(`restored ${file} into ${dataDir} (backup taken at ${manifest.takenAt}, Fanzha ${manifest.versions.fanzha})`);
   say(
     `decisions after ${manifest.takenAt} are lost; the platform must re-push alerts from ${manifest.takenAt} (its warnings since then are not here)`,

@@ -7,9 +7,10 @@
  * (scripts/data-dir-lock.ts): a second `npm start` on it refuses. SIGINT/SIGTERM stops the application
  * process, then Temporal.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RESTORING_MARKER } from '#backup/file.js';
 import { loadConfigOrExit, workerNodeFlags } from '#config/index.js';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { alive, createSupervisor, killGroup, sleep, spawnGroup } from './supervise.js';
@@ -40,6 +41,14 @@ if (config.backup) {
     say(`Configuration error: FANZHA_BACKUP_DIR ${config.backup.dir} cannot be written (${(error as Error).message})`);
     process.exit(2);
   }
+}
+
+// A restore killed half-way leaves some of the databases and not the rest: never a system to run.
+if (existsSync(path.join(config.dataDir, RESTORING_MARKER))) {
+  say(
+    `not starting: a restore into ${config.dataDir} did not finish (${RESTORING_MARKER} is there). Empty the folder and run \`npm run restore\` again.`,
+  );
+  process.exit(2);
 }
 
 let lock: DataDirLock;

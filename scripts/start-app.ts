@@ -8,6 +8,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { archiverScheduleId, ensureArchiverSchedule } from '#audit/archiver-schedule.js';
+import { resumeArchiverPausedByBackup } from '#backup/archiver-pause.js';
+import { BackupRunning, holdBackupLock } from '#backup/embedded.js';
 import { backupScheduleId, ensureBackupSchedule } from '#backup/schedule.js';
 import { buildApp } from '#api/app.js';
 import { createTemporalClient } from '#services/temporal-client.js';
@@ -146,18 +148,32 @@ if (database.dumpDataDir) {
   }
 }
 
+// A snapshot is taken with the archiver paused (its note says by a backup): a restored copy, or a
+// backup that died before resuming it, would leave it paused for good. Resumed here unless a backup
+// runs now (it holds the backup lock, and resumes the schedule itself).
+(async () => {
+  let release: () => void;
+  try {
+    release = holdBackupLock(config.dataDir, 'npm start (resuming the archiver)');
+  } catch (error) {
+    if (error instanceof BackupRunning) return;
+    throw error;
+  }
+  try {
+    if ((await resumeArchiverPausedByBackup(temporal, config.temporal.taskQueue)) === 'resumed')
+      say('archiver schedule resumed: a backup had paused it (in a restored snapshot, or one that did not finish)');
+  } finally {
+    release();
+  }
+})().catch((error) => say(`could not check the archiver schedule: ${(error as Error).message}`));
+
 // The first start after `npm run restore`: the read model and the workflows were snapshotted a moment
 // apart; the workflows are the truth, so the read model is repaired from them (the worker runs now).
 const restoredMarker = path.join(config.dataDir, RESTORED_MARKER);
 if (existsSync(restoredMarker)) {
-  const restored = JSON.parse(readFileSync(restoredMarker, 'utf8')) as { takenAt: string; archiverPaused: boolean };
+  const restored = JSON.parse(readFileSync(restoredMarker, 'utf8')) as { takenAt: string };
   say(`restored from a backup taken at ${restored.takenAt}: reconciling the read model with the workflows`);
   (async () => {
-    // The snapshot was taken with the archiver paused: the restored schedule is resumed here.
-    if (restored.archiverPaused)
-      await temporal.schedule
-        .getHandle(archiverScheduleId(config.temporal.taskQueue))
-        .unpause('restored from a backup');
     const report = await reconcile({
       db: database.db,
       client: temporal,

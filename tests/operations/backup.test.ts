@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiverScheduleId } from '#audit/archiver-schedule.js';
+import { RESTORING_MARKER } from '#backup/file.js';
 import { loadConfig } from '#config/index.js';
 import { createTemporalClient } from '#services/temporal-client.js';
 import { retryingFetch } from '#scripts/api-client/index.js';
@@ -173,6 +174,14 @@ describe('backup and restore of the embedded system', () => {
     expect(notEmpty.output).toContain('it is not empty');
     expect(readFileSync(keep, 'utf8')).toBe('mine');
 
+    // A restore killed half-way leaves its marker: npm start refuses that folder rather than run half a system.
+    const unfinished = path.join(work, 'unfinished');
+    mkdirSync(unfinished);
+    writeFileSync(path.join(unfinished, RESTORING_MARKER), '{}');
+    const halfRestored = startNodeProcess('npm-start-unfinished', 'scripts/start-all.ts', await systemEnv(unfinished));
+    expect((await halfRestored.exited).code, halfRestored.output()).toBe(2);
+    expect(halfRestored.output()).toContain(`a restore into ${unfinished} did not finish`);
+
     // The machine dies; the backup comes back on a new empty folder.
     await stopSystemProcess(system);
     const second = path.join(work, 'second');
@@ -181,6 +190,7 @@ describe('backup and restore of the embedded system', () => {
     expect(restore.output).toContain(`decisions after ${takenAt} are lost`);
     expect(restore.output).toContain(`re-push alerts from ${takenAt}`);
     expect(existsSync(path.join(second, 'temporal.sqlite'))).toBe(true);
+    expect(existsSync(path.join(second, RESTORING_MARKER))).toBe(false);
     // The archive's key came from the operator (--audit-key), checked against the one it was sealed with.
     expect(readFileSync(path.join(second, 'audit.key'), 'utf8')).toBe(readFileSync(auditKey, 'utf8'));
 
