@@ -149,10 +149,22 @@ describe('the operator console', () => {
       await Promise.all(
         [page, operator].map((p) => p.locator(`[data-alert-id="${alert.alertId}"]`).waitFor({ timeout: LIVE_MS })),
       );
+      // Each page's own answer, swapped in and settled: #current may still show the last test's notice before it.
+      const answered = [page, operator].map((p) =>
+        p.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/operator/next'),
+      );
       await Promise.all([page, operator].map((p) => p.getByRole('button', { name: '领取下一条' }).click()));
+      await Promise.all(answered);
       const texts = await Promise.all(
         [page, operator].map(async (p) => {
-          await p.locator('#current article, #current .notice').first().waitFor();
+          await p.waitForFunction((alertId) => {
+            const current = document.querySelector('#current');
+            return (
+              !current?.matches('.htmx-swapping, .htmx-settling') &&
+              (current?.querySelector(`article[data-alert-id="${alertId}"]`) !== null ||
+                current?.textContent?.includes('没有可领取的预警'))
+            );
+          }, alert.alertId);
           return p.locator('#current').textContent();
         }),
       );

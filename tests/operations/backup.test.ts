@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ScheduleHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiverScheduleId } from '#audit/archiver-schedule.js';
 import { RESTORING_MARKER } from '#backup/file.js';
@@ -74,12 +75,12 @@ async function start(dataDir: string) {
   return { system, call, env };
 }
 
-/** The archiver schedule of the system on `env`, as its Temporal dev server describes it. */
-async function restoredSchedule(env: Record<string, string>) {
+/** Does `what` with the archiver schedule of the system on `env` (its Temporal dev server's). */
+async function withArchiverSchedule<T>(env: Record<string, string>, what: (handle: ScheduleHandle) => Promise<T>) {
   const config = loadConfig(env);
   const client = createTemporalClient(config);
   try {
-    return await client.schedule.getHandle(archiverScheduleId(config.temporal.taskQueue)).describe();
+    return await what(client.schedule.getHandle(archiverScheduleId(config.temporal.taskQueue)));
   } finally {
     await client.connection.close();
   }
@@ -126,6 +127,8 @@ describe('backup and restore of the embedded system', () => {
     await waitFor('the archiver schedule', async () =>
       /archiver schedule "[^"]+" (created|updated|unchanged)/.test(system.output()),
     );
+    // A backup killed outright (kill -9) left the archiver paused, with its note: the next backup takes the pause over.
+    await withArchiverSchedule(env, (handle) => handle.pause('backup'));
     const file = path.join(work, 'fanzha.backup');
     // With the running system's configuration (its data folder, its Temporal port).
     const backupEnv = { ...env, FANZHA_BACKUP_KEY: BACKUP_KEY };
@@ -137,8 +140,10 @@ describe('backup and restore of the embedded system', () => {
     expect(readFileSync(file).includes(Buffer.from(alert.alertId))).toBe(false); // encrypted
     const takenAt = /taken at (\S+)\)/.exec(backup.output)![1]!;
     // The archiver was paused while the snapshot was taken, and runs again after it.
+    expect(backup.output).toContain('left paused by a backup that did not finish: this backup resumes it');
     expect(backup.output).toContain('archiver schedule paused while backing up');
     expect(backup.output).toContain('archiver schedule resumed');
+    expect((await withArchiverSchedule(env, (handle) => handle.describe())).state.paused).toBe(false);
 
     const auditKey = path.join(work, 'audit.key.copy');
     copyFileSync(path.join(first, 'audit.key'), auditKey);
@@ -211,7 +216,7 @@ describe('backup and restore of the embedded system', () => {
     );
     expect(existsSync(path.join(second, 'restored-from-backup.json'))).toBe(false);
     // The archiver, paused in the snapshot, runs again on the restored system.
-    const schedule = await restoredSchedule(restored.env);
+    const schedule = await withArchiverSchedule(restored.env, (handle) => handle.describe());
     expect(schedule.state.paused).toBe(false);
   }, 300_000);
 });
