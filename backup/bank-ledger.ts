@@ -51,6 +51,22 @@ export const describeInstruction = (entry: LedgerInstruction) =>
   `${entry.at} ${entry.action} ${entry.instructionId} (${entry.bank} …${entry.account.slice(-4)}${entry.amountFen === undefined ? '' : `, ${(entry.amountFen / 100).toFixed(2)} CNY`})`;
 
 /**
+ * What a restore from a backup taken at `takenAt` cannot bring back, said a line each: the decisions
+ * after it, the platform's warnings since it (to be pushed again), and what the banks applied after it.
+ */
+export async function sayWhatTheRestoreLacks(
+  gatewayUrl: string | null,
+  takenAt: string,
+  say: (line: string) => void,
+  simulatorWhere: string,
+): Promise<void> {
+  say(
+    `decisions after ${takenAt} are lost; the platform must re-push alerts from ${takenAt} (its warnings since then are not here)`,
+  );
+  await sayInstructionsAppliedSince(gatewayUrl, takenAt, say, simulatorWhere);
+}
+
+/**
  * Says, a line each, what the banks applied after `takenAt` (money stopped, frozen or released that the
  * restored cases may not know of), or why it cannot be listed: without a gateway (`gatewayUrl` null) the
  * bank simulator's ledger went with its process (`simulatorWhere` says which).

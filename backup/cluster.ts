@@ -15,14 +15,14 @@
  * archive head that Fanzha's (earlier) copy lacks.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import postgres from 'postgres';
 import { archiveKey, archiveKeyId, type FanzhaConfig } from '#config/index.js';
-import { MIGRATIONS_FOLDER } from '#db/client.js';
+import { databaseName, withDatabase } from '#db/client.js';
 import { withArchiverPaused } from './archiver-pause.js';
 import type { BackupResult } from './embedded.js';
 import {
@@ -32,6 +32,7 @@ import {
   placeBackupFile,
   readManifest,
   describeParts,
+  expectKnownMigrations,
   fanzhaPackage,
   type BackupManifest,
 } from './file.js';
@@ -49,15 +50,6 @@ export const CLUSTER_PARTS = [
 ] as const;
 
 export type ClusterDatabases = Record<(typeof CLUSTER_PARTS)[number]['key'], string>;
-
-/** The same server, another database. */
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
-}
-
-const databaseName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
 
 /**
  * The cluster's three databases: DATABASE_URL (Fanzha's), and Temporal's from
@@ -270,11 +262,6 @@ export async function backUpCluster(options: {
   }
 }
 
-/** How many migrations this version of Fanzha knows. */
-const knownMigrations = () =>
-  (JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] })
-    .entries.length;
-
 /**
  * Restores a cluster backup into three EMPTY (or absent: created) databases, with the cluster stopped.
  * ClusterSetupError (nothing touched): a tool missing or too old, a database that is not empty.
@@ -322,10 +309,7 @@ export async function restoreCluster(options: {
     const files = Object.fromEntries(CLUSTER_PARTS.map(({ part }) => [part, path.join(work, part)]));
     const manifest = await extractParts(plain, files);
     rmSync(plain);
-    if (manifest.migrations > knownMigrations())
-      throw new BackupFileError(
-        `the backup's Fanzha database has ${manifest.migrations} migrations applied, this version of Fanzha knows ${knownMigrations()}: restore with the version that made it (${manifest.versions.fanzha}) or a newer one`,
-      );
+    expectKnownMigrations(manifest);
     const dumpMajor = Number(/^\d+/.exec(manifest.versions.pgDump ?? '')?.[0] ?? 0);
     if (pgRestore.major < dumpMajor)
       throw new ClusterSetupError(

@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { MIGRATIONS_FOLDER } from '#db/client.js';
 
 const MAGIC = Buffer.from('FZBACKUP');
 const FORMAT = 1;
@@ -81,6 +82,17 @@ export const fanzhaPackage = () =>
     version: string;
     dependencies: Record<string, string>;
   };
+
+/** Refuses a backup whose database has more migrations applied than this version of Fanzha knows. */
+export function expectKnownMigrations(manifest: BackupManifest): void {
+  const known = (
+    JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
+  ).entries.length;
+  if (manifest.migrations > known)
+    throw new BackupFileError(
+      `the backup's Fanzha database has ${manifest.migrations} migrations applied, this version of Fanzha knows ${known}: restore with the version that made it (${manifest.versions.fanzha}) or a newer one`,
+    );
+}
 
 /** The manifest's list of parts: each file's name, size and SHA-256, in the order given (the file's order). */
 export const describeParts = (files: [name: string, file: string][]): Promise<BackupPart[]> =>

@@ -51,6 +51,16 @@ export interface DatabaseHandle {
   dumpDataDir?(): Promise<Blob>;
 }
 
+/** Another database on the same server as `url`. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
+/** The database a postgres:// URL names. */
+export const databaseName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
+
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
 
 export interface DatabaseOptions {

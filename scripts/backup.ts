@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { resumeArchiverPausedByBackup } from '#backup/archiver-pause.js';
 import { BackupRunning, backUpEmbedded, temporalDatabaseFile } from '#backup/embedded.js';
 import { backUpCluster, clusterDatabases, ClusterSetupError } from '#backup/cluster.js';
-import { loadConfigOrExit, type FanzhaConfig } from '#config/index.js';
+import { loadConfigOrExit } from '#config/index.js';
 import { createTemporalClient } from '#services/temporal-client.js';
 import { requestDatabaseDump } from './control-socket.js';
 
@@ -46,36 +46,41 @@ if (existsSync(target)) {
   say(`${target} exists already; choose a new file`);
   process.exit(2);
 }
-// A cluster: its three PostgreSQL databases with pg_dump (backup/cluster.ts).
-if (cluster) process.exit(await backUpClusterCommand(config, target));
-const sqliteFile = temporalDatabaseFile(config.dataDir);
-if (!existsSync(sqliteFile)) {
-  say(`no Temporal database at ${sqliteFile}: is FANZHA_DATA_DIR the folder of the running system?`);
-  process.exit(2);
+if (!cluster) {
+  const sqliteFile = temporalDatabaseFile(config.dataDir);
+  if (!existsSync(sqliteFile)) {
+    say(`no Temporal database at ${sqliteFile}: is FANZHA_DATA_DIR the folder of the running system?`);
+    process.exit(2);
+  }
+  if (statSync(path.dirname(target)).dev === statSync(config.dataDir).dev)
+    say(
+      `WARNING: ${target} is on the same filesystem as the data folder ${config.dataDir}; a dead disk takes both. Copy it elsewhere.`,
+    );
 }
-if (statSync(path.dirname(target)).dev === statSync(config.dataDir).dev)
-  say(
-    `WARNING: ${target} is on the same filesystem as the data folder ${config.dataDir}; a dead disk takes both. Copy it elsewhere.`,
-  );
 
 const client = createTemporalClient(config);
 stopCleanlyOnSignal(client, config.temporal.taskQueue, target);
 let exitCode = 1;
 try {
-  const result = await backUpEmbedded({
-    config,
-    client,
-    target,
-    dumpDatabase: (to) => requestDatabaseDump(config.dataDir, to),
-    what: 'npm run backup',
-    log: say,
-  });
+  const result = cluster
+    ? // Its three PostgreSQL databases with pg_dump (backup/cluster.ts).
+      await backUpCluster({ config, client, target, databases: clusterDatabases(config), log: say })
+    : // The dump asked of the application process that holds the database, over its control socket.
+      await backUpEmbedded({
+        config,
+        client,
+        target,
+        dumpDatabase: (to) => requestDatabaseDump(config.dataDir, to),
+        what: 'npm run backup',
+        log: say,
+      });
   say(`wrote ${result.file} (${result.bytes} bytes, taken at ${result.takenAt})`);
   exitCode = 0;
 } catch (error) {
-  say(`failed: ${(error as Error).message}`);
-  // Refused, not failed: another backup of the folder runs now.
-  if (error instanceof BackupRunning) exitCode = 2;
+  // Refused, not failed: a tool or a database is not as it must be, or another backup runs now.
+  const refused = error instanceof ClusterSetupError || error instanceof BackupRunning;
+  say(`${refused ? 'not backed up' : 'failed'}: ${(error as Error).message}`);
+  if (refused) exitCode = 2;
 } finally {
   await client.connection.close();
 }
@@ -95,19 +100,4 @@ function stopCleanlyOnSignal(client: Client, taskQueue: string, target: string) 
         .catch((error) => say(`could not resume the archiver: ${(error as Error).message}`))
         .finally(() => process.exit(130));
     });
-}
-
-async function backUpClusterCommand(config: FanzhaConfig, target: string): Promise<number> {
-  const client = createTemporalClient(config);
-  stopCleanlyOnSignal(client, config.temporal.taskQueue, target);
-  try {
-    const result = await backUpCluster({ config, client, target, databases: clusterDatabases(config), log: say });
-    say(`wrote ${result.file} (${result.bytes} bytes, taken at ${result.takenAt})`);
-    return 0;
-  } catch (error) {
-    say(`${error instanceof ClusterSetupError ? 'not backed up' : 'failed'}: ${(error as Error).message}`);
-    return error instanceof ClusterSetupError ? 2 : 1;
-  } finally {
-    await client.connection.close();
-  }
 }

@@ -7,7 +7,7 @@
  * Exit 0 done, 1 refused file or failure, 2 usage/configuration/tool/database error.
  */
 import { resumeArchiverPausedByBackup } from '#backup/archiver-pause.js';
-import { sayInstructionsAppliedSince } from '#backup/bank-ledger.js';
+import { sayWhatTheRestoreLacks } from '#backup/bank-ledger.js';
 import { clusterDatabases, ClusterSetupError, restoreCluster } from '#backup/cluster.js';
 import { BackupFileError } from '#backup/file.js';
 import type { FanzhaConfig } from '#config/index.js';
@@ -24,10 +24,7 @@ export async function restoreClusterCommand(
   try {
     const manifest = await restoreCluster({ config, file, databases: clusterDatabases(config), log: say });
     say(`restored ${file} (backup taken at ${manifest.takenAt}, Fanzha ${manifest.versions.fanzha})`);
-    say(
-      `decisions after ${manifest.takenAt} are lost; the platform must re-push alerts from ${manifest.takenAt} (its warnings since then are not here)`,
-    );
-    await sayInstructionsAppliedSince(
+    await sayWhatTheRestoreLacks(
       config.bankGatewayUrl,
       manifest.takenAt,
       say,

@@ -10,10 +10,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { archiveKeyId, loadConfigOrExit } from '#config/index.js';
-import { loadPgliteDump, MIGRATIONS_FOLDER } from '#db/client.js';
-import { sayInstructionsAppliedSince } from '#backup/bank-ledger.js';
+import { loadPgliteDump } from '#db/client.js';
+import { sayWhatTheRestoreLacks } from '#backup/bank-ledger.js';
 import {
   BackupFileError,
+  expectKnownMigrations,
   decryptBackupFile,
   extractParts,
   readManifest,
@@ -98,13 +99,7 @@ try {
     throw new BackupFileError(
       'the audit archive’s key given is not the one the backed-up archive was sealed with (FANZHA_AUDIT_KEY / --audit-key)',
     );
-  const known = (
-    JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
-  ).entries.length;
-  if (manifest.migrations > known)
-    throw new BackupFileError(
-      `the backup's database has ${manifest.migrations} migrations applied, this version of Fanzha knows ${known}: restore with the version that made it (${manifest.versions.fanzha}) or a newer one`,
-    );
+  expectKnownMigrations(manifest);
   const dump = readFileSync(destinations['pglite.tar.gz']);
   await loadPgliteDump(dataDir, new Blob([dump], { type: 'application/x-gzip' }));
   rmSync(destinations['pglite.tar.gz']);
@@ -117,10 +112,7 @@ try {
   // Whole now: the last step, so that a restore killed before it leaves a folder npm start refuses.
   rmSync(path.join(dataDir, RESTORING_MARKER));
   say(`restored ${file} into ${dataDir} (backup taken at ${manifest.takenAt}, Fanzha ${manifest.versions.fanzha})`);
-  say(
-    `decisions after ${manifest.takenAt} are lost; the platform must re-push alerts from ${manifest.takenAt} (its warnings since then are not here)`,
-  );
-  await sayInstructionsAppliedSince(config.bankGatewayUrl, manifest.takenAt, say, 'the stopped process');
+  await sayWhatTheRestoreLacks(config.bankGatewayUrl, manifest.takenAt, say, 'the stopped process');
   say('the next `npm start` on this folder reconciles the read model from the workflows');
   process.exit(0);
 } catch (error) {

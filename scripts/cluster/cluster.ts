@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, workerNodeFlags } from '#config/index.js';
+import { withDatabase } from '#db/client.js';
 import { TRACING_WORKFLOW_INTERCEPTORS } from '#worker/tracing.js';
 import { bundleWorkflowsApart, WORKFLOWS_PATH } from '#worker/worker.js';
 import { findOrBuildTemporalServer } from '../temporal-server.js';
@@ -21,7 +22,6 @@ import {
   ensureTemporalSchemas,
   startTemporalServer,
   waitForFrontend,
-  withDatabase,
   writeServerConfig,
 } from './temporal.js';
 

@@ -13,6 +13,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import postgres from 'postgres';
+import { withDatabase } from '#db/client.js';
 import type { TemporalServerBinaries } from '../temporal-server.js';
 import { sleep, spawnGroup } from '../supervise.js';
 
@@ -83,13 +84,6 @@ export function renderTemplate(template: string, values: Record<string, string |
     return typeof value === 'number' ? String(value) : JSON.stringify(value);
   });
 }
-
-/** The same server, another database. */
-export const withDatabase = (url: string, database: string) => {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-};
 
 /** Creates the database unless it is there. */
 export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
