@@ -169,6 +169,9 @@ describe('backup and restore of a cluster', () => {
     const plan = buildPlan(1919, 'bk', { alerts: 60, cases: 10, operators: actors.operators.length });
     await seedBank(plan, { bankUrl: bankGatewayUrl });
     const state = newRunState(plan);
+    // Releases wait for the backup to end: bank instructions sent after it, which the restore must list, are sure.
+    let letRelease!: () => void;
+    state.beforeRelease = new Promise<void>((resolve) => (letRelease = resolve));
     const direct = fetchSender(() => cluster!.url);
     // Paced while the backup runs (each request waits a second first), so that the load goes on
     // through all three dumps however fast this machine runs the rest of it.
@@ -195,6 +198,7 @@ describe('backup and restore of a cluster', () => {
     const stepsAtBackupStart = state.steps;
     const answeredBefore = new Set(state.answered);
     const backup = await run('backup', 'scripts/backup.ts', ['--to', file]);
+    letRelease();
     pacing = 0;
     const backupMs = Date.now() - backupStarted;
     expect(backup.code, backup.output).toBe(0);

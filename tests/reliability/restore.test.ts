@@ -110,6 +110,9 @@ describe('a backup taken under load, restored after the machine died', () => {
 
     // The load runs; half-way through, the backup is taken while decisions keep coming.
     const first = newRunState(plan);
+    // Releases wait for the backup to end: bank instructions sent after it, which the restore must list, are sure.
+    let letRelease!: () => void;
+    first.beforeRelease = new Promise<void>((resolve) => (letRelease = resolve));
     const load = runPlan(
       fetchSender(() => base),
       actors,
@@ -126,6 +129,7 @@ describe('a backup taken under load, restored after the machine died', () => {
     const answeredBefore = new Set(first.answered);
     const file = path.join(work, 'under-load.backup');
     const backup = await run('backup', 'scripts/backup.ts', env, ['--to', file]);
+    letRelease();
     expect(backup.code, backup.output).toBe(0);
     const takenAt = /taken at (\S+)\)/.exec(backup.output)![1]!;
     await awaitLoad(load, first);

@@ -416,6 +416,8 @@ export interface RunState {
   progress: Map<string, string>;
   /** Steps answered, as their Idempotency-Keys (`<alertId>:claim-1`, `<prefix>-<seed>-case-<n>:file`). */
   answered: Set<string>;
+  /** Every case waits for it before its release (a backup test: so that bank instructions come after the backup). */
+  beforeRelease?: Promise<unknown>;
 }
 
 const alertSteps: Record<AlertPath, number> = {
@@ -670,6 +672,10 @@ async function runCase(send: Send, actors: Actors, state: RunState, plan: Plan, 
         ),
       `hold ${hold.holdId} to be frozen`,
     );
+  }
+  if (state.beforeRelease) {
+    state.progress.set(`case ${c.n} ${id}`, 'waiting to be let release');
+    await state.beforeRelease;
   }
   await decide('release', actors.senior, (api, header) =>
     api.POST('/v1/stop-payments/{stopPaymentId}/release', {
